@@ -1,0 +1,167 @@
+//! The command line as clap sees it, and its conversion into a validated `Config`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use tgclean::config::DEFAULT_MIN_DEDUP_CHARS;
+use tgclean::{Config, DedupMode, Format, InputSpec, StatsTarget};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (also when stdout is closed early, e.g. by `head`)
+  1  the run finished but some input could not be read or parsed (each reported on
+     stderr as `path:line: what`; everything else was processed), or output failed
+  2  usage error";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tgclean",
+    version,
+    about = "Clean scraped Telegram channel dumps, articles and transcripts into deduplicated JSON Lines"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Clean inputs into JSON Lines records (one per post).
+    #[command(after_help = EXIT_CODES)]
+    Clean(CleanArgs),
+    /// Print the JSON Schema of one output record.
+    Schema,
+    /// Validate JSON Lines files against the record schema (exit 1 on any problem).
+    Check {
+        /// Files to check (`-` = stdin).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    /// Sniff each file's content.
+    Auto,
+    /// Plain-text copies of channels, articles and transcripts.
+    Text,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DedupArg {
+    /// Drop paragraphs seen earlier; drop posts with nothing new.
+    Paragraph,
+    /// Drop only posts identical to an earlier post.
+    Post,
+    /// No deduplication across posts.
+    Off,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CleanArgs {
+    /// Files, directories (recursed, sorted) or `-` for stdin; none reads stdin.
+    pub inputs: Vec<PathBuf>,
+    /// Write records here (atomically: temp file + rename); default stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Input format.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub format: FormatArg,
+    /// Deduplication mode.
+    #[arg(long, value_enum, default_value = "paragraph")]
+    pub dedup: DedupArg,
+    /// Emit whole-post duplicates with `duplicate_of` set instead of dropping them.
+    #[arg(long)]
+    pub keep_duplicates: bool,
+    /// Paragraphs whose key is shorter than N characters are never deduplicated across posts.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MIN_DEDUP_CHARS)]
+    pub min_dedup_chars: usize,
+    /// Write the run summary as JSON to FILE (`-` = stderr).
+    #[arg(long, value_name = "FILE")]
+    pub stats: Option<PathBuf>,
+    /// Worker threads (default: all cores); output is identical for every value.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    /// Do not print the one-line summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+impl CleanArgs {
+    /// The validated configuration of this `clean` invocation.
+    pub fn into_config(self) -> Config {
+        let as_input = |p: PathBuf| {
+            if p.as_os_str() == "-" {
+                InputSpec::Stdin
+            } else {
+                InputSpec::Path(p)
+            }
+        };
+        let inputs = if self.inputs.is_empty() {
+            vec![InputSpec::Stdin]
+        } else {
+            self.inputs.into_iter().map(as_input).collect()
+        };
+        let threads = self.threads.map(usize::from).unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
+        Config {
+            inputs,
+            output: self.output,
+            format: match self.format {
+                FormatArg::Auto => Format::Auto,
+                FormatArg::Text => Format::Text,
+            },
+            dedup: match self.dedup {
+                DedupArg::Paragraph => DedupMode::Paragraph,
+                DedupArg::Post => DedupMode::Post,
+                DedupArg::Off => DedupMode::Off,
+            },
+            keep_duplicates: self.keep_duplicates,
+            min_dedup_chars: self.min_dedup_chars,
+            stats: self.stats.map(|p| {
+                if p.as_os_str() == "-" {
+                    StatsTarget::Stderr
+                } else {
+                    StatsTarget::File(p)
+                }
+            }),
+            threads,
+            quiet: self.quiet,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_and_stdin() {
+        let cli = Cli::try_parse_from(["tgclean", "clean", "-", "a.txt", "--stats", "-"]).unwrap();
+        let Command::Clean(args) = cli.command else {
+            panic!("expected clean");
+        };
+        let config = args.into_config();
+        assert_eq!(
+            config.inputs,
+            vec![InputSpec::Stdin, InputSpec::Path("a.txt".into())]
+        );
+        assert_eq!(config.min_dedup_chars, 24);
+        assert_eq!(config.dedup, DedupMode::Paragraph);
+        assert_eq!(config.stats, Some(StatsTarget::Stderr));
+        assert!(config.threads >= 1);
+    }
+
+    #[test]
+    fn zero_threads_is_a_usage_error() {
+        assert!(Cli::try_parse_from(["tgclean", "clean", "--threads", "0"]).is_err());
+    }
+}

@@ -1,0 +1,711 @@
+//! Classifies one display-normalised line of a plain-text dump into its SPEC §3 kind.
+//!
+//! Each grammar rule is one small nom function with the rule in its doc comment. The
+//! rules return their leftover input; [`classify`] decides which must consume the whole
+//! line. Nothing here allocates except the small vectors of reactions and hashtags.
+
+use nom::{
+    IResult, Parser,
+    branch::alt,
+    bytes::complete::{tag, tag_no_case, take_while, take_while_m_n, take_while1},
+    character::complete::{char, digit1, space0, space1},
+    combinator::{all_consuming, eof, map_opt, opt, recognize, rest, verify},
+    error::{Error as NomError, ErrorKind},
+    multi::many1,
+    sequence::{preceded, terminated},
+};
+use unicode_properties::UnicodeEmoji;
+use unicode_segmentation::UnicodeSegmentation;
+
+/// A calendar date, optionally with a time of day, as found in dumps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Date {
+    pub year: u16,
+    pub month: u8,
+    pub day: u8,
+    pub time: Option<(u8, u8)>,
+}
+
+impl Date {
+    /// A date that exists in the Gregorian calendar, or `None`.
+    pub fn new(year: u16, month: u8, day: u8) -> Option<Date> {
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let days = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return None,
+        };
+        (1..=days).contains(&day).then_some(Date {
+            year,
+            month,
+            day,
+            time: None,
+        })
+    }
+
+    /// ISO 8601: `2023-01-19`, or `2023-01-19T14:05` when the time is known.
+    pub fn iso(&self) -> String {
+        match self.time {
+            None => format!("{:04}-{:02}-{:02}", self.year, self.month, self.day),
+            Some((h, m)) => format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}",
+                self.year, self.month, self.day, h, m
+            ),
+        }
+    }
+}
+
+/// One reaction of a reactions line: an emoji and how many times it was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reaction<'a> {
+    pub emoji: &'a str,
+    pub count: u64,
+}
+
+/// The kind of one non-blank line (SPEC §3), borrowing from the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line<'a> {
+    ForwardHeader(&'a str),
+    DesktopHeader { name: &'a str, date: Date },
+    Reactions(Vec<Reaction<'a>>),
+    LinkLabel,
+    Hashtags(Vec<&'a str>),
+    Boilerplate,
+    PlaceDate { place: Option<&'a str>, date: Date },
+    /// A time stamp alone on its line: it belongs to the next line of text.
+    Timestamp(u32),
+    Transcript { t: u32, text: &'a str },
+    Bullet { marker: &'a str, emoji: bool, text: &'a str },
+    Quote { marker: &'a str, text: &'a str },
+    Text(&'a str),
+}
+
+/// A classified line. `glued_boilerplate` is set when a boilerplate phrase was stuck to
+/// the front of the line (`Be the first to commentBelarus’ Foreign Minister…`) and cut off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classified<'a> {
+    pub glued_boilerplate: bool,
+    pub line: Line<'a>,
+}
+
+type Res<'a, T> = IResult<&'a str, T>;
+
+fn fail<T>(i: &str) -> Res<'_, T> {
+    Err(nom::Err::Error(NomError::new(i, ErrorKind::Verify)))
+}
+
+/// True when a grapheme cluster is an emoji: its first character has the Unicode
+/// `Emoji` property and is not ASCII (digits, `#` and `*` are `Emoji` only as keycap
+/// bases), or it is a keycap sequence such as `1️⃣`.
+pub fn is_emoji_grapheme(g: &str) -> bool {
+    let Some(first) = g.chars().next() else {
+        return false;
+    };
+    if g.contains('\u{20E3}') {
+        return true;
+    }
+    !first.is_ascii() && first.is_emoji_char()
+}
+
+/// emoji = one grapheme cluster that is an emoji (flag, ZWJ sequence, keycap, VS16 form)
+pub fn emoji(i: &str) -> Res<'_, &str> {
+    match i.graphemes(true).next() {
+        Some(g) if is_emoji_grapheme(g) => Ok((&i[g.len()..], g)),
+        _ => fail(i),
+    }
+}
+
+/// emoji_run = 1*emoji   (so `🇷🇺🇦🇿` is one marker)
+pub fn emoji_run(i: &str) -> Res<'_, &str> {
+    recognize(many1(emoji)).parse(i)
+}
+
+/// forward_header = ["["] ("Forwarded from" / "Переслано от") [":"] SP source ["]"]
+pub fn forward_header(i: &str) -> Res<'_, &str> {
+    let (i, open) = opt(char('[')).parse(i)?;
+    let (i, _) = alt((tag_no_case("Forwarded from"), tag_no_case("Переслано от"))).parse(i)?;
+    let (i, _) = (opt(char(':')), space1).parse(i)?;
+    let source = if open.is_some() {
+        match i.trim_end().strip_suffix(']') {
+            Some(s) => s.trim(),
+            None => return fail(i),
+        }
+    } else {
+        i.trim()
+    };
+    if source.is_empty() {
+        return fail(i);
+    }
+    Ok(("", source))
+}
+
+/// two_digits = 1*2DIGIT
+fn small_number(i: &str) -> Res<'_, u8> {
+    map_opt(take_while_m_n(1, 2, |c: char| c.is_ascii_digit()), |s: &str| {
+        s.parse().ok()
+    })
+    .parse(i)
+}
+
+/// year = 4DIGIT   (1900–2100, the years a dump can talk about)
+fn year(i: &str) -> Res<'_, u16> {
+    map_opt(take_while_m_n(4, 4, |c: char| c.is_ascii_digit()), |s: &str| {
+        s.parse().ok().filter(|y| (1900..=2100).contains(y))
+    })
+    .parse(i)
+}
+
+/// desktop_stamp = "[" DD "." MM "." (YY / YYYY) SP HH ":" MM [":" SS] "]"
+pub fn desktop_stamp(i: &str) -> Res<'_, Date> {
+    let (i, _) = char('[').parse(i)?;
+    let (i, (day, _, month, _)) = (small_number, char('.'), small_number, char('.')).parse(i)?;
+    let (i, yy) = alt((
+        year,
+        map_opt(take_while_m_n(2, 2, |c: char| c.is_ascii_digit()), |s: &str| {
+            s.parse::<u16>().ok().map(|y| 2000 + y)
+        }),
+    ))
+    .parse(i)?;
+    let (i, (_, hour, _, minute)) = (space1, small_number, char(':'), small_number).parse(i)?;
+    let (i, _) = opt((char(':'), small_number)).parse(i)?;
+    let (i, _) = char(']').parse(i)?;
+    match Date::new(yy, month, day) {
+        Some(mut d) if hour < 24 && minute < 60 => {
+            d.time = Some((hour, minute));
+            Ok((i, d))
+        }
+        _ => fail(i),
+    }
+}
+
+/// desktop_header = name "," SP desktop_stamp   (Telegram Desktop "copy" of a message)
+pub fn desktop_header(i: &str) -> Res<'_, (&str, Date)> {
+    let Some(at) = i.rfind(", [") else {
+        return fail(i);
+    };
+    let name = i[..at].trim();
+    if name.is_empty() {
+        return fail(i);
+    }
+    let (left, date) = desktop_stamp(&i[at + 2..])?;
+    Ok((left, (name, date)))
+}
+
+/// count = 1*DIGIT ["." 1*DIGIT] ["K" / "M" / "К" / "М"]   (`1.2K` = 1200)
+pub fn reaction_count(i: &str) -> Res<'_, u64> {
+    let (i, (int, frac, suffix)) = (
+        digit1,
+        opt(preceded(char('.'), digit1)),
+        opt(alt((
+            tag_no_case("k"),
+            tag_no_case("m"),
+            tag_no_case("к"),
+            tag_no_case("м"),
+        ))),
+    )
+        .parse(i)?;
+    let mult: u64 = match suffix.map(str::to_lowercase).as_deref() {
+        Some("k") | Some("к") => 1_000,
+        Some("m") | Some("м") => 1_000_000,
+        _ => 1,
+    };
+    let value = (|| {
+        let whole: u64 = int.parse().ok()?;
+        let mut v = whole.checked_mul(mult)?;
+        if let Some(f) = frac {
+            if mult == 1 || f.len() > 6 {
+                return None;
+            }
+            let fv: u64 = f.parse().ok()?;
+            v = v.checked_add(fv * mult / 10u64.pow(f.len() as u32))?;
+        }
+        Some(v)
+    })();
+    match value {
+        Some(v) => Ok((i, v)),
+        None => fail(i),
+    }
+}
+
+/// reaction = emoji *SP count
+pub fn reaction(i: &str) -> Res<'_, Reaction<'_>> {
+    let (i, (emoji, _, count)) = (emoji, space0, reaction_count).parse(i)?;
+    Ok((i, Reaction { emoji, count }))
+}
+
+/// reactions_line = 1*(*SP reaction) *SP   (`❤1👍1`, `👍 12 🔥 3`, `🔥1.2K`)
+pub fn reactions_line(i: &str) -> Res<'_, Vec<Reaction<'_>>> {
+    terminated(many1(preceded(space0, reaction)), space0).parse(i)
+}
+
+/// label = "Read in full" / "Read more" / "Learn more" / "Continue reading" / "Full text"
+///       / "Читать полностью" / "Читать далее" / "Подробнее"
+fn label_phrase(i: &str) -> Res<'_, &str> {
+    alt((
+        tag_no_case("Read in full"),
+        tag_no_case("Read more"),
+        tag_no_case("Learn more"),
+        tag_no_case("Continue reading"),
+        tag_no_case("Full text"),
+        tag_no_case("Читать полностью"),
+        tag_no_case("Читать далее"),
+        tag_no_case("Подробнее"),
+    ))
+    .parse(i)
+}
+
+/// link_label = [emoji_run *SP] label *(SP / "." / ":" / "…" / "→" / "»" / ">") [emoji_run]
+pub fn link_label(i: &str) -> Res<'_, &str> {
+    let (i, _) = opt((emoji_run, space0)).parse(i)?;
+    let (i, label) = label_phrase(i)?;
+    let (i, _) = take_while(|c| matches!(c, ' ' | '.' | ':' | '…' | '→' | '»' | '>')).parse(i)?;
+    let (i, _) = opt(emoji_run).parse(i)?;
+    Ok((i, label))
+}
+
+/// True for characters that may continue a hashtag or a mention.
+pub fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// hashtag = "#" 1*(letter / digit / "_")
+pub fn hashtag(i: &str) -> Res<'_, &str> {
+    preceded(char('#'), take_while1(is_word_char)).parse(i)
+}
+
+/// hashtag_line = 1*(*SP hashtag) *SP
+pub fn hashtag_line(i: &str) -> Res<'_, Vec<&str>> {
+    terminated(many1(preceded(space0, hashtag)), space0).parse(i)
+}
+
+/// boilerplate = "Be the first to comment" / "This media is not supported in your browser"
+///             / "VIEW IN TELEGRAM" / "Please open Telegram to view this post"
+pub fn boilerplate(i: &str) -> Res<'_, &str> {
+    alt((
+        tag_no_case("Be the first to comment"),
+        tag_no_case("This media is not supported in your browser"),
+        tag_no_case("VIEW IN TELEGRAM"),
+        tag_no_case("Please open Telegram to view this post"),
+    ))
+    .parse(i)
+}
+
+/// timestamp = [1*2DIGIT ":"] 1*2DIGIT ":" 2DIGIT   (seconds from the start)
+pub fn timestamp(i: &str) -> Res<'_, u32> {
+    let two = |i| take_while_m_n(2, 2, |c: char| c.is_ascii_digit()).parse(i);
+    let (i, first) = small_number(i)?;
+    let (i, _) = char(':').parse(i)?;
+    // Either first:MM:SS (hours) or first:SS (minutes).
+    if let Ok((j, (mm, _, ss))) = (two, char(':'), two).parse(i) {
+        let (mm, ss): (u32, u32) = (mm.parse().unwrap_or(60), ss.parse().unwrap_or(60));
+        if mm < 60 && ss < 60 {
+            return Ok((j, u32::from(first) * 3600 + mm * 60 + ss));
+        }
+        return fail(i);
+    }
+    let (i, ss) = two(i)?;
+    let ss: u32 = ss.parse().unwrap_or(60);
+    if ss >= 60 {
+        return fail(i);
+    }
+    Ok((i, u32::from(first) * 60 + ss))
+}
+
+/// transcript_line = timestamp *SP text   (`00:14Mr. Politan…`; a digit may not follow)
+pub fn transcript_line(i: &str) -> Res<'_, (u32, &str)> {
+    let (i, t) = timestamp(i)?;
+    if i.starts_with(|c: char| c.is_ascii_digit() || c == ':') {
+        return fail(i);
+    }
+    let (i, _) = space0(i)?;
+    let (i, text) = rest(i)?;
+    Ok((i, (t, text)))
+}
+
+/// Month number of an English or Russian month name (full, genitive or 3-letter).
+fn month_number(name: &str) -> Option<u8> {
+    let lower = name.to_lowercase();
+    let n = match lower.trim_end_matches('.') {
+        "january" | "jan" | "январь" | "января" | "янв" => 1,
+        "february" | "feb" | "февраль" | "февраля" | "фев" => 2,
+        "march" | "mar" | "март" | "марта" | "мар" => 3,
+        "april" | "apr" | "апрель" | "апреля" | "апр" => 4,
+        "may" | "май" | "мая" => 5,
+        "june" | "jun" | "июнь" | "июня" | "июн" => 6,
+        "july" | "jul" | "июль" | "июля" | "июл" => 7,
+        "august" | "aug" | "август" | "августа" | "авг" => 8,
+        "september" | "sep" | "sept" | "сентябрь" | "сентября" | "сен" => 9,
+        "october" | "oct" | "октябрь" | "октября" | "окт" => 10,
+        "november" | "nov" | "ноябрь" | "ноября" | "ноя" => 11,
+        "december" | "dec" | "декабрь" | "декабря" | "дек" => 12,
+        _ => return None,
+    };
+    Some(n)
+}
+
+/// month = 1*letter ["."]   (English or Russian, see `month_number`)
+pub fn month(i: &str) -> Res<'_, u8> {
+    map_opt(
+        recognize((take_while1(char::is_alphabetic), opt(char('.')))),
+        month_number,
+    )
+    .parse(i)
+}
+
+/// date_month_first = month SP day [","] SP year   (`January 19, 2023`)
+fn date_month_first(i: &str) -> Res<'_, Date> {
+    map_opt(
+        (month, space1, small_number, opt(char(',')), space1, year),
+        |(m, _, d, _, _, y)| Date::new(y, m, d),
+    )
+    .parse(i)
+}
+
+/// date_day_first = day SP month [","] SP year [SP ("г." / "года")]   (`1 December 2022`)
+fn date_day_first(i: &str) -> Res<'_, Date> {
+    let (i, date) = map_opt(
+        (small_number, space1, month, opt(char(',')), space1, year),
+        |(d, _, m, _, _, y)| Date::new(y, m, d),
+    )
+    .parse(i)?;
+    let (i, _) = opt((space1, alt((tag("года"), tag("г."), tag("г"))))).parse(i)?;
+    Ok((i, date))
+}
+
+/// date_iso = year "-" 2DIGIT "-" 2DIGIT   (`2024-11-22`)
+fn date_iso(i: &str) -> Res<'_, Date> {
+    map_opt(
+        (year, char('-'), small_number, char('-'), small_number),
+        |(y, _, m, _, d)| Date::new(y, m, d),
+    )
+    .parse(i)
+}
+
+/// date_dotted = 1*2DIGIT "." 1*2DIGIT "." year   (`22.11.2024`)
+fn date_dotted(i: &str) -> Res<'_, Date> {
+    map_opt(
+        (small_number, char('.'), small_number, char('.'), year),
+        |(d, _, m, _, y)| Date::new(y, m, d),
+    )
+    .parse(i)
+}
+
+/// date = date_month_first / date_day_first / date_iso / date_dotted
+pub fn date(i: &str) -> Res<'_, Date> {
+    alt((date_month_first, date_day_first, date_iso, date_dotted)).parse(i)
+}
+
+/// place = 1*(letter / SP / "-" / "." / "'") "," SP   (at most 48 characters, starts upper-case)
+pub fn place(i: &str) -> Res<'_, &str> {
+    terminated(
+        verify(
+            take_while1(|c: char| c.is_alphabetic() || matches!(c, ' ' | '-' | '.' | '\'' | '’')),
+            |p: &str| p.chars().count() <= 48 && p.starts_with(char::is_uppercase),
+        ),
+        (char(','), space1),
+    )
+    .parse(i)
+    .map(|(i, p)| (i, p.trim_end()))
+}
+
+/// section = *SP ("/" / "|" / "—" / "–" / "·") *SP 1*40char   (`2024-11-22 / Новости`)
+fn section(i: &str) -> Res<'_, &str> {
+    preceded(
+        (space0, alt((tag("/"), tag("|"), tag("—"), tag("–"), tag("·"))), space0),
+        verify(rest, |s: &str| s.chars().count() <= 40),
+    )
+    .parse(i)
+}
+
+/// place_date = [emoji_run *SP] [place] date [section]   (`📍 Minsk, January 19, 2023`)
+pub fn place_date(i: &str) -> Res<'_, (Option<&str>, Date)> {
+    let (i, _) = opt((emoji_run, space0)).parse(i)?;
+    let (i, (place, date)) = (opt(place), date).parse(i)?;
+    let (i, _) = opt(section).parse(i)?;
+    Ok((i, (place, date)))
+}
+
+/// title_place_date = "(" [place] date ")" at the end of a title
+/// (`… talks (Moscow, March 20, 2023)`); returns place and date.
+pub fn title_place_date(title: &str) -> Option<(Option<&str>, Date)> {
+    let inner = title.trim_end().strip_suffix(')')?;
+    let open = inner.rfind('(')?;
+    all_consuming((opt(place), date))
+        .parse(&inner[open + 1..])
+        .ok()
+        .map(|(_, pd)| pd)
+}
+
+/// numbered_marker = 1*3DIGIT (")" / ".") SP
+fn numbered_marker(i: &str) -> Res<'_, &str> {
+    terminated(
+        recognize((
+            take_while_m_n(1, 3, |c: char| c.is_ascii_digit()),
+            alt((char(')'), char('.'))),
+        )),
+        space1,
+    )
+    .parse(i)
+}
+
+/// symbol_marker = ("•" / "▪" / "·" / "-" / "–" / "*") SP
+fn symbol_marker(i: &str) -> Res<'_, &str> {
+    terminated(
+        alt((tag("•"), tag("▪"), tag("·"), tag("-"), tag("–"), tag("*"))),
+        space1,
+    )
+    .parse(i)
+}
+
+/// bullet = (emoji_run *SP / numbered_marker / symbol_marker) text
+/// Returns the marker, whether it is an emoji, and the text.
+pub fn bullet(i: &str) -> Res<'_, (&str, bool, &str)> {
+    if let Ok((j, marker)) = terminated(emoji_run, space0).parse(i) {
+        return Ok(("", (marker, true, j)));
+    }
+    let (j, marker) = alt((numbered_marker, symbol_marker)).parse(i)?;
+    Ok(("", (marker, false, j)))
+}
+
+/// quote = (">" / "»" / "—") *SP text   (quoted or reported speech)
+pub fn quote(i: &str) -> Res<'_, (&str, &str)> {
+    let (j, marker) = terminated(alt((tag(">"), tag("»"), tag("—"))), space0).parse(i)?;
+    verify(rest, |s: &str| !s.is_empty())
+        .parse(j)
+        .map(|(left, text)| (left, (marker, text)))
+}
+
+/// True when `p` consumes all of `i` (leftover only spaces).
+fn whole<'a, O>(i: &'a str, p: impl Fn(&'a str) -> Res<'a, O>) -> Option<O> {
+    match terminated(p, (space0, eof)).parse(i) {
+        Ok((_, o)) => Some(o),
+        Err(_) => None,
+    }
+}
+
+/// Classifies one non-empty display line. Order matters: the most specific kinds are
+/// tried first, plain text is what is left.
+pub fn classify(line: &str) -> Classified<'_> {
+    if let Ok((after, _)) = boilerplate(line) {
+        let after = after.trim_start();
+        if after.is_empty() {
+            return Classified {
+                glued_boilerplate: false,
+                line: Line::Boilerplate,
+            };
+        }
+        return Classified {
+            glued_boilerplate: true,
+            line: classify_content(after),
+        };
+    }
+    Classified {
+        glued_boilerplate: false,
+        line: classify_content(line),
+    }
+}
+
+fn classify_content(line: &str) -> Line<'_> {
+    if let Some(src) = whole(line, forward_header) {
+        return Line::ForwardHeader(src);
+    }
+    if let Some((name, date)) = whole(line, desktop_header) {
+        return Line::DesktopHeader { name, date };
+    }
+    if let Some(reactions) = whole(line, reactions_line) {
+        return Line::Reactions(reactions);
+    }
+    if whole(line, link_label).is_some() {
+        return Line::LinkLabel;
+    }
+    if let Some(tags) = whole(line, hashtag_line) {
+        return Line::Hashtags(tags);
+    }
+    if let Some((place, date)) = whole(line, place_date) {
+        return Line::PlaceDate { place, date };
+    }
+    if let Some(t) = whole(line, timestamp) {
+        return Line::Timestamp(t);
+    }
+    if let Ok((_, (t, text))) = transcript_line(line) {
+        return Line::Transcript { t, text };
+    }
+    if let Ok((_, (marker, text))) = quote(line) {
+        return Line::Quote { marker, text };
+    }
+    if let Ok((_, (marker, emoji, text))) = bullet(line) {
+        return Line::Bullet {
+            marker,
+            emoji,
+            text,
+        };
+    }
+    Line::Text(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: u16, m: u8, day: u8) -> Date {
+        Date::new(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn emoji_run_takes_flags_and_vs16_as_one_marker() {
+        assert_eq!(emoji_run("🇷🇺🇦🇿 On December"), Ok((" On December", "🇷🇺🇦🇿")));
+        assert_eq!(emoji_run("☝️text"), Ok(("text", "☝️")));
+        assert_eq!(emoji_run("👨‍👩‍👧 x"), Ok((" x", "👨‍👩‍👧")));
+        assert!(emoji_run("1) text").is_err());
+        assert!(emoji_run("#tag").is_err());
+    }
+
+    #[test]
+    fn forward_header_forms() {
+        assert_eq!(
+            forward_header("Forwarded from Russian MFA 🇷🇺"),
+            Ok(("", "Russian MFA 🇷🇺"))
+        );
+        assert_eq!(forward_header("[Forwarded from X]"), Ok(("", "X")));
+        assert!(forward_header("[Forwarded from X").is_err());
+        assert!(forward_header("Forwarded from ").is_err());
+        assert!(forward_header("He forwarded from X").is_err());
+    }
+
+    #[test]
+    fn desktop_header_parses_name_and_stamp() {
+        let (left, (name, date)) = desktop_header("Russian MFA 🇷🇺, [19.01.23 14:05]").unwrap();
+        assert_eq!(left, "");
+        assert_eq!(name, "Russian MFA 🇷🇺");
+        assert_eq!(date.iso(), "2023-01-19T14:05");
+        assert!(desktop_header("Text, [31.02.23 14:05]").is_err());
+        assert!(desktop_header(", [19.01.23 14:05]").is_err());
+    }
+
+    #[test]
+    fn reaction_counts() {
+        assert_eq!(reaction_count("1.2K rest"), Ok((" rest", 1200)));
+        assert_eq!(reaction_count("13K"), Ok(("", 13_000)));
+        assert_eq!(reaction_count("2.5M"), Ok(("", 2_500_000)));
+        assert_eq!(reaction_count("12"), Ok(("", 12)));
+        assert!(reaction_count("99999999999999999999").is_err());
+        assert!(reaction_count("x").is_err());
+    }
+
+    #[test]
+    fn reactions_lines() {
+        let r = |e, c| Reaction { emoji: e, count: c };
+        assert_eq!(reactions_line("❤1"), Ok(("", vec![r("❤", 1)])));
+        assert_eq!(reactions_line("❤1👍1"), Ok(("", vec![r("❤", 1), r("👍", 1)])));
+        assert_eq!(
+            reactions_line("👍 12 🔥 3"),
+            Ok(("", vec![r("👍", 12), r("🔥", 3)]))
+        );
+        assert_eq!(reactions_line("🔥1.2K"), Ok(("", vec![r("🔥", 1200)])));
+        assert_eq!(reactions_line("👍1 and more"), Ok(("and more", vec![r("👍", 1)])));
+    }
+
+    #[test]
+    fn link_labels() {
+        assert_eq!(link_label("Read in full"), Ok(("", "Read in full")));
+        assert_eq!(link_label("👉Read in full"), Ok(("", "Read in full")));
+        assert_eq!(link_label("Learn more →"), Ok(("", "Learn more")));
+        assert_eq!(link_label("Читать полностью"), Ok(("", "Читать полностью")));
+        assert_eq!(link_label("Read in full here"), Ok(("here", "Read in full")));
+    }
+
+    #[test]
+    fn hashtags() {
+        assert_eq!(hashtag("#OSCE, more"), Ok((", more", "OSCE")));
+        assert_eq!(
+            hashtag_line("#RussiaBelarus #UnionState"),
+            Ok(("", vec!["RussiaBelarus", "UnionState"]))
+        );
+        assert_eq!(hashtag_line("#OSCE is"), Ok(("is", vec!["OSCE"])));
+    }
+
+    #[test]
+    fn boilerplate_phrases() {
+        assert_eq!(
+            boilerplate("Be the first to commentBelarus"),
+            Ok(("Belarus", "Be the first to comment"))
+        );
+        assert!(boilerplate("Be first").is_err());
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(timestamp("00:14Mr."), Ok(("Mr.", 14)));
+        assert_eq!(timestamp("1:02:03 text"), Ok((" text", 3723)));
+        assert_eq!(timestamp("10:26"), Ok(("", 626)));
+        assert!(timestamp("10:75").is_err());
+        assert_eq!(transcript_line("00:14Mr. Politan"), Ok(("", (14, "Mr. Politan"))));
+        assert!(transcript_line("10:301 text").is_err());
+    }
+
+    #[test]
+    fn dates_and_places() {
+        assert_eq!(date("January 19, 2023"), Ok(("", d(2023, 1, 19))));
+        assert_eq!(date("1 December 2022 x"), Ok((" x", d(2022, 12, 1))));
+        assert_eq!(date("19 января 2023 г."), Ok(("", d(2023, 1, 19))));
+        assert_eq!(date("2024-11-22 / Новости"), Ok((" / Новости", d(2024, 11, 22))));
+        assert_eq!(date("22.11.2024"), Ok(("", d(2024, 11, 22))));
+        assert!(date("February 30, 2023").is_err());
+        assert_eq!(place("Minsk, January"), Ok(("January", "Minsk")));
+        assert_eq!(
+            place_date("📍 Minsk, January 19, 2023"),
+            Ok(("", (Some("Minsk"), d(2023, 1, 19))))
+        );
+        assert_eq!(
+            place_date("Lodz, 1 December 2022"),
+            Ok(("", (Some("Lodz"), d(2022, 12, 1))))
+        );
+        assert_eq!(
+            place_date("2024-11-22 / Новости"),
+            Ok(("", (None, d(2024, 11, 22))))
+        );
+        assert_eq!(
+            title_place_date("🎙 Lavrov's interview to RBC TV channel (Moscow, March 16, 2022)"),
+            Some((Some("Moscow"), d(2022, 3, 16)))
+        );
+        assert_eq!(
+            title_place_date("interview (December 29, 2022)"),
+            Some((None, d(2022, 12, 29)))
+        );
+        assert_eq!(title_place_date("no date (just words)"), None);
+    }
+
+    #[test]
+    fn bullets_and_quotes() {
+        assert_eq!(bullet("💬 text"), Ok(("", ("💬", true, "text"))));
+        assert_eq!(bullet("☝️text"), Ok(("", ("☝️", true, "text"))));
+        assert_eq!(bullet("1) reducing"), Ok(("", ("1)", false, "reducing"))));
+        assert_eq!(bullet("• item"), Ok(("", ("•", false, "item"))));
+        assert!(bullet("1)no space").is_err());
+        assert!(bullet("Plain").is_err());
+        assert_eq!(quote("> cited"), Ok(("", (">", "cited"))));
+        assert!(quote(">").is_err());
+    }
+
+    #[test]
+    fn classify_orders_the_rules() {
+        let c = |s| classify(s).line;
+        assert_eq!(c("Forwarded from A"), Line::ForwardHeader("A"));
+        assert_eq!(c("👍1"), Line::Reactions(vec![Reaction { emoji: "👍", count: 1 }]));
+        assert_eq!(c("👉Read in full"), Line::LinkLabel);
+        assert_eq!(c("#A #B"), Line::Hashtags(vec!["A", "B"]));
+        assert_eq!(c("VIEW IN TELEGRAM"), Line::Boilerplate);
+        assert_eq!(c("1:02"), Line::Timestamp(62));
+        assert_eq!(
+            c("🔹 The West"),
+            Line::Bullet { marker: "🔹", emoji: true, text: "The West" }
+        );
+        assert_eq!(c("#OSCE is here"), Line::Text("#OSCE is here"));
+        assert_eq!(c("Key points:"), Line::Text("Key points:"));
+        let glued = classify("Be the first to commentBelarus’ minister");
+        assert!(glued.glued_boilerplate);
+        assert_eq!(glued.line, Line::Text("Belarus’ minister"));
+    }
+}

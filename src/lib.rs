@@ -1,0 +1,58 @@
+//! tgclean turns Telegram channel dumps, news articles and transcripts into clean,
+//! deduplicated JSON Lines.
+//!
+//! The stages, each in its own module: [`input`] finds and streams inputs, [`grammar`]
+//! classifies lines, [`segment`] groups them into posts, [`normalise`] makes display text
+//! and keys, [`post`] finishes a post, [`dedup`] removes what was seen, [`record`] is the
+//! output line and [`output`] writes it. [`run`] wires them together.
+
+pub mod check;
+pub mod config;
+pub mod dedup;
+pub mod error;
+pub mod grammar;
+pub mod input;
+pub mod normalise;
+pub mod output;
+mod pipeline;
+pub mod post;
+pub mod record;
+pub mod segment;
+pub mod stats;
+
+pub use config::{Config, Format, InputSpec, StatsTarget};
+pub use dedup::DedupMode;
+pub use error::Error;
+pub use pipeline::run;
+pub use stats::RunStats;
+
+/// Result of `tgclean check`.
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    pub files: u64,
+    pub records: u64,
+    /// `path:line: what`, in file and line order.
+    pub problems: Vec<String>,
+}
+
+/// Validates JSON Lines files (`-` = stdin) against the record schema.
+pub fn check(paths: &[InputSpec]) -> Result<CheckReport, Error> {
+    let checker = check::RecordChecker::new().map_err(Error::Config)?;
+    let (sources, errors) = input::discover(paths);
+    let mut report = CheckReport {
+        problems: errors.iter().map(Error::report).collect(),
+        ..CheckReport::default()
+    };
+    for source in sources {
+        report.files += 1;
+        match source.open() {
+            Ok(reader) => {
+                let (problems, records) = checker.check_reader(&source.name, reader);
+                report.records += records;
+                report.problems.extend(problems);
+            }
+            Err(e) => report.problems.push(e.report()),
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,79 @@
+//! The `tgclean` binary: parses arguments, runs the library, maps the outcome to an exit code.
+
+mod cli;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+
+use cli::{Cli, Command};
+use tgclean::InputSpec;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            if err
+                .downcast_ref::<tgclean::Error>()
+                .is_some_and(tgclean::Error::is_broken_pipe)
+            {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("tgclean: error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Clean(args) => {
+            let config = args.into_config();
+            let stats = tgclean::run(&config).context("clean failed")?;
+            Ok(if stats.errors.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Schema => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(tgclean::record::SCHEMA_JSON.as_bytes()) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other.context("writing the schema")?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { files } => {
+            let specs: Vec<InputSpec> = files
+                .into_iter()
+                .map(|p: PathBuf| {
+                    if p.as_os_str() == "-" {
+                        InputSpec::Stdin
+                    } else {
+                        InputSpec::Path(p)
+                    }
+                })
+                .collect();
+            let report = tgclean::check(&specs).context("check failed")?;
+            for p in &report.problems {
+                eprintln!("{p}");
+            }
+            eprintln!(
+                "tgclean check: {} record(s) in {} file(s), {} problem(s)",
+                report.records,
+                report.files,
+                report.problems.len()
+            );
+            Ok(if report.problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! Turns raw paragraph text into its display form and its dedup key (SPEC §4).
+//!
+//! The display form is what users read, so it only removes what no reader can see or
+//! wants (invisible characters, odd spaces, control codes). The key is deliberately
+//! lossy: it keeps letters and digits of the NFKC, case-folded text, so copies that
+//! differ only in punctuation, emoji, quotes, spacing or case hash the same.
+
+use std::borrow::Cow;
+
+use caseless::Caseless;
+use sha2::{Digest, Sha256};
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+
+/// Length in bytes of a paragraph key digest and of a post id.
+pub const DIGEST_LEN: usize = 16;
+
+/// First 16 bytes of a SHA-256 digest: the identity of a paragraph key or of a post.
+pub type Digest16 = [u8; DIGEST_LEN];
+
+/// Zero-width and invisible format characters removed from display text.
+/// ZWJ (U+200D) is handled separately because it is meaningful inside emoji sequences.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' // soft hyphen
+            | '\u{180E}' // Mongolian vowel separator
+            | '\u{200B}' // zero width space
+            | '\u{200C}' // zero width non-joiner
+            | '\u{200E}' // left-to-right mark
+            | '\u{200F}' // right-to-left mark
+            | '\u{2060}' // word joiner
+            | '\u{2061}'..='\u{2064}' // invisible operators
+            | '\u{FEFF}' // byte order mark / zero width no-break space
+    )
+}
+
+/// True for characters that can sit on either side of a ZWJ in an emoji ZWJ sequence
+/// (👨‍👩‍👧, 🏳️‍🌈): pictographs, variation selector 16, skin-tone modifiers.
+fn joins_emoji(c: char) -> bool {
+    use unicode_properties::UnicodeEmoji;
+    c == '\u{FE0F}' || (!c.is_ascii() && c.is_emoji_char_or_emoji_component())
+}
+
+/// Quick test that a line needs none of the display rewrites: printable ASCII with
+/// single inner spaces and no leading or trailing space. Most lines of most dumps pass,
+/// and they are then borrowed unchanged.
+fn is_clean_ascii(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.first() == Some(&b' ') || b.last() == Some(&b' ') {
+        return false;
+    }
+    let mut prev_space = false;
+    for &c in b {
+        if !(0x20..0x7F).contains(&c) {
+            return false;
+        }
+        let space = c == b' ';
+        if space && prev_space {
+            return false;
+        }
+        prev_space = space;
+    }
+    true
+}
+
+/// The display form of one line (SPEC §4): NFC; invisible characters and soft hyphens
+/// removed (ZWJ kept between two emoji); every Unicode space and tab becomes a space;
+/// runs of spaces collapse; control characters vanish; the result is trimmed.
+///
+/// A line never contains a line break here: the reader splits on LF, CRLF and CR.
+pub fn display_text(raw: &str) -> Cow<'_, str> {
+    if is_clean_ascii(raw) {
+        return Cow::Borrowed(raw);
+    }
+    let nfc: Cow<'_, str> = if is_nfc_quick(raw.chars()) == IsNormalized::Yes {
+        Cow::Borrowed(raw)
+    } else {
+        Cow::Owned(raw.nfc().collect())
+    };
+    let mut out = String::with_capacity(nfc.len());
+    let mut pending_space = false;
+    let mut chars = nfc.chars().peekable();
+    let mut prev: Option<char> = None;
+    while let Some(c) = chars.next() {
+        if c == '\u{200D}' {
+            let next = chars.peek().copied();
+            let keep = prev.is_some_and(joins_emoji) && next.is_some_and(joins_emoji);
+            if keep && !pending_space {
+                out.push(c);
+                prev = Some(c);
+            }
+            continue;
+        }
+        if is_invisible(c) {
+            continue;
+        }
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        if c.is_control() {
+            continue;
+        }
+        if pending_space {
+            out.push(' ');
+            pending_space = false;
+        }
+        out.push(c);
+        prev = Some(c);
+    }
+    if out == raw {
+        Cow::Borrowed(raw)
+    } else {
+        Cow::Owned(out)
+    }
+}
+
+/// The dedup key of a display text (SPEC §4): NFKC, full case folding, then only
+/// letters and digits. Emoji, punctuation, quotes and spaces vanish; digits stay
+/// because in news numbers are facts.
+pub fn key_text(display: &str) -> String {
+    let mut key = String::with_capacity(display.len());
+    if display.is_ascii() {
+        // NFKC and case folding of ASCII are the identity and lowercasing respectively.
+        key.extend(
+            display
+                .bytes()
+                .filter(u8::is_ascii_alphanumeric)
+                .map(|b| char::from(b.to_ascii_lowercase())),
+        );
+        return key;
+    }
+    key.extend(
+        display
+            .nfkc()
+            .default_case_fold()
+            .filter(|c| c.is_alphanumeric()),
+    );
+    key
+}
+
+/// SHA-256 of the key's UTF-8, first 16 bytes.
+pub fn digest(key: &str) -> Digest16 {
+    let full = Sha256::digest(key.as_bytes());
+    let mut out = [0u8; DIGEST_LEN];
+    out.copy_from_slice(&full[..DIGEST_LEN]);
+    out
+}
+
+/// Lower-case hex of a 16-byte digest, as written in records.
+pub fn hex16(d: &Digest16) -> String {
+    hex::encode(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_ascii_is_borrowed() {
+        assert!(matches!(display_text("Key points:"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn spaces_invisibles_and_controls() {
+        assert_eq!(display_text("  a\u{00A0}\u{00A0}b\tc \u{200B}d\u{00AD}e\u{0007} "), "a b c de");
+        assert_eq!(display_text("\u{FEFF}Title"), "Title");
+        assert_eq!(display_text("a\u{2003}\u{202F}b"), "a b");
+    }
+
+    #[test]
+    fn nfc_is_applied() {
+        assert_eq!(display_text("e\u{0301}te\u{0301}"), "\u{00E9}t\u{00E9}");
+    }
+
+    #[test]
+    fn zwj_kept_inside_emoji_only() {
+        let family = "👨\u{200D}👩\u{200D}👧 family";
+        assert_eq!(display_text(family), family);
+        assert_eq!(display_text("ab\u{200D}cd"), "abcd");
+        assert_eq!(display_text("👨\u{200D} x"), "👨 x");
+    }
+
+    #[test]
+    fn key_keeps_letters_and_digits_only() {
+        assert_eq!(key_text("Key points:"), "keypoints");
+        assert_eq!(key_text("🔹 The “collective West”, 57 States!"), "thecollectivewest57states");
+        assert_eq!(key_text("Straße ＡＢＣ ①"), "strasseabc1");
+        assert_eq!(key_text("Сегодня МЫ"), "сегоднямы");
+        assert_eq!(key_text("❤️👍"), "");
+    }
+
+    #[test]
+    fn digest_is_sha256_prefix() {
+        // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
+        assert_eq!(hex16(&digest("abc")), "ba7816bf8f01cfea414140de5dae2223");
+    }
+}

@@ -1,0 +1,355 @@
+//! Finishes a segmented post: paragraph keys, within-post dedup, the post id, inline
+//! hashtags, mentions and links, and the language. Pure, so it can run on any thread.
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use sha2::{Digest as _, Sha256};
+
+use crate::grammar::{self, Date};
+use crate::normalise::{self, DIGEST_LEN, Digest16};
+use crate::segment::{ParagraphKind, RawPost};
+
+/// Why an input paragraph was not written. Every paragraph read is either written or
+/// counted under exactly one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    RepeatedInPost,
+    Duplicate,
+    DuplicatePost,
+    Boilerplate,
+    Label,
+    Reactions,
+    Header,
+    Hashtags,
+    Metadata,
+    Timestamp,
+    NoText,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 11] = [
+        Reason::RepeatedInPost,
+        Reason::Duplicate,
+        Reason::DuplicatePost,
+        Reason::Boilerplate,
+        Reason::Label,
+        Reason::Reactions,
+        Reason::Header,
+        Reason::Hashtags,
+        Reason::Metadata,
+        Reason::Timestamp,
+        Reason::NoText,
+    ];
+
+    /// The name used in records, stats and docs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reason::RepeatedInPost => "repeated_in_post",
+            Reason::Duplicate => "duplicate",
+            Reason::DuplicatePost => "duplicate_post",
+            Reason::Boilerplate => "boilerplate",
+            Reason::Label => "label",
+            Reason::Reactions => "reactions",
+            Reason::Header => "header",
+            Reason::Hashtags => "hashtags",
+            Reason::Metadata => "metadata",
+            Reason::Timestamp => "timestamp",
+            Reason::NoText => "no_text",
+        }
+    }
+}
+
+/// Paragraph counts per drop reason. Serialised as an object with every reason present,
+/// in a fixed order, so records always have the same keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DropCounts([u64; Reason::ALL.len()]);
+
+impl DropCounts {
+    pub fn get(&self, reason: Reason) -> u64 {
+        self.0[reason as usize]
+    }
+
+    pub fn add(&mut self, reason: Reason, n: u64) {
+        self.0[reason as usize] += n;
+    }
+
+    pub fn merge(&mut self, other: &DropCounts) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a += b;
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+}
+
+impl Serialize for DropCounts {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(Reason::ALL.len()))?;
+        for reason in Reason::ALL {
+            map.serialize_entry(reason.name(), &self.get(reason))?;
+        }
+        map.end()
+    }
+}
+
+/// A paragraph with its key: what dedup compares and what records carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paragraph {
+    pub kind: ParagraphKind,
+    pub marker: Option<String>,
+    pub t: Option<u32>,
+    pub text: String,
+    pub key: Digest16,
+    /// Length of the key text in characters, compared with `--min-dedup-chars`.
+    pub key_chars: usize,
+}
+
+/// A post ready for cross-post dedup and output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Post {
+    pub line: u64,
+    pub channel: Option<String>,
+    pub forwarded_from: Option<String>,
+    pub date: Option<Date>,
+    pub place: Option<String>,
+    pub title: Option<String>,
+    pub paragraphs: Vec<Paragraph>,
+    pub hashtags: Vec<String>,
+    pub mentions: Vec<String>,
+    pub links: Vec<String>,
+    pub reactions: Vec<(String, u64)>,
+    pub lang: Option<&'static str>,
+    pub id: Digest16,
+    pub read: u64,
+    pub dropped: DropCounts,
+}
+
+/// The post id: first 16 bytes of SHA-256 over the paragraph key digests in order.
+pub fn post_id(paragraphs: &[Paragraph]) -> Digest16 {
+    let mut h = Sha256::new();
+    for p in paragraphs {
+        h.update(p.key);
+    }
+    let full = h.finalize();
+    let mut id = [0u8; DIGEST_LEN];
+    id.copy_from_slice(&full[..DIGEST_LEN]);
+    id
+}
+
+/// Computes keys, drops paragraphs with no letters or digits (`no_text`) and repeats of a
+/// key already in the post (`repeated_in_post`), then derives the id and entities.
+pub fn build_post(raw: RawPost) -> Post {
+    let mut dropped = raw.dropped;
+    let mut paragraphs: Vec<Paragraph> = Vec::with_capacity(raw.paragraphs.len());
+    for p in raw.paragraphs {
+        let key_text = normalise::key_text(&p.text);
+        if key_text.is_empty() {
+            dropped.add(Reason::NoText, 1);
+            continue;
+        }
+        let key = normalise::digest(&key_text);
+        // Posts are small; a linear scan beats hashing for the usual dozen paragraphs.
+        if paragraphs.iter().any(|q| q.key == key) {
+            dropped.add(Reason::RepeatedInPost, 1);
+            continue;
+        }
+        paragraphs.push(Paragraph {
+            kind: p.kind,
+            marker: p.marker,
+            t: p.t,
+            key_chars: key_text.chars().count(),
+            text: p.text,
+            key,
+        });
+    }
+    let mut title = raw.title;
+    if !paragraphs.iter().any(|p| p.kind == ParagraphKind::Title) {
+        // The title line itself had no text (an emoji alone): no title.
+        title = None;
+    }
+    let id = post_id(&paragraphs);
+    let mut hashtags = raw.hashtags;
+    let mut mentions = Vec::new();
+    let mut links = Vec::new();
+    for p in &paragraphs {
+        collect_entities(&p.text, &mut hashtags, &mut mentions, &mut links);
+    }
+    let lang = detect_lang(&paragraphs);
+    Post {
+        line: raw.line,
+        channel: raw.channel,
+        forwarded_from: raw.forwarded_from,
+        date: raw.date,
+        place: raw.place,
+        title,
+        paragraphs,
+        hashtags,
+        mentions,
+        links,
+        reactions: raw.reactions,
+        lang,
+        id,
+        read: raw.read,
+        dropped,
+    }
+}
+
+fn push_unique(list: &mut Vec<String>, item: &str) {
+    if !list.iter().any(|x| x == item) {
+        list.push(item.to_owned());
+    }
+}
+
+/// Characters trimmed from the end of a URL found in running text.
+fn is_url_trailer(c: char) -> bool {
+    matches!(
+        c,
+        '.' | ',' | ';' | ':' | '!' | '?' | ')' | ']' | '»' | '"' | '\'' | '”' | '’'
+    )
+}
+
+/// Adds the inline `#hashtags`, `@mentions` and `http(s)://` links of `text`, each once,
+/// in order of appearance. A `#` or `@` counts only at a word start.
+pub fn collect_entities(
+    text: &str,
+    hashtags: &mut Vec<String>,
+    mentions: &mut Vec<String>,
+    links: &mut Vec<String>,
+) {
+    let mut prev: Option<char> = None;
+    for (at, c) in text.char_indices() {
+        let word_start = !prev.is_some_and(grammar::is_word_char) && prev != Some('/');
+        prev = Some(c);
+        if !word_start {
+            continue;
+        }
+        let tail = &text[at..];
+        match c {
+            '#' => {
+                if let Ok((_, tag)) = grammar::hashtag(tail) {
+                    push_unique(hashtags, tag);
+                }
+            }
+            '@' => {
+                let name: &str = {
+                    let end = tail[1..]
+                        .find(|c: char| !grammar::is_word_char(c))
+                        .map_or(tail.len(), |e| e + 1);
+                    &tail[1..end]
+                };
+                if !name.is_empty() {
+                    push_unique(mentions, name);
+                }
+            }
+            'h' if tail.starts_with("https://") || tail.starts_with("http://") => {
+                let end = tail.find(char::is_whitespace).unwrap_or(tail.len());
+                let url = tail[..end].trim_end_matches(is_url_trailer);
+                if url.len() > "https://".len() {
+                    push_unique(links, url);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// How much text language detection looks at: enough for a confident guess, bounded so
+/// a huge post does not cost more than a small one.
+const LANG_SAMPLE_BYTES: usize = 2048;
+
+/// ISO 639-1 code of the post's language (`whatlang`), or `None` when the detector is
+/// not confident.
+fn detect_lang(paragraphs: &[Paragraph]) -> Option<&'static str> {
+    let mut sample = String::with_capacity(LANG_SAMPLE_BYTES + 64);
+    for p in paragraphs {
+        if sample.len() >= LANG_SAMPLE_BYTES {
+            break;
+        }
+        sample.push_str(&p.text);
+        sample.push('\n');
+    }
+    let info = whatlang::detect(&sample)?;
+    if !info.is_reliable() && info.confidence() < 0.5 {
+        return None;
+    }
+    isolang::Language::from_639_3(info.lang().code())?.to_639_1()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segment::RawParagraph;
+
+    fn raw(texts: &[&str]) -> RawPost {
+        RawPost {
+            line: 1,
+            read: texts.len() as u64,
+            paragraphs: texts
+                .iter()
+                .map(|t| RawParagraph {
+                    kind: ParagraphKind::Text,
+                    marker: None,
+                    t: None,
+                    text: (*t).to_owned(),
+                })
+                .collect(),
+            ..RawPost::default()
+        }
+    }
+
+    #[test]
+    fn within_post_repeats_and_empty_keys_are_dropped() {
+        let post = build_post(raw(&["Key points:", "🤝", "key POINTS", "Other text"]));
+        let texts: Vec<&str> = post.paragraphs.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(texts, ["Key points:", "Other text"]);
+        assert_eq!(post.dropped.get(Reason::RepeatedInPost), 1);
+        assert_eq!(post.dropped.get(Reason::NoText), 1);
+        assert_eq!(post.paragraphs[0].key_chars, "keypoints".len());
+    }
+
+    #[test]
+    fn id_depends_on_keys_in_order_only() {
+        let a = build_post(raw(&["One line.", "Two line."]));
+        let b = build_post(raw(&["ONE line", "two  LINE!"]));
+        let c = build_post(raw(&["Two line.", "One line."]));
+        assert_eq!(a.id, b.id);
+        assert_ne!(a.id, c.id);
+    }
+
+    #[test]
+    fn entities_are_found_at_word_starts() {
+        let (mut h, mut m, mut l) = (Vec::new(), Vec::new(), Vec::new());
+        collect_entities(
+            "See #OSCE and @mfa_russia at https://example.org/a?b=1). Not a#tag or x@y.",
+            &mut h,
+            &mut m,
+            &mut l,
+        );
+        assert_eq!(h, ["OSCE"]);
+        assert_eq!(m, ["mfa_russia"]);
+        assert_eq!(l, ["https://example.org/a?b=1"]);
+    }
+
+    #[test]
+    fn drop_counts_serialise_every_reason() {
+        let mut d = DropCounts::default();
+        d.add(Reason::Label, 2);
+        let json = serde_json::to_string(&d).unwrap();
+        assert!(json.starts_with("{\"repeated_in_post\":0,"));
+        assert!(json.contains("\"label\":2"));
+        assert_eq!(json.matches(':').count(), Reason::ALL.len());
+    }
+
+    #[test]
+    fn language_is_detected() {
+        let en = build_post(raw(&[
+            "The two Foreign Ministers had an in-depth discussion on the status of bilateral relations.",
+        ]));
+        assert_eq!(en.lang, Some("en"));
+        let ru = build_post(raw(&[
+            "Сегодня мы подводим итоги уходящего года, который прошел под знаком победы.",
+        ]));
+        assert_eq!(ru.lang, Some("ru"));
+    }
+}

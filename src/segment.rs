@@ -1,0 +1,321 @@
+//! Groups classified lines into posts (SPEC §3): a post starts at a header and ends at a
+//! reaction line or the next header; a file without markers is one document.
+
+use crate::grammar::{self, Classified, Date, Line};
+use crate::post::{DropCounts, Reason};
+
+/// What a paragraph is, as written in records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParagraphKind {
+    Title,
+    Text,
+    Bullet,
+    Quote,
+    Transcript,
+}
+
+/// One paragraph as read, in display form, before keys are computed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawParagraph {
+    pub kind: ParagraphKind,
+    pub marker: Option<String>,
+    pub t: Option<u32>,
+    pub text: String,
+}
+
+/// One post as segmented from the input: its paragraphs and the metadata lines
+/// (headers, reactions, hashtags, dates) already taken out of the text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawPost {
+    /// 1-based line of the first line of the post.
+    pub line: u64,
+    pub channel: Option<String>,
+    pub forwarded_from: Option<String>,
+    pub date: Option<Date>,
+    pub place: Option<String>,
+    pub title: Option<String>,
+    pub paragraphs: Vec<RawParagraph>,
+    pub hashtags: Vec<String>,
+    pub reactions: Vec<(String, u64)>,
+    /// Input paragraphs (non-blank lines and glued boilerplate fragments) read.
+    pub read: u64,
+    pub dropped: DropCounts,
+}
+
+impl RawPost {
+    /// True while nothing but a header has been seen.
+    fn has_content(&self) -> bool {
+        self.read > self.dropped.get(Reason::Header)
+    }
+}
+
+/// Longest first line of a header-less document that is still taken as its title.
+const MAX_TITLE_CHARS: usize = 200;
+
+/// True when the first line of a document reads like a headline: short and not
+/// ending like a sentence or a lead-in.
+fn looks_like_title(text: &str) -> bool {
+    text.chars().count() <= MAX_TITLE_CHARS
+        && !text.ends_with(['.', ':', ';', ',', '…'])
+        && text.chars().any(char::is_alphabetic)
+}
+
+/// Turns a stream of display lines into posts. Feed lines with [`PostSegmenter::push`]
+/// and collect finished posts; call [`PostSegmenter::finish`] at the end of a file.
+#[derive(Debug, Default)]
+pub struct PostSegmenter {
+    current: RawPost,
+    /// True until the first post of the file has been closed: a header-less first post
+    /// is a document whose first line may be its title.
+    at_file_start: bool,
+    /// A time stamp alone on its line, waiting for the text it stamps.
+    pending_t: Option<u32>,
+}
+
+impl PostSegmenter {
+    pub fn new() -> Self {
+        PostSegmenter {
+            current: RawPost::default(),
+            at_file_start: true,
+            pending_t: None,
+        }
+    }
+
+    fn close(&mut self, out: &mut Vec<RawPost>) {
+        let post = std::mem::take(&mut self.current);
+        self.at_file_start = false;
+        self.pending_t = None;
+        if post.read > 0 {
+            out.push(post);
+        }
+    }
+
+    fn start_at(&mut self, line_no: u64) {
+        if self.current.read == 0 {
+            self.current.line = line_no;
+        }
+    }
+
+    /// Feeds one display-normalised line (may be empty). Finished posts go to `out`.
+    pub fn push(&mut self, line_no: u64, line: &str, out: &mut Vec<RawPost>) {
+        if line.is_empty() {
+            return;
+        }
+        let Classified {
+            glued_boilerplate,
+            line: kind,
+        } = grammar::classify(line);
+        match kind {
+            Line::ForwardHeader(source) => {
+                let collapses = !self.current.has_content()
+                    && self.current.forwarded_from.as_deref() == Some(source);
+                if !collapses && self.current.read > 0 {
+                    self.close(out);
+                }
+                if self.current.read == 0 {
+                    self.current.line = line_no;
+                    self.current.forwarded_from = Some(source.to_owned());
+                }
+                self.count_dropped(Reason::Header);
+            }
+            Line::DesktopHeader { name, date } => {
+                if self.current.read > 0 {
+                    self.close(out);
+                }
+                self.current.line = line_no;
+                self.current.channel = Some(name.to_owned());
+                self.current.date = Some(date);
+                self.count_dropped(Reason::Header);
+            }
+            Line::Reactions(reactions) => {
+                self.start_at(line_no);
+                self.current
+                    .reactions
+                    .extend(reactions.iter().map(|r| (r.emoji.to_owned(), r.count)));
+                self.count_dropped(Reason::Reactions);
+                self.close(out);
+            }
+            _ => {
+                self.start_at(line_no);
+                if glued_boilerplate {
+                    self.count_dropped(Reason::Boilerplate);
+                }
+                self.push_content(kind);
+            }
+        }
+    }
+
+    fn count_dropped(&mut self, reason: Reason) {
+        self.current.read += 1;
+        self.current.dropped.add(reason, 1);
+    }
+
+    fn push_content(&mut self, kind: Line<'_>) {
+        let post = &mut self.current;
+        let first_paragraph = post.paragraphs.is_empty() && post.title.is_none();
+        let paragraph = match kind {
+            Line::LinkLabel => return self.count_dropped(Reason::Label),
+            Line::Boilerplate => return self.count_dropped(Reason::Boilerplate),
+            Line::Hashtags(tags) => {
+                for tag in tags {
+                    if !post.hashtags.iter().any(|t| t == tag) {
+                        post.hashtags.push(tag.to_owned());
+                    }
+                }
+                return self.count_dropped(Reason::Hashtags);
+            }
+            Line::PlaceDate { place, date } => {
+                if post.date.is_none() {
+                    post.date = Some(date);
+                    post.place = place.map(str::to_owned);
+                }
+                return self.count_dropped(Reason::Metadata);
+            }
+            Line::Timestamp(t) => {
+                self.pending_t = Some(t);
+                return self.count_dropped(Reason::Timestamp);
+            }
+            Line::Transcript { t, text } => RawParagraph {
+                kind: ParagraphKind::Transcript,
+                marker: None,
+                t: Some(t),
+                text: text.to_owned(),
+            },
+            Line::Bullet {
+                marker,
+                emoji,
+                text,
+            } => RawParagraph {
+                kind: if emoji && first_paragraph {
+                    ParagraphKind::Title
+                } else {
+                    ParagraphKind::Bullet
+                },
+                marker: Some(marker.to_owned()),
+                t: None,
+                text: text.to_owned(),
+            },
+            Line::Quote { marker, text } => RawParagraph {
+                kind: ParagraphKind::Quote,
+                marker: Some(marker.to_owned()),
+                t: None,
+                text: text.to_owned(),
+            },
+            Line::Text(text) => {
+                let is_document_title = first_paragraph
+                    && self.at_file_start
+                    && post.forwarded_from.is_none()
+                    && post.channel.is_none()
+                    && self.pending_t.is_none()
+                    && looks_like_title(text);
+                RawParagraph {
+                    kind: if is_document_title {
+                        ParagraphKind::Title
+                    } else if self.pending_t.is_some() {
+                        ParagraphKind::Transcript
+                    } else {
+                        ParagraphKind::Text
+                    },
+                    marker: None,
+                    t: self.pending_t.take(),
+                    text: text.to_owned(),
+                }
+            }
+            // Headers and reactions change post boundaries and are handled in `push`.
+            Line::ForwardHeader(_) | Line::DesktopHeader { .. } | Line::Reactions(_) => return,
+        };
+        if paragraph.kind == ParagraphKind::Title {
+            let title = match &paragraph.marker {
+                Some(m) => format!("{m} {}", paragraph.text),
+                None => paragraph.text.clone(),
+            };
+            if post.date.is_none()
+                && let Some((place, date)) = grammar::title_place_date(&title)
+            {
+                post.date = Some(date);
+                post.place = place.map(str::to_owned);
+            }
+            post.title = Some(title);
+        }
+        post.read += 1;
+        post.paragraphs.push(paragraph);
+    }
+
+    /// Ends the file: the post in progress is complete.
+    pub fn finish(&mut self, out: &mut Vec<RawPost>) {
+        // A trailing bare stamp was already counted as dropped; `close` forgets it.
+        self.close(out);
+        self.at_file_start = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segment(text: &str) -> Vec<RawPost> {
+        let mut seg = PostSegmenter::new();
+        let mut out = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            seg.push(n as u64 + 1, line, &mut out);
+        }
+        seg.finish(&mut out);
+        out
+    }
+
+    #[test]
+    fn headers_start_posts_and_reactions_end_them() {
+        let posts = segment(
+            "Forwarded from A\nForwarded from A\n🎙 Title here\nBody one\n❤1👍1\nForwarded from B\nBody two\n",
+        );
+        assert_eq!(posts.len(), 2);
+        assert_eq!(posts[0].forwarded_from.as_deref(), Some("A"));
+        assert_eq!(posts[0].line, 1);
+        assert_eq!(posts[0].dropped.get(Reason::Header), 2);
+        assert_eq!(posts[0].title.as_deref(), Some("🎙 Title here"));
+        assert_eq!(
+            posts[0].reactions,
+            vec![("❤".to_owned(), 1), ("👍".to_owned(), 1)]
+        );
+        assert_eq!(posts[0].read, 5);
+        assert_eq!(posts[1].forwarded_from.as_deref(), Some("B"));
+        assert_eq!(posts[1].line, 6);
+        assert_eq!(posts[1].paragraphs.len(), 1);
+        assert_eq!(posts[1].paragraphs[0].kind, ParagraphKind::Text);
+    }
+
+    #[test]
+    fn a_file_without_markers_is_one_document_with_a_title() {
+        let posts = segment("Headline of the day\n\n2024-11-22 / News\n\nFirst paragraph.\n");
+        assert_eq!(posts.len(), 1);
+        let p = &posts[0];
+        assert_eq!(p.title.as_deref(), Some("Headline of the day"));
+        assert_eq!(p.date.map(|d| d.iso()).as_deref(), Some("2024-11-22"));
+        assert_eq!(p.paragraphs.len(), 2);
+        assert_eq!(p.dropped.get(Reason::Metadata), 1);
+    }
+
+    #[test]
+    fn long_first_sentence_is_not_a_title() {
+        let posts = segment("This is a summary sentence.\n00:14Then a stamp\n");
+        assert_eq!(posts[0].title, None);
+        assert_eq!(posts[0].paragraphs[1].t, Some(14));
+        assert_eq!(posts[0].paragraphs[1].text, "Then a stamp");
+    }
+
+    #[test]
+    fn bare_stamp_attaches_to_next_line() {
+        let posts = segment("0:14\nhello there\n");
+        assert_eq!(posts[0].paragraphs[0].t, Some(14));
+        assert_eq!(posts[0].paragraphs[0].kind, ParagraphKind::Transcript);
+        assert_eq!(posts[0].dropped.get(Reason::Timestamp), 1);
+    }
+
+    #[test]
+    fn title_date_goes_to_date_and_place() {
+        let posts = segment("Forwarded from X\n🎙 Talks (Moscow, March 20, 2023)\n");
+        assert_eq!(posts[0].place.as_deref(), Some("Moscow"));
+        assert_eq!(posts[0].date.map(|d| d.iso()).as_deref(), Some("2023-03-20"));
+    }
+}

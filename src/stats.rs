@@ -1,0 +1,58 @@
+//! The run summary (SPEC §6) and its one-line form for stderr.
+
+use serde::Serialize;
+
+use crate::post::DropCounts;
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct ParagraphStats {
+    pub read: u64,
+    pub written: u64,
+    pub dropped: DropCounts,
+}
+
+/// Counts of one run. `paragraphs.written + Σ paragraphs.dropped = paragraphs.read`.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct RunStats {
+    pub inputs: u64,
+    pub bytes: u64,
+    pub posts_read: u64,
+    pub records_written: u64,
+    pub paragraphs: ParagraphStats,
+    pub duplicate_posts: u64,
+    pub invalid_utf8: u64,
+    pub errors: Vec<String>,
+    pub seconds: f64,
+    pub mb_per_s: f64,
+}
+
+impl RunStats {
+    /// Sets the timing fields from the elapsed wall time.
+    pub fn set_elapsed(&mut self, seconds: f64) {
+        self.seconds = (seconds * 1000.0).round() / 1000.0;
+        self.mb_per_s = if seconds > 0.0 {
+            ((self.bytes as f64 / 1e6 / seconds) * 10.0).round() / 10.0
+        } else {
+            0.0
+        };
+    }
+
+    /// The one-line summary printed on stderr.
+    pub fn summary_line(&self) -> String {
+        format!(
+            "tgclean: {} input(s), {:.1} MB, {} posts -> {} records ({} duplicate posts); \
+             paragraphs {} read, {} written, {} dropped; {} error(s); {:.2} s, {:.1} MB/s",
+            self.inputs,
+            self.bytes as f64 / 1e6,
+            self.posts_read,
+            self.records_written,
+            self.duplicate_posts,
+            self.paragraphs.read,
+            self.paragraphs.written,
+            self.paragraphs.dropped.total(),
+            self.errors.len(),
+            self.seconds,
+            self.mb_per_s,
+        )
+    }
+}
