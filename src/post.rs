@@ -258,6 +258,10 @@ pub fn collect_entities(
 /// a huge post does not cost more than a small one.
 const LANG_SAMPLE_BYTES: usize = 2048;
 
+/// Lowest whatlang confidence accepted. Below it short posts get `null` rather than a
+/// guess: a wrong language label misroutes a post in every downstream corpus filter.
+const MIN_LANG_CONFIDENCE: f64 = 0.25;
+
 /// ISO 639-1 code of the post's language (`whatlang`), or `None` when the detector is
 /// not confident.
 fn detect_lang(paragraphs: &[Paragraph]) -> Option<&'static str> {
@@ -270,7 +274,7 @@ fn detect_lang(paragraphs: &[Paragraph]) -> Option<&'static str> {
         sample.push('\n');
     }
     let info = whatlang::detect(&sample)?;
-    if !info.is_reliable() && info.confidence() < 0.5 {
+    if !info.is_reliable() && info.confidence() < MIN_LANG_CONFIDENCE {
         return None;
     }
     isolang::Language::from_639_3(info.lang().code())?.to_639_1()
