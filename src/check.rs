@@ -75,6 +75,10 @@ mod tests {
         let (problems, records) = checker.check_reader("f.jsonl", input.as_bytes());
         assert_eq!(records, 2);
         assert!(problems.iter().any(|p| p.starts_with("f.jsonl:1: ")));
-        assert!(problems.iter().any(|p| p.starts_with("f.jsonl:3: not JSON")));
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("f.jsonl:3: not JSON"))
+        );
     }
 }

@@ -29,7 +29,7 @@ pub struct Date {
 impl Date {
     /// A date that exists in the Gregorian calendar, or `None`.
     pub fn new(year: u16, month: u8, day: u8) -> Option<Date> {
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
         let days = match month {
             1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
             4 | 6 | 9 | 11 => 30,
@@ -68,17 +68,33 @@ pub struct Reaction<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Line<'a> {
     ForwardHeader(&'a str),
-    DesktopHeader { name: &'a str, date: Date },
+    DesktopHeader {
+        name: &'a str,
+        date: Date,
+    },
     Reactions(Vec<Reaction<'a>>),
     LinkLabel,
     Hashtags(Vec<&'a str>),
     Boilerplate,
-    PlaceDate { place: Option<&'a str>, date: Date },
+    PlaceDate {
+        place: Option<&'a str>,
+        date: Date,
+    },
     /// A time stamp alone on its line: it belongs to the next line of text.
     Timestamp(u32),
-    Transcript { t: u32, text: &'a str },
-    Bullet { marker: &'a str, emoji: bool, text: &'a str },
-    Quote { marker: &'a str, text: &'a str },
+    Transcript {
+        t: u32,
+        text: &'a str,
+    },
+    Bullet {
+        marker: &'a str,
+        emoji: bool,
+        text: &'a str,
+    },
+    Quote {
+        marker: &'a str,
+        text: &'a str,
+    },
     Text(&'a str),
 }
 
@@ -143,17 +159,19 @@ pub fn forward_header(i: &str) -> Res<'_, &str> {
 
 /// two_digits = 1*2DIGIT
 fn small_number(i: &str) -> Res<'_, u8> {
-    map_opt(take_while_m_n(1, 2, |c: char| c.is_ascii_digit()), |s: &str| {
-        s.parse().ok()
-    })
+    map_opt(
+        take_while_m_n(1, 2, |c: char| c.is_ascii_digit()),
+        |s: &str| s.parse().ok(),
+    )
     .parse(i)
 }
 
 /// year = 4DIGIT   (1900–2100, the years a dump can talk about)
 fn year(i: &str) -> Res<'_, u16> {
-    map_opt(take_while_m_n(4, 4, |c: char| c.is_ascii_digit()), |s: &str| {
-        s.parse().ok().filter(|y| (1900..=2100).contains(y))
-    })
+    map_opt(
+        take_while_m_n(4, 4, |c: char| c.is_ascii_digit()),
+        |s: &str| s.parse().ok().filter(|y| (1900..=2100).contains(y)),
+    )
     .parse(i)
 }
 
@@ -163,9 +181,10 @@ pub fn desktop_stamp(i: &str) -> Res<'_, Date> {
     let (i, (day, _, month, _)) = (small_number, char('.'), small_number, char('.')).parse(i)?;
     let (i, yy) = alt((
         year,
-        map_opt(take_while_m_n(2, 2, |c: char| c.is_ascii_digit()), |s: &str| {
-            s.parse::<u16>().ok().map(|y| 2000 + y)
-        }),
+        map_opt(
+            take_while_m_n(2, 2, |c: char| c.is_ascii_digit()),
+            |s: &str| s.parse::<u16>().ok().map(|y| 2000 + y),
+        ),
     ))
     .parse(i)?;
     let (i, (_, hour, _, minute)) = (space1, small_number, char(':'), small_number).parse(i)?;
@@ -313,10 +332,13 @@ pub fn timestamp(i: &str) -> Res<'_, u32> {
     Ok((i, u32::from(first) * 60 + ss))
 }
 
-/// transcript_line = timestamp *SP text   (`00:14Mr. Politan…`; a digit may not follow)
+/// transcript_line = timestamp *SP text   (`00:14Mr. Politan…`)
+///
+/// Seconds always have two digits, so in `05:3626 сентября` the stamp is `05:36` and the
+/// text starts at `26`: copied transcripts glue the text to the stamp.
 pub fn transcript_line(i: &str) -> Res<'_, (u32, &str)> {
     let (i, t) = timestamp(i)?;
-    if i.starts_with(|c: char| c.is_ascii_digit() || c == ':') {
+    if i.starts_with(':') {
         return fail(i);
     }
     let (i, _) = space0(i)?;
@@ -413,7 +435,11 @@ pub fn place(i: &str) -> Res<'_, &str> {
 /// section = *SP ("/" / "|" / "—" / "–" / "·") *SP 1*40char   (`2024-11-22 / Новости`)
 fn section(i: &str) -> Res<'_, &str> {
     preceded(
-        (space0, alt((tag("/"), tag("|"), tag("—"), tag("–"), tag("·"))), space0),
+        (
+            space0,
+            alt((tag("/"), tag("|"), tag("—"), tag("–"), tag("·"))),
+            space0,
+        ),
         verify(rest, |s: &str| s.chars().count() <= 40),
     )
     .parse(i)
@@ -598,13 +624,19 @@ mod tests {
     fn reactions_lines() {
         let r = |e, c| Reaction { emoji: e, count: c };
         assert_eq!(reactions_line("❤1"), Ok(("", vec![r("❤", 1)])));
-        assert_eq!(reactions_line("❤1👍1"), Ok(("", vec![r("❤", 1), r("👍", 1)])));
+        assert_eq!(
+            reactions_line("❤1👍1"),
+            Ok(("", vec![r("❤", 1), r("👍", 1)]))
+        );
         assert_eq!(
             reactions_line("👍 12 🔥 3"),
             Ok(("", vec![r("👍", 12), r("🔥", 3)]))
         );
         assert_eq!(reactions_line("🔥1.2K"), Ok(("", vec![r("🔥", 1200)])));
-        assert_eq!(reactions_line("👍1 and more"), Ok(("and more", vec![r("👍", 1)])));
+        assert_eq!(
+            reactions_line("👍1 and more"),
+            Ok(("and more", vec![r("👍", 1)]))
+        );
     }
 
     #[test]
@@ -613,7 +645,10 @@ mod tests {
         assert_eq!(link_label("👉Read in full"), Ok(("", "Read in full")));
         assert_eq!(link_label("Learn more →"), Ok(("", "Learn more")));
         assert_eq!(link_label("Читать полностью"), Ok(("", "Читать полностью")));
-        assert_eq!(link_label("Read in full here"), Ok(("here", "Read in full")));
+        assert_eq!(
+            link_label("Read in full here"),
+            Ok(("here", "Read in full"))
+        );
     }
 
     #[test]
@@ -641,8 +676,15 @@ mod tests {
         assert_eq!(timestamp("1:02:03 text"), Ok((" text", 3723)));
         assert_eq!(timestamp("10:26"), Ok(("", 626)));
         assert!(timestamp("10:75").is_err());
-        assert_eq!(transcript_line("00:14Mr. Politan"), Ok(("", (14, "Mr. Politan"))));
-        assert!(transcript_line("10:301 text").is_err());
+        assert_eq!(
+            transcript_line("00:14Mr. Politan"),
+            Ok(("", (14, "Mr. Politan")))
+        );
+        assert_eq!(
+            transcript_line("05:3626 сентября"),
+            Ok(("", (336, "26 сентября")))
+        );
+        assert!(transcript_line("10:30:").is_err());
     }
 
     #[test]
@@ -650,7 +692,10 @@ mod tests {
         assert_eq!(date("January 19, 2023"), Ok(("", d(2023, 1, 19))));
         assert_eq!(date("1 December 2022 x"), Ok((" x", d(2022, 12, 1))));
         assert_eq!(date("19 января 2023 г."), Ok(("", d(2023, 1, 19))));
-        assert_eq!(date("2024-11-22 / Новости"), Ok((" / Новости", d(2024, 11, 22))));
+        assert_eq!(
+            date("2024-11-22 / Новости"),
+            Ok((" / Новости", d(2024, 11, 22)))
+        );
         assert_eq!(date("22.11.2024"), Ok(("", d(2024, 11, 22))));
         assert!(date("February 30, 2023").is_err());
         assert_eq!(place("Minsk, January"), Ok(("January", "Minsk")));
@@ -693,14 +738,24 @@ mod tests {
     fn classify_orders_the_rules() {
         let c = |s| classify(s).line;
         assert_eq!(c("Forwarded from A"), Line::ForwardHeader("A"));
-        assert_eq!(c("👍1"), Line::Reactions(vec![Reaction { emoji: "👍", count: 1 }]));
+        assert_eq!(
+            c("👍1"),
+            Line::Reactions(vec![Reaction {
+                emoji: "👍",
+                count: 1
+            }])
+        );
         assert_eq!(c("👉Read in full"), Line::LinkLabel);
         assert_eq!(c("#A #B"), Line::Hashtags(vec!["A", "B"]));
         assert_eq!(c("VIEW IN TELEGRAM"), Line::Boilerplate);
         assert_eq!(c("1:02"), Line::Timestamp(62));
         assert_eq!(
             c("🔹 The West"),
-            Line::Bullet { marker: "🔹", emoji: true, text: "The West" }
+            Line::Bullet {
+                marker: "🔹",
+                emoji: true,
+                text: "The West"
+            }
         );
         assert_eq!(c("#OSCE is here"), Line::Text("#OSCE is here"));
         assert_eq!(c("Key points:"), Line::Text("Key points:"));

@@ -29,7 +29,8 @@ fn is_invisible(c: char) -> bool {
             | '\u{200E}' // left-to-right mark
             | '\u{200F}' // right-to-left mark
             | '\u{2060}' // word joiner
-            | '\u{2061}'..='\u{2064}' // invisible operators
+            | '\u{2061}'
+            ..='\u{2064}' // invisible operators
             | '\u{FEFF}' // byte order mark / zero width no-break space
     )
 }
@@ -163,7 +164,10 @@ mod tests {
 
     #[test]
     fn spaces_invisibles_and_controls() {
-        assert_eq!(display_text("  a\u{00A0}\u{00A0}b\tc \u{200B}d\u{00AD}e\u{0007} "), "a b c de");
+        assert_eq!(
+            display_text("  a\u{00A0}\u{00A0}b\tc \u{200B}d\u{00AD}e\u{0007} "),
+            "a b c de"
+        );
         assert_eq!(display_text("\u{FEFF}Title"), "Title");
         assert_eq!(display_text("a\u{2003}\u{202F}b"), "a b");
     }
@@ -184,7 +188,10 @@ mod tests {
     #[test]
     fn key_keeps_letters_and_digits_only() {
         assert_eq!(key_text("Key points:"), "keypoints");
-        assert_eq!(key_text("🔹 The “collective West”, 57 States!"), "thecollectivewest57states");
+        assert_eq!(
+            key_text("🔹 The “collective West”, 57 States!"),
+            "thecollectivewest57states"
+        );
         assert_eq!(key_text("Straße ＡＢＣ ①"), "strasseabc1");
         assert_eq!(key_text("Сегодня МЫ"), "сегоднямы");
         assert_eq!(key_text("❤️👍"), "");

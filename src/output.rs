@@ -135,6 +135,9 @@ mod tests {
             Err(e) => e,
             Ok(_) => panic!("opening in a missing directory must fail"),
         };
-        assert!(e.report().starts_with("writing /nonexistent-dir/x/out.jsonl: "));
+        assert!(
+            e.report()
+                .starts_with("writing /nonexistent-dir/x/out.jsonl: ")
+        );
     }
 }

@@ -265,13 +265,17 @@ const MIN_LANG_CONFIDENCE: f64 = 0.25;
 /// ISO 639-1 code of the post's language (`whatlang`), or `None` when the detector is
 /// not confident.
 fn detect_lang(paragraphs: &[Paragraph]) -> Option<&'static str> {
-    let mut sample = String::with_capacity(LANG_SAMPLE_BYTES + 64);
-    for p in paragraphs {
+    // Sample paragraphs spread over the whole post, so a long post is judged by all of
+    // its parts, not by its opening lines.
+    let total: usize = paragraphs.iter().map(|p| p.text.len()).sum();
+    let stride = total.div_ceil(LANG_SAMPLE_BYTES).max(1);
+    let mut sample = String::with_capacity(LANG_SAMPLE_BYTES * 2);
+    for p in paragraphs.iter().step_by(stride) {
+        sample.push_str(&p.text);
+        sample.push('\n');
         if sample.len() >= LANG_SAMPLE_BYTES {
             break;
         }
-        sample.push_str(&p.text);
-        sample.push('\n');
     }
     let info = whatlang::detect(&sample)?;
     if !info.is_reliable() && info.confidence() < MIN_LANG_CONFIDENCE {

@@ -316,6 +316,9 @@ mod tests {
     fn title_date_goes_to_date_and_place() {
         let posts = segment("Forwarded from X\n🎙 Talks (Moscow, March 20, 2023)\n");
         assert_eq!(posts[0].place.as_deref(), Some("Moscow"));
-        assert_eq!(posts[0].date.map(|d| d.iso()).as_deref(), Some("2023-03-20"));
+        assert_eq!(
+            posts[0].date.map(|d| d.iso()).as_deref(),
+            Some("2023-03-20")
+        );
     }
 }

@@ -25,7 +25,9 @@ fn case_args(case: &Path) -> Vec<String> {
             .filter(|l| !l.is_empty())
             .map(str::to_owned)
             .collect(),
-        Err(_) => ["clean", "--quiet", "input.txt"].map(str::to_owned).to_vec(),
+        Err(_) => ["clean", "--quiet", "input.txt"]
+            .map(str::to_owned)
+            .to_vec(),
     }
 }
 
@@ -74,7 +76,10 @@ fn diff_outputs(expected: &str, actual: &str) -> Vec<String> {
             (Some(e), Some(a)) if e == a => {}
             (Some(e), Some(a)) => {
                 out.push(format!("record {} (line {}):", i, i + 1));
-                match (serde_json::from_str::<Value>(e), serde_json::from_str::<Value>(a)) {
+                match (
+                    serde_json::from_str::<Value>(e),
+                    serde_json::from_str::<Value>(a),
+                ) {
                     (Ok(ev), Ok(av)) => {
                         let before = out.len();
                         json_diff("", &ev, &av, &mut out);
@@ -135,7 +140,11 @@ fn golden_fixtures() {
         .filter(|p| p.is_dir())
         .collect();
     cases.sort();
-    assert!(cases.len() >= 10, "expected the fixture cases, found {}", cases.len());
+    assert!(
+        cases.len() >= 10,
+        "expected the fixture cases, found {}",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for case in &cases {
         if let Err(report) = run_case(case) {
@@ -153,10 +162,7 @@ fn golden_fixtures() {
 
 #[test]
 fn diff_names_the_differing_field() {
-    let report = diff_outputs(
-        "{\"a\":1,\"b\":[1,2]}\n",
-        "{\"a\":1,\"b\":[1,3]}\n",
-    );
+    let report = diff_outputs("{\"a\":1,\"b\":[1,2]}\n", "{\"a\":1,\"b\":[1,3]}\n");
     assert_eq!(report.len(), 2);
     assert!(report[1].contains(".b[1]"), "{report:?}");
 }

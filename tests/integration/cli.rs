@@ -1,0 +1,385 @@
+//! Behaviour of the `tgclean` command line: exit codes, streams, determinism, accounting.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tgclean(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tgclean"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("run tgclean")
+}
+
+fn records(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each output line is JSON"))
+        .collect()
+}
+
+const SEED_004: &str = "seeds/004_938382bba7e78ea9.txt";
+
+#[test]
+fn seed_004_has_one_clean_record_per_post() {
+    let out = tgclean(&["clean", "--quiet", SEED_004]);
+    assert_eq!(out.status.code(), Some(0));
+    let recs = records(&out.stdout);
+    // Counted by hand: forward headers start posts at lines 1, 21 (three identical
+    // headers), 50, 63, 87, 111, 126, 147 and 164.
+    let lines: Vec<u64> = recs
+        .iter()
+        .map(|r| r["source"]["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [1, 21, 50, 63, 87, 111, 126, 147, 164]);
+    let sources: Vec<&str> = recs
+        .iter()
+        .map(|r| r["forwarded_from"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources[1], "Russia in OSCE/Россия в ОБСЕ");
+    assert!(
+        sources
+            .iter()
+            .enumerate()
+            .all(|(i, s)| i == 1 || *s == "Russian MFA 🇷🇺")
+    );
+    let reactions: Vec<String> = recs
+        .iter()
+        .map(|r| {
+            r["reactions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| format!("{}{}", x["emoji"].as_str().unwrap(), x["count"]))
+                .collect::<String>()
+        })
+        .collect();
+    assert_eq!(
+        reactions,
+        ["", "❤1", "❤1👍1", "", "", "👍1", "👍1", "👍1", "👍1"]
+    );
+    let mut seen = HashSet::new();
+    for r in &recs {
+        let text = r["text"].as_str().unwrap();
+        for line in text.lines() {
+            assert!(
+                !line.contains("Read in full") && !line.contains("Learn more"),
+                "{line}"
+            );
+            assert!(!line.starts_with("Forwarded from"), "{line}");
+            assert!(!["❤1", "👍1", "❤1👍1"].contains(&line), "{line}");
+        }
+        for p in r["paragraphs"].as_array().unwrap() {
+            assert!(
+                seen.insert(p["key"].as_str().unwrap().to_owned()),
+                "written twice: {p}"
+            );
+        }
+    }
+}
+
+#[test]
+fn articles_and_transcript_seeds() {
+    let out = tgclean(&["clean", "--quiet", "seeds"]);
+    assert_eq!(out.status.code(), Some(0));
+    let recs = records(&out.stdout);
+    let by_file = |prefix: &str| -> Vec<&Value> {
+        recs.iter()
+            .filter(|r| r["source"]["file"].as_str().unwrap().contains(prefix))
+            .collect()
+    };
+    for (prefix, title) in [
+        (
+            "000_",
+            "Brest Staples: Russia and Belarus adopted a document on multipolarity",
+        ),
+        (
+            "001_",
+            "Top Russian diplomat to meet with Belarusian counterpart in Brest",
+        ),
+        (
+            "003_",
+            "Russian Foreign Ministry: Belarus-Russia relations can serve as a model of equal co-operation",
+        ),
+    ] {
+        let r = by_file(prefix);
+        assert_eq!(r.len(), 1, "{prefix}");
+        assert_eq!(r[0]["title"], title);
+    }
+    let transcript = by_file("002_");
+    assert_eq!(transcript.len(), 1);
+    let t = transcript[0];
+    let paragraphs = t["paragraphs"].as_array().unwrap();
+    assert!(
+        paragraphs[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Belarus’ Foreign Minister has voiced")
+    );
+    assert_eq!(t["dropped"]["boilerplate"], 1);
+    let text = t["text"].as_str().unwrap();
+    assert!(!text.contains("Be the first to comment"));
+    let stamped = text
+        .lines()
+        .filter(|l| {
+            l.len() > 5
+                && l.as_bytes()[2] == b':'
+                && l.as_bytes()[..2].iter().all(u8::is_ascii_digit)
+        })
+        .count();
+    assert_eq!(stamped, 0, "no line keeps its time stamp");
+    // 95 stamped lines in the seed, each a transcript paragraph with its seconds.
+    let stamps: Vec<u64> = paragraphs.iter().filter_map(|p| p["t"].as_u64()).collect();
+    assert_eq!(stamps.len(), 95);
+    assert_eq!(stamps[0], 14);
+    assert!(stamps.windows(2).all(|w| w[0] < w[1]));
+}
+
+#[test]
+fn stats_account_for_every_paragraph() {
+    let dir = tempfile::tempdir().unwrap();
+    let stats_path = dir.path().join("stats.json");
+    let out = tgclean(&[
+        "clean",
+        "--quiet",
+        "seeds",
+        "--stats",
+        stats_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let stats: Value = serde_json::from_str(&fs::read_to_string(&stats_path).unwrap()).unwrap();
+    let p = &stats["paragraphs"];
+    let dropped: u64 = p["dropped"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        p["written"].as_u64().unwrap() + dropped,
+        p["read"].as_u64().unwrap()
+    );
+    let recs = records(&out.stdout);
+    assert_eq!(
+        stats["records_written"].as_u64().unwrap(),
+        recs.len() as u64
+    );
+    let written: usize = recs
+        .iter()
+        .map(|r| r["paragraphs"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(p["written"].as_u64().unwrap(), written as u64);
+    assert_eq!(stats["inputs"], 5);
+    assert_eq!(stats["bytes"], 68588);
+    assert!(out.stderr.is_empty(), "--quiet prints nothing");
+}
+
+#[test]
+fn summary_line_goes_to_stderr_unless_quiet() {
+    let out = tgclean(&["clean", SEED_004]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("tgclean: 1 input(s)"), "{err}");
+    assert!(err.contains("9 records"), "{err}");
+}
+
+#[test]
+fn output_file_is_written_and_checks_against_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("clean.jsonl");
+    let out = tgclean(&[
+        "clean",
+        "--quiet",
+        "seeds",
+        "-o",
+        out_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    let check = tgclean(&["check", out_path.to_str().unwrap()]);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    let mut text = fs::read_to_string(&out_path).unwrap();
+    text.push_str("{\"id\":\"nothex\"}\n");
+    let bad = dir.path().join("bad.jsonl");
+    fs::write(&bad, text).unwrap();
+    let check = tgclean(&["check", bad.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&check.stderr);
+    assert!(err.contains(&format!("{}:14: ", bad.display())), "{err}");
+}
+
+#[test]
+fn schema_command_prints_the_schema() {
+    let out = tgclean(&["schema"]);
+    assert_eq!(out.status.code(), Some(0));
+    let schema: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(schema["properties"]["schema"]["const"], 1);
+    assert_eq!(schema["required"].as_array().unwrap().len(), 18);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(
+        tgclean(&["clean", "--dedup", "sometimes"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(tgclean(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(tgclean(&["clean", "--threads", "0"]).status.code(), Some(2));
+}
+
+#[test]
+fn unwritable_output_is_an_error_and_leaves_nothing() {
+    let out = tgclean(&[
+        "clean",
+        "--quiet",
+        SEED_004,
+        "-o",
+        "/nonexistent-dir/out.jsonl",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("writing /nonexistent-dir/out.jsonl"), "{err}");
+}
+
+#[test]
+fn stdin_is_read_with_dash_and_by_default() {
+    for args in [&["clean", "--quiet", "-"][..], &["clean", "--quiet"][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tgclean"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"Forwarded from A\nHello from standard input.\n")
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let recs = records(&out.stdout);
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0]["source"]["file"], "-");
+        assert_eq!(recs[0]["text"], "Hello from standard input.");
+    }
+}
+
+#[test]
+fn closed_stdout_is_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_generated_dump(dir.path(), 3000);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tgclean"))
+        .args(["clean", "--quiet", input.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A dump of `posts` forwarded posts where every third repeats an earlier one with
+/// changed case, quotes and spacing, and every post shares a short line.
+pub fn write_generated_dump(dir: &Path, posts: usize) -> PathBuf {
+    let mut text = String::new();
+    for i in 0..posts {
+        let n = if i % 3 == 2 { i / 2 } else { i };
+        text.push_str(&format!("Forwarded from Channel {}\n", i % 7));
+        text.push_str(&format!(
+            "🎙 Statement number {n} on the “situation” today\n"
+        ));
+        text.push_str("Key points:\n");
+        if i % 3 == 2 {
+            text.push_str(&format!(
+                "💬 THE FIRST POINT OF STATEMENT {n},  WITH  DETAILS.\n"
+            ));
+        } else {
+            text.push_str(&format!(
+                "💬 The first point of statement {n}, with details.\n"
+            ));
+        }
+        text.push_str(&format!(
+            "🔹 A second point that mentions #Tag{} and 57 states.\n",
+            n % 11
+        ));
+        text.push_str("Read in full\n");
+        text.push_str(&format!("👍{}\n", i % 5 + 1));
+    }
+    let path = dir.join("generated.txt");
+    fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn output_is_identical_for_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_generated_dump(dir.path(), 2000);
+    let run = |threads: &str| {
+        let out = tgclean(&[
+            "clean",
+            "--quiet",
+            "--threads",
+            threads,
+            input.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0));
+        out.stdout
+    };
+    let one = run("1");
+    assert!(records(&one).len() > 1000);
+    assert!(
+        records(&one).len() < 2000,
+        "the generated duplicates are removed"
+    );
+    assert_eq!(one, run("2"));
+    assert_eq!(one, run("4"));
+}
+
+#[test]
+fn empty_and_blank_files_give_no_record_and_no_error() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("empty.txt"), "").unwrap();
+    fs::write(dir.path().join("blank.txt"), "\n\n  \r\n\t\n").unwrap();
+    let out = tgclean(&["clean", "--quiet", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    assert!(out.stderr.is_empty());
+}
+
+#[test]
+fn invalid_utf8_is_replaced_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("bad.txt");
+    fs::write(
+        &input,
+        b"Forwarded from A\nBroken \xC3\x28 byte in a post.\n",
+    )
+    .unwrap();
+    let out = tgclean(&["clean", "--quiet", "--stats", "-", input.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let recs = records(&out.stdout);
+    assert_eq!(recs[0]["text"], "Broken \u{FFFD}( byte in a post.");
+    let stats: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(stats["invalid_utf8"], 1);
+}

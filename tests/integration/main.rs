@@ -1,0 +1,6 @@
+//! The integration test binary: the real `tgclean` executable on fixtures, the command
+//! line's behaviour, and properties of whole runs.
+
+mod cli;
+mod golden;
+mod props;
