@@ -39,7 +39,7 @@ fn is_invisible(c: char) -> bool {
 /// (👨‍👩‍👧, 🏳️‍🌈): pictographs, variation selector 16, skin-tone modifiers.
 fn joins_emoji(c: char) -> bool {
     use unicode_properties::UnicodeEmoji;
-    c == '\u{FE0F}' || (!c.is_ascii() && c.is_emoji_char_or_emoji_component())
+    c == '\u{FE0F}' || (c != '\u{200D}' && !c.is_ascii() && c.is_emoji_char_or_emoji_component())
 }
 
 /// Quick test that a line needs none of the display rewrites: printable ASCII with
@@ -64,23 +64,21 @@ fn is_clean_ascii(s: &str) -> bool {
     true
 }
 
-/// The display form of one line (SPEC §4): NFC; invisible characters and soft hyphens
+/// The display form of one line (SPEC §4): invisible characters and soft hyphens
 /// removed (ZWJ kept between two emoji); every Unicode space and tab becomes a space;
-/// runs of spaces collapse; control characters vanish; the result is trimmed.
+/// runs of spaces collapse; control characters vanish; the result is trimmed and NFC.
 ///
-/// A line never contains a line break here: the reader splits on LF, CRLF and CR.
+/// NFC comes last: removing an invisible character can bring a base letter and a
+/// combining mark together, and the result must still be composed (normalising twice
+/// must change nothing). A line never contains a line break here: the reader splits on
+/// LF, CRLF and CR.
 pub fn display_text(raw: &str) -> Cow<'_, str> {
     if is_clean_ascii(raw) {
         return Cow::Borrowed(raw);
     }
-    let nfc: Cow<'_, str> = if is_nfc_quick(raw.chars()) == IsNormalized::Yes {
-        Cow::Borrowed(raw)
-    } else {
-        Cow::Owned(raw.nfc().collect())
-    };
-    let mut out = String::with_capacity(nfc.len());
+    let mut out = String::with_capacity(raw.len());
     let mut pending_space = false;
-    let mut chars = nfc.chars().peekable();
+    let mut chars = raw.chars().peekable();
     let mut prev: Option<char> = None;
     while let Some(c) = chars.next() {
         if c == '\u{200D}' {
@@ -108,6 +106,9 @@ pub fn display_text(raw: &str) -> Cow<'_, str> {
         }
         out.push(c);
         prev = Some(c);
+    }
+    if is_nfc_quick(out.chars()) != IsNormalized::Yes {
+        out = out.nfc().collect();
     }
     if out == raw {
         Cow::Borrowed(raw)
@@ -183,6 +184,9 @@ mod tests {
         assert_eq!(display_text(family), family);
         assert_eq!(display_text("ab\u{200D}cd"), "abcd");
         assert_eq!(display_text("👨\u{200D} x"), "👨 x");
+        // Found by proptest: a doubled ZWJ kept one joiner next to a letter.
+        assert_eq!(display_text("👍\u{200D}\u{200D}a"), "👍a");
+        assert_eq!(display_text("👍\u{200D}\u{200D}👩"), "👍\u{200D}👩");
     }
 
     #[test]
@@ -198,8 +202,94 @@ mod tests {
     }
 
     #[test]
+    fn nfc_after_removing_invisibles() {
+        assert_eq!(display_text("e\u{200B}\u{0301}"), "\u{00E9}");
+    }
+
+    #[test]
     fn digest_is_sha256_prefix() {
         // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
         assert_eq!(hex16(&digest("abc")), "ba7816bf8f01cfea414140de5dae2223");
+    }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+        use unicode_normalization::UnicodeNormalization;
+
+        /// Text drawn from characters that normalisation treats specially.
+        fn tricky_text() -> impl Strategy<Value = String> {
+            let pieces = prop::sample::select(vec![
+                "a",
+                "B",
+                "é",
+                "e\u{0301}",
+                "ß",
+                "Σ",
+                "я",
+                "Ё",
+                "7",
+                " ",
+                "  ",
+                "\u{00A0}",
+                "\u{200B}",
+                "\u{200D}",
+                "\u{00AD}",
+                "\u{FEFF}",
+                "\t",
+                "\u{0007}",
+                "👍",
+                "👨\u{200D}👩",
+                "🇷🇺",
+                "\u{FE0F}",
+                "“",
+                "”",
+                "\"",
+                "'",
+                "’",
+                "ﬁ",
+                "①",
+                "-",
+            ]);
+            prop::collection::vec(pieces, 0..40).prop_map(|v| v.concat())
+        }
+
+        fn words() -> impl Strategy<Value = String> {
+            prop::collection::vec("[a-zA-Zа-яА-Я0-9]{1,8}", 1..8).prop_map(|w| w.join(" "))
+        }
+
+        proptest! {
+            #[test]
+            fn display_is_idempotent(s in tricky_text()) {
+                let once = display_text(&s).into_owned();
+                let twice = display_text(&once).into_owned();
+                prop_assert_eq!(twice, once);
+            }
+
+            #[test]
+            fn key_is_idempotent(s in tricky_text()) {
+                let key = key_text(&display_text(&s));
+                prop_assert_eq!(key_text(&key), key.clone());
+            }
+
+            #[test]
+            fn key_ignores_presentation(s in words()) {
+                let base = key_text(&display_text(&s));
+                let variants = [
+                    s.to_uppercase(),
+                    s.nfd().collect::<String>(),
+                    s.replace(' ', "\u{00A0}"),
+                    s.replace(' ', "  "),
+                    s.replace(' ', " \u{200B}"),
+                    format!("“{s}”"),
+                    format!("\"{s}\""),
+                    format!("  {s}  "),
+                    format!("{s}!"),
+                ];
+                for v in variants {
+                    prop_assert_eq!(key_text(&display_text(&v)), base.clone(), "variant {:?}", v);
+                }
+            }
+        }
     }
 }
