@@ -1,0 +1,221 @@
+//! Writes a synthetic plain-text channel dump of the seed-004 kind to stdout: forward
+//! headers, emoji titles and bullets, preview-plus-expanded repeated blocks, link labels,
+//! hashtag lines, reactions, and about 30% re-forwarded posts with Unicode perturbations.
+//!
+//! `cargo run --release --example gen_dump -- --mb 1000 --seed 1 > dump.txt`
+//! prints on stderr how many posts and distinct long paragraphs it wrote, so a run of
+//! `tgclean` over the dump can be checked against a known answer.
+
+use std::io::{self, BufWriter, Write};
+
+/// splitmix64: a tiny, well-known generator; the dump only needs to be reproducible.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+}
+
+const WORDS: &[&str] = &[
+    "minister",
+    "talks",
+    "cooperation",
+    "security",
+    "dialogue",
+    "partners",
+    "relations",
+    "bilateral",
+    "regional",
+    "international",
+    "agenda",
+    "platform",
+    "sovereignty",
+    "union",
+    "state",
+    "council",
+    "meeting",
+    "delegation",
+    "statement",
+    "declaration",
+    "interests",
+    "approach",
+    "development",
+    "architecture",
+    "integration",
+    "Eurasian",
+    "OSCE",
+    "NATO",
+    "сотрудничество",
+    "безопасность",
+    "диалог",
+    "государство",
+    "интеграция",
+    "встреча",
+];
+const SOURCES: &[&str] = &[
+    "Russian MFA 🇷🇺",
+    "Russia in OSCE/Россия в ОБСЕ",
+    "TASS",
+    "MID Belarus",
+];
+const TITLE_EMOJI: &[&str] = &["🎙", "🔵", "📄", "🇷🇺🇦🇿", "🇷🇺🇧🇾", "❗️"];
+const BULLETS: &[&str] = &["💬", "🔹", "☝️", "👉", "🤝"];
+const LABELS: &[&str] = &[
+    "Read in full",
+    "Learn more",
+    "👉Read in full",
+    "Читать полностью",
+];
+const TAGS: &[&str] = &[
+    "#OSCE",
+    "#NATO",
+    "#UN",
+    "#RussiaBelarus #UnionState",
+    "#Ukraine",
+];
+const REACTIONS: &[&str] = &["❤1", "👍1", "❤1👍1", "👍 12 🔥 3", "🔥1.2K"];
+
+fn sentence(rng: &mut Rng, serial: u64) -> String {
+    let len = 12 + rng.below(30);
+    let mut s = String::with_capacity(len * 10);
+    for i in 0..len {
+        if i > 0 {
+            s.push(' ');
+        }
+        s.push_str(rng.pick(WORDS));
+    }
+    // The serial makes the paragraph distinct: digits are part of the key.
+    s.push_str(&format!(" ({serial})."));
+    s
+}
+
+/// The same paragraph as a re-forward would show it: other case, curly quotes,
+/// non-breaking or doubled spaces, a zero-width space.
+fn perturb(rng: &mut Rng, s: &str) -> String {
+    match rng.below(4) {
+        0 => s.to_uppercase(),
+        1 => format!("“{}”", s.replacen(' ', "\u{00A0}", 3)),
+        2 => s.replacen(' ', "  ", 5),
+        _ => s.replacen(' ', " \u{200B}", 2),
+    }
+}
+
+struct Post {
+    title: String,
+    paragraphs: Vec<(String, String)>,
+}
+
+fn main() -> io::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str, default: u64| -> u64 {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let target = arg("--mb", 100) * 1_000_000;
+    let mut rng = Rng(arg("--seed", 1));
+    let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
+    let mut written: u64 = 0;
+    let mut serial: u64 = 0;
+    let (mut posts, mut reforwards, mut distinct) = (0u64, 0u64, 0u64);
+    // Recent originals, re-forwarded later with perturbations.
+    let mut recent: Vec<Post> = Vec::new();
+    let mut buf = String::with_capacity(64 * 1024);
+    while written < target {
+        buf.clear();
+        let reforward = !recent.is_empty() && rng.below(10) < 3;
+        let post = if reforward {
+            reforwards += 1;
+            let old = &recent[rng.below(recent.len())];
+            Post {
+                title: old.title.clone(),
+                paragraphs: old
+                    .paragraphs
+                    .iter()
+                    .map(|(m, p)| (m.clone(), perturb(&mut rng, p)))
+                    .collect(),
+            }
+        } else {
+            serial += 1;
+            let title = format!("{} {}", rng.pick(TITLE_EMOJI), sentence(&mut rng, serial));
+            let n = 3 + rng.below(8);
+            let mut paragraphs = Vec::with_capacity(n);
+            for _ in 0..n {
+                serial += 1;
+                let marker = if rng.below(2) == 0 {
+                    rng.pick(BULLETS)
+                } else {
+                    ""
+                };
+                paragraphs.push((marker.to_owned(), sentence(&mut rng, serial)));
+            }
+            distinct += 1 + n as u64;
+            let post = Post { title, paragraphs };
+            if recent.len() < 64 {
+                recent.push(Post {
+                    title: post.title.clone(),
+                    paragraphs: post.paragraphs.clone(),
+                });
+            } else {
+                let i = rng.below(64);
+                recent[i] = Post {
+                    title: post.title.clone(),
+                    paragraphs: post.paragraphs.clone(),
+                };
+            }
+            post
+        };
+        posts += 1;
+        let source = rng.pick(SOURCES);
+        buf.push_str(&format!("Forwarded from {source}\n"));
+        if rng.below(4) == 0 {
+            buf.push_str(&format!("Forwarded from {source}\n"));
+        }
+        buf.push_str(&post.title);
+        buf.push('\n');
+        // Web-view copies show a preview and then the expanded post: the block repeats.
+        let copies = if rng.below(2) == 0 { 2 } else { 1 };
+        for _ in 0..copies {
+            for (marker, p) in &post.paragraphs {
+                if !marker.is_empty() {
+                    buf.push_str(marker);
+                    buf.push(' ');
+                }
+                buf.push_str(p);
+                buf.push('\n');
+            }
+            if rng.below(2) == 0 {
+                buf.push_str(rng.pick(LABELS));
+                buf.push('\n');
+            }
+            if rng.below(3) == 0 {
+                buf.push_str(rng.pick(TAGS));
+                buf.push('\n');
+            }
+        }
+        buf.push_str(rng.pick(REACTIONS));
+        buf.push('\n');
+        out.write_all(buf.as_bytes())?;
+        written += buf.len() as u64;
+    }
+    out.flush()?;
+    eprintln!(
+        "gen_dump: {written} bytes, {posts} posts ({reforwards} re-forwards), {distinct} distinct paragraphs incl. titles"
+    );
+    Ok(())
+}
