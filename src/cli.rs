@@ -88,20 +88,22 @@ pub struct CleanArgs {
     pub quiet: bool,
 }
 
+/// An input path as given: `-` means stdin.
+pub fn input_spec(path: PathBuf) -> InputSpec {
+    if path.as_os_str() == "-" {
+        InputSpec::Stdin
+    } else {
+        InputSpec::Path(path)
+    }
+}
+
 impl CleanArgs {
     /// The validated configuration of this `clean` invocation.
     pub fn into_config(self) -> Config {
-        let as_input = |p: PathBuf| {
-            if p.as_os_str() == "-" {
-                InputSpec::Stdin
-            } else {
-                InputSpec::Path(p)
-            }
-        };
         let inputs = if self.inputs.is_empty() {
             vec![InputSpec::Stdin]
         } else {
-            self.inputs.into_iter().map(as_input).collect()
+            self.inputs.into_iter().map(input_spec).collect()
         };
         let threads = self.threads.map(usize::from).unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)

@@ -312,25 +312,21 @@ pub fn boilerplate(i: &str) -> Res<'_, &str> {
     .parse(i)
 }
 
-/// timestamp = [1*2DIGIT ":"] 1*2DIGIT ":" 2DIGIT   (seconds from the start)
+/// sixty = 2DIGIT below 60   (minutes or seconds of a stamp)
+fn sixty(i: &str) -> Res<'_, u32> {
+    map_opt(
+        take_while_m_n(2, 2, |c: char| c.is_ascii_digit()),
+        |s: &str| s.parse::<u32>().ok().filter(|v| *v < 60),
+    )
+    .parse(i)
+}
+
+/// timestamp = 1*2DIGIT ":" sixty ":" sixty / 1*2DIGIT ":" sixty   (seconds from the start)
 pub fn timestamp(i: &str) -> Res<'_, u32> {
-    let two = |i| take_while_m_n(2, 2, |c: char| c.is_ascii_digit()).parse(i);
-    let (i, first) = small_number(i)?;
-    let (i, _) = char(':').parse(i)?;
-    // Either first:MM:SS (hours) or first:SS (minutes).
-    if let Ok((j, (mm, _, ss))) = (two, char(':'), two).parse(i) {
-        let (mm, ss): (u32, u32) = (mm.parse().unwrap_or(60), ss.parse().unwrap_or(60));
-        if mm < 60 && ss < 60 {
-            return Ok((j, u32::from(first) * 3600 + mm * 60 + ss));
-        }
-        return fail(i);
-    }
-    let (i, ss) = two(i)?;
-    let ss: u32 = ss.parse().unwrap_or(60);
-    if ss >= 60 {
-        return fail(i);
-    }
-    Ok((i, u32::from(first) * 60 + ss))
+    let hours = (small_number, char(':'), sixty, char(':'), sixty)
+        .map(|(h, _, m, _, s)| u32::from(h) * 3600 + m * 60 + s);
+    let minutes = (small_number, char(':'), sixty).map(|(m, _, s)| u32::from(m) * 60 + s);
+    alt((hours, minutes)).parse(i)
 }
 
 /// transcript_line = timestamp *SP text   (`00:14Mr. Politan…`)

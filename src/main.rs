@@ -3,7 +3,6 @@
 mod cli;
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -49,16 +48,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { files } => {
-            let specs: Vec<InputSpec> = files
-                .into_iter()
-                .map(|p: PathBuf| {
-                    if p.as_os_str() == "-" {
-                        InputSpec::Stdin
-                    } else {
-                        InputSpec::Path(p)
-                    }
-                })
-                .collect();
+            let specs: Vec<InputSpec> = files.into_iter().map(cli::input_spec).collect();
             let report = tgclean::check(&specs).context("check failed")?;
             for p in &report.problems {
                 eprintln!("{p}");
