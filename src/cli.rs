@@ -12,6 +12,7 @@ Exit codes:
   0  success (also when stdout is closed early, e.g. by `head`)
   1  the run finished but some input could not be read or parsed (each reported on
      stderr as `path:line: what`; everything else was processed), or output failed
+     (the old output file is then left untouched)
   2  usage error";
 
 #[derive(Debug, Parser)]
@@ -46,6 +47,14 @@ pub enum FormatArg {
     Auto,
     /// Plain-text copies of channels, articles and transcripts.
     Text,
+    /// Telegram Desktop JSON export (result.json).
+    TgJson,
+    /// Telegram Desktop HTML export (messages.html, messages2.html, …).
+    TgHtml,
+    /// The public web preview t.me/s/<channel>.
+    TmeHtml,
+    /// Scraper JSON Lines or a JSON array of objects.
+    Jsonl,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -68,6 +77,9 @@ pub struct CleanArgs {
     /// Input format.
     #[arg(long, value_enum, default_value = "auto")]
     pub format: FormatArg,
+    /// For jsonl input: the field holding the text (default: text, message or content).
+    #[arg(long, value_name = "NAME")]
+    pub text_field: Option<String>,
     /// Deduplication mode.
     #[arg(long, value_enum, default_value = "paragraph")]
     pub dedup: DedupArg,
@@ -114,7 +126,12 @@ impl CleanArgs {
             format: match self.format {
                 FormatArg::Auto => Format::Auto,
                 FormatArg::Text => Format::Text,
+                FormatArg::TgJson => Format::TgJson,
+                FormatArg::TgHtml => Format::TgHtml,
+                FormatArg::TmeHtml => Format::TmeHtml,
+                FormatArg::Jsonl => Format::Jsonl,
             },
+            text_field: self.text_field,
             dedup: match self.dedup {
                 DedupArg::Paragraph => DedupMode::Paragraph,
                 DedupArg::Post => DedupMode::Post,

@@ -4,13 +4,30 @@ use std::path::PathBuf;
 
 use crate::dedup::DedupMode;
 
-/// Input format. Only plain text is read so far; `Auto` sniffs content and refuses
-/// (with an error naming the file) what looks like JSON or HTML.
+/// Input format (SPEC §2). `Auto` sniffs each file's content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
     #[default]
     Auto,
     Text,
+    TgJson,
+    TgHtml,
+    TmeHtml,
+    Jsonl,
+}
+
+impl Format {
+    /// The name used on the command line and in `source.format`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Auto => "auto",
+            Format::Text => "text",
+            Format::TgJson => "tg-json",
+            Format::TgHtml => "tg-html",
+            Format::TmeHtml => "tme-html",
+            Format::Jsonl => "jsonl",
+        }
+    }
 }
 
 /// One input as given on the command line.
@@ -37,6 +54,8 @@ pub struct Config {
     /// `None` writes to stdout.
     pub output: Option<PathBuf>,
     pub format: Format,
+    /// For `jsonl`: the field holding the text, instead of `text`/`message`/`content`.
+    pub text_field: Option<String>,
     pub dedup: DedupMode,
     pub keep_duplicates: bool,
     pub min_dedup_chars: usize,
@@ -52,6 +71,7 @@ impl Default for Config {
             inputs: vec![InputSpec::Stdin],
             output: None,
             format: Format::Auto,
+            text_field: None,
             dedup: DedupMode::Paragraph,
             keep_duplicates: false,
             min_dedup_chars: DEFAULT_MIN_DEDUP_CHARS,

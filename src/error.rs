@@ -21,13 +21,16 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    #[error("{path}:{line}: {what}")]
+    Parse {
+        path: String,
+        line: u64,
+        what: String,
+    },
     #[error("{path}:1: binary file (NUL bytes near the start), skipped")]
     Binary { path: String },
-    #[error(
-        "{path}:1: looks like {guess}, which this version cannot read yet (only plain text); \
-         skipped; pass --format text to read it as plain text anyway"
-    )]
-    UnsupportedFormat { path: String, guess: &'static str },
+    #[error("{path}:1: {what}; skipped (pass --format to choose the format yourself)")]
+    UnknownFormat { path: String, what: String },
     #[error("writing {target}")]
     Write {
         target: String,

@@ -17,13 +17,23 @@ use nom::{
 use unicode_properties::UnicodeEmoji;
 use unicode_segmentation::UnicodeSegmentation;
 
+/// A time of day as found in dumps and exports; seconds and UTC offset when known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Time {
+    pub hour: u8,
+    pub minute: u8,
+    pub second: Option<u8>,
+    /// Minutes east of UTC (`+03:00` = 180).
+    pub offset_minutes: Option<i16>,
+}
+
 /// A calendar date, optionally with a time of day, as found in dumps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Date {
     pub year: u16,
     pub month: u8,
     pub day: u8,
-    pub time: Option<(u8, u8)>,
+    pub time: Option<Time>,
 }
 
 impl Date {
@@ -46,15 +56,38 @@ impl Date {
         })
     }
 
-    /// ISO 8601: `2023-01-19`, or `2023-01-19T14:05` when the time is known.
+    /// The same date at a time of day, if the time exists.
+    pub fn at(self, hour: u8, minute: u8, second: Option<u8>) -> Option<Date> {
+        (hour < 24 && minute < 60 && second.is_none_or(|s| s < 60)).then_some(Date {
+            time: Some(Time {
+                hour,
+                minute,
+                second,
+                offset_minutes: None,
+            }),
+            ..self
+        })
+    }
+
+    /// ISO 8601: `2023-01-19`, `2023-01-19T14:05`, `2020-08-01T22:01:49+03:00`.
     pub fn iso(&self) -> String {
-        match self.time {
-            None => format!("{:04}-{:02}-{:02}", self.year, self.month, self.day),
-            Some((h, m)) => format!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}",
-                self.year, self.month, self.day, h, m
-            ),
+        let mut out = format!("{:04}-{:02}-{:02}", self.year, self.month, self.day);
+        if let Some(t) = self.time {
+            out.push_str(&format!("T{:02}:{:02}", t.hour, t.minute));
+            if let Some(s) = t.second {
+                out.push_str(&format!(":{s:02}"));
+            }
+            match t.offset_minutes {
+                None => {}
+                Some(0) => out.push('Z'),
+                Some(m) => {
+                    let sign = if m < 0 { '-' } else { '+' };
+                    let m = m.unsigned_abs();
+                    out.push_str(&format!("{sign}{:02}:{:02}", m / 60, m % 60));
+                }
+            }
         }
+        out
     }
 }
 
@@ -191,12 +224,49 @@ pub fn desktop_stamp(i: &str) -> Res<'_, Date> {
     let (i, (_, hour, _, minute)) = (space1, small_number, char(':'), small_number).parse(i)?;
     let (i, _) = opt((char(':'), small_number)).parse(i)?;
     let (i, _) = char(']').parse(i)?;
-    match Date::new(yy, month, day) {
-        Some(mut d) if hour < 24 && minute < 60 => {
-            d.time = Some((hour, minute));
+    match Date::new(yy, month, day).and_then(|d| d.at(hour, minute, None)) {
+        Some(d) => Ok((i, d)),
+        None => fail(i),
+    }
+}
+
+/// utc_offset = "UTC" ("+" / "-") 2DIGIT ":" 2DIGIT   (minutes east of UTC)
+fn utc_offset(i: &str) -> Res<'_, i16> {
+    let (i, (_, sign, h, _, m)) = (
+        tag("UTC"),
+        alt((char('+'), char('-'))),
+        small_number,
+        char(':'),
+        small_number,
+    )
+        .parse(i)?;
+    let minutes = i16::from(h) * 60 + i16::from(m);
+    Ok((i, if sign == '-' { -minutes } else { minutes }))
+}
+
+/// export_datetime = DD "." MM "." YYYY SP HH ":" MM ":" SS [SP utc_offset]
+/// (the `title` of a Telegram Desktop HTML export's date: `02.09.2017 23:45:41 UTC+03:00`)
+pub fn export_datetime(i: &str) -> Res<'_, Date> {
+    let (i, (day, _, month, _, y)) =
+        (small_number, char('.'), small_number, char('.'), year).parse(i)?;
+    let (i, (_, hour, _, minute, _, second)) = (
+        space1,
+        small_number,
+        char(':'),
+        small_number,
+        char(':'),
+        small_number,
+    )
+        .parse(i)?;
+    let (i, offset) = opt(preceded(space1, utc_offset)).parse(i)?;
+    match Date::new(y, month, day).and_then(|d| d.at(hour, minute, Some(second))) {
+        Some(mut d) => {
+            if let Some(t) = d.time.as_mut() {
+                t.offset_minutes = offset;
+            }
             Ok((i, d))
         }
-        _ => fail(i),
+        None => fail(i),
     }
 }
 
@@ -577,6 +647,20 @@ mod tests {
     }
 
     #[test]
+    fn iso_forms() {
+        let day = d(2020, 8, 1);
+        assert_eq!(day.iso(), "2020-08-01");
+        let t = day.at(22, 1, Some(49)).unwrap();
+        assert_eq!(t.iso(), "2020-08-01T22:01:49");
+        let mut z = t;
+        z.time.as_mut().unwrap().offset_minutes = Some(0);
+        assert_eq!(z.iso(), "2020-08-01T22:01:49Z");
+        z.time.as_mut().unwrap().offset_minutes = Some(-210);
+        assert_eq!(z.iso(), "2020-08-01T22:01:49-03:30");
+        assert!(day.at(24, 0, None).is_none());
+    }
+
+    #[test]
     fn emoji_run_takes_flags_and_vs16_as_one_marker() {
         assert_eq!(emoji_run("🇷🇺🇦🇿 On December"), Ok((" On December", "🇷🇺🇦🇿")));
         assert_eq!(emoji_run("☝️text"), Ok(("text", "☝️")));
@@ -605,6 +689,18 @@ mod tests {
         assert_eq!(date.iso(), "2023-01-19T14:05");
         assert!(desktop_header("Text, [31.02.23 14:05]").is_err());
         assert!(desktop_header(", [19.01.23 14:05]").is_err());
+    }
+
+    #[test]
+    fn export_datetimes() {
+        let (left, date) = export_datetime("02.09.2017 23:45:41 UTC+03:00").unwrap();
+        assert_eq!(left, "");
+        assert_eq!(date.iso(), "2017-09-02T23:45:41+03:00");
+        assert_eq!(
+            export_datetime("02.09.2017 23:45:41").map(|(l, d)| (l, d.iso())),
+            Ok(("", "2017-09-02T23:45:41".to_owned()))
+        );
+        assert!(export_datetime("31.09.2017 23:45:41").is_err());
     }
 
     #[test]

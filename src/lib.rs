@@ -1,7 +1,8 @@
 //! tgclean turns Telegram channel dumps, news articles and transcripts into clean,
 //! deduplicated JSON Lines.
 //!
-//! The stages, each in its own module: [`input`] finds and streams inputs, [`grammar`]
+//! The stages, each in its own module: [`input`] finds and streams inputs, [`formats`]
+//! read exports into [`message`]s, [`grammar`]
 //! classifies lines, [`segment`] groups them into posts, [`normalise`] makes display text
 //! and keys, [`post`] finishes a post, [`dedup`] removes what was seen, [`record`] is the
 //! output line and [`output`] writes it. [`run`] wires them together.
@@ -10,8 +11,10 @@ pub mod check;
 pub mod config;
 pub mod dedup;
 pub mod error;
+pub mod formats;
 pub mod grammar;
 pub mod input;
+pub mod message;
 pub mod normalise;
 pub mod output;
 mod pipeline;

@@ -1,6 +1,8 @@
-//! Runs `clean`: inputs → lines → posts → keys (in parallel) → dedup (in input order) →
-//! records. Dedup has a single owner, so the output is the same for any thread count.
+//! Runs `clean`: inputs → lines or messages → posts → keys (in parallel) → dedup (in
+//! input order) → records. Dedup has a single owner, so the output is the same for any
+//! thread count.
 
+use std::io::BufRead;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -8,7 +10,9 @@ use rayon::prelude::*;
 use crate::config::{Config, Format, StatsTarget};
 use crate::dedup::{Deduper, Verdict};
 use crate::error::Error;
-use crate::input::{self, InputSource, Sniffed};
+use crate::formats::{ItemSink, jsonl, tg_html::TgHtmlReader, tg_json, tme_html::TmeHtmlReader};
+use crate::input::{self, CountingReader, InputSource, Sniffed};
+use crate::message::{Item, Skip, message_post};
 use crate::normalise;
 use crate::output::{self, RecordSink};
 use crate::post::{Post, Reason, build_post};
@@ -35,6 +39,10 @@ pub fn run(config: &Config) -> Result<RunStats, Error> {
         sink: RecordSink::open(config.output.as_deref())?,
         stats: RunStats::default(),
         pool,
+        batch: Vec::with_capacity(BATCH_POSTS),
+        file: String::new(),
+        format: Format::Text,
+        tg_html: None,
     };
     let (sources, errors) = input::discover(&config.inputs);
     for e in errors {
@@ -76,6 +84,32 @@ struct Cleaner<'c> {
     sink: RecordSink,
     stats: RunStats,
     pool: rayon::ThreadPool,
+    /// Posts read but not yet judged; all from `file`.
+    batch: Vec<RawPost>,
+    file: String,
+    format: Format,
+    /// Kept across consecutive HTML export pages: a page may continue the previous one.
+    tg_html: Option<TgHtmlReader>,
+}
+
+impl ItemSink for Cleaner<'_> {
+    fn item(&mut self, item: Item) -> Result<(), Error> {
+        match item {
+            Item::Message(msg) => {
+                self.batch.push(message_post(msg));
+                if self.batch.len() >= BATCH_POSTS {
+                    self.process_batch()?;
+                }
+            }
+            Item::Skipped(Skip::Service) => self.stats.skipped_messages.service += 1,
+            Item::Skipped(Skip::MediaOnly) => self.stats.skipped_messages.media_only += 1,
+        }
+        Ok(())
+    }
+
+    fn problem(&mut self, error: Error) {
+        self.input_error(&error);
+    }
 }
 
 impl Cleaner<'_> {
@@ -83,6 +117,35 @@ impl Cleaner<'_> {
         let report = e.report();
         eprintln!("tgclean: {report}");
         self.stats.errors.push(report);
+    }
+
+    /// The format to read `source` with: the one asked for, or what its content shows.
+    fn choose_format(&mut self, source: &InputSource, reader: &mut dyn BufRead) -> Option<Format> {
+        let sniffed = match reader.fill_buf() {
+            Ok(head) => input::sniff(head),
+            Err(e) => {
+                self.input_error(&Error::Read {
+                    path: source.name.clone(),
+                    line: 1,
+                    source: e,
+                });
+                return None;
+            }
+        };
+        if sniffed == Sniffed::Binary {
+            self.input_error(&Error::Binary {
+                path: source.name.clone(),
+            });
+            return None;
+        }
+        Some(match (self.config.format, sniffed) {
+            (Format::Auto, Sniffed::Text) => Format::Text,
+            (Format::Auto, Sniffed::JsonExport) => Format::TgJson,
+            (Format::Auto, Sniffed::JsonRecords) => Format::Jsonl,
+            // HTML is told apart after reading it whole (see `clean_html`).
+            (Format::Auto, Sniffed::Html) => Format::Auto,
+            (forced, _) => forced,
+        })
     }
 
     /// Reads one input to the end. Returns `Err` only for output failures.
@@ -95,76 +158,124 @@ impl Cleaner<'_> {
                 return Ok(());
             }
         };
-        let sniffed = match reader.fill_buf() {
-            Ok(head) => input::sniff(head),
-            Err(source_err) => {
-                self.input_error(&Error::Read {
-                    path: source.name.clone(),
-                    line: 1,
-                    source: source_err,
-                });
-                return Ok(());
+        let Some(format) = self.choose_format(source, &mut *reader) else {
+            return Ok(());
+        };
+        self.file.clone_from(&source.name);
+        if !matches!(format, Format::TgHtml | Format::Auto) {
+            self.tg_html = None;
+        }
+        let result = match format {
+            Format::Text => self.clean_text(source, &mut *reader),
+            Format::TgJson | Format::Jsonl => self.clean_json(source, reader, format),
+            Format::TgHtml | Format::TmeHtml | Format::Auto => {
+                self.clean_html(source, &mut *reader, format)
             }
         };
-        let refusal = match (sniffed, self.config.format) {
-            (Sniffed::Binary, _) => Some(Error::Binary {
-                path: source.name.clone(),
-            }),
-            (Sniffed::Json, Format::Auto) => Some(Error::UnsupportedFormat {
-                path: source.name.clone(),
-                guess: "JSON",
-            }),
-            (Sniffed::Html, Format::Auto) => Some(Error::UnsupportedFormat {
-                path: source.name.clone(),
-                guess: "HTML",
-            }),
-            _ => None,
-        };
-        if let Some(e) = refusal {
-            self.input_error(&e);
-            return Ok(());
+        // Whatever was read before an input error is still cleaned and written.
+        self.process_batch()?;
+        match result {
+            Ok(()) => Ok(()),
+            Err(e @ Error::Write { .. }) => Err(e),
+            Err(e) => {
+                self.input_error(&e);
+                Ok(())
+            }
         }
+    }
 
+    fn clean_text(&mut self, source: &InputSource, reader: &mut dyn BufRead) -> Result<(), Error> {
+        self.format = Format::Text;
         let mut segmenter = PostSegmenter::new();
-        let mut batch: Vec<RawPost> = Vec::with_capacity(BATCH_POSTS);
-        let read = input::for_each_line(&source.name, &mut *reader, |line_no, line| {
+        let read = input::for_each_line(&source.name, reader, |line_no, line| {
             let display = normalise::display_text(line);
-            segmenter.push(line_no, &display, &mut batch);
-            if batch.len() >= BATCH_POSTS {
-                self.process_batch(&source.name, &mut batch)?;
+            segmenter.push(line_no, &display, &mut self.batch);
+            if self.batch.len() >= BATCH_POSTS {
+                self.process_batch()?;
             }
             Ok(())
         });
-        // Whatever was read before a read error is still cleaned and written.
-        segmenter.finish(&mut batch);
-        self.process_batch(&source.name, &mut batch)?;
-        match read {
-            Ok(counts) => {
-                self.stats.bytes += counts.bytes;
-                self.stats.invalid_utf8 += counts.invalid_utf8;
-            }
-            Err(e @ Error::Write { .. }) => return Err(e),
-            Err(e) => self.input_error(&e),
-        }
+        segmenter.finish(&mut self.batch);
+        let counts = read?;
+        self.stats.bytes += counts.bytes;
+        self.stats.invalid_utf8 += counts.invalid_utf8;
         Ok(())
     }
 
-    fn process_batch(&mut self, file: &str, batch: &mut Vec<RawPost>) -> Result<(), Error> {
-        if batch.is_empty() {
+    fn clean_json(
+        &mut self,
+        source: &InputSource,
+        reader: Box<dyn BufRead>,
+        format: Format,
+    ) -> Result<(), Error> {
+        self.format = format;
+        let mut counted = CountingReader::new(reader);
+        let result = if format == Format::TgJson {
+            tg_json::read(&source.name, &mut counted, self)
+        } else {
+            let field = self.config.text_field.clone();
+            jsonl::read(&source.name, &mut counted, field.as_deref(), self)
+        };
+        self.stats.bytes += counted.bytes;
+        result
+    }
+
+    fn clean_html(
+        &mut self,
+        source: &InputSource,
+        reader: &mut dyn BufRead,
+        format: Format,
+    ) -> Result<(), Error> {
+        let (html, bytes, invalid) = input::read_all_lossy(reader).map_err(|e| Error::Read {
+            path: source.name.clone(),
+            line: 1,
+            source: e,
+        })?;
+        self.stats.bytes += bytes;
+        self.stats.invalid_utf8 += invalid;
+        let format = match format {
+            Format::Auto if html.contains("tgme_widget_message") => Format::TmeHtml,
+            Format::Auto if html.contains("class=\"message ") && html.contains("history") => {
+                Format::TgHtml
+            }
+            Format::Auto => {
+                return Err(Error::UnknownFormat {
+                    path: source.name.clone(),
+                    what: "HTML, but neither a Telegram Desktop export nor a t.me/s page".into(),
+                });
+            }
+            f => f,
+        };
+        self.format = format;
+        if format == Format::TmeHtml {
+            self.tg_html = None;
+            return TmeHtmlReader::new()?.read(&html, self);
+        }
+        let mut reader = match self.tg_html.take() {
+            Some(r) => r,
+            None => TgHtmlReader::new()?,
+        };
+        let result = reader.read(&html, self);
+        self.tg_html = Some(reader);
+        result
+    }
+
+    fn process_batch(&mut self) -> Result<(), Error> {
+        if self.batch.is_empty() {
             return Ok(());
         }
-        let raws = std::mem::take(batch);
+        let raws = std::mem::take(&mut self.batch);
         let posts: Vec<Post> = self
             .pool
             .install(|| raws.into_par_iter().map(build_post).collect());
         for post in &posts {
-            self.emit(file, post)?;
+            self.emit(post)?;
         }
         Ok(())
     }
 
     /// Dedups one post in input order and writes its record, keeping the accounting.
-    fn emit(&mut self, file: &str, post: &Post) -> Result<(), Error> {
+    fn emit(&mut self, post: &Post) -> Result<(), Error> {
         self.stats.posts_read += 1;
         self.stats.paragraphs.read += post.read;
         let mut dropped = post.dropped.clone();
@@ -192,10 +303,10 @@ impl Cleaner<'_> {
         self.stats.paragraphs.written += keep.iter().filter(|k| **k).count() as u64;
         self.stats.paragraphs.dropped.merge(&dropped);
         let source = Source {
-            file,
-            format: "text",
-            line: Some(post.line),
-            message_id: None,
+            file: &self.file,
+            format: self.format.name(),
+            line: post.line,
+            message_id: post.message_id,
         };
         let record = Record::new(post, &keep, source, &dropped, duplicate_of);
         self.sink.write_record(&record)?;

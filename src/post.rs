@@ -108,7 +108,9 @@ pub struct Paragraph {
 /// A post ready for cross-post dedup and output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Post {
-    pub line: u64,
+    pub line: Option<u64>,
+    pub message_id: Option<i64>,
+    pub views: Option<u64>,
     pub channel: Option<String>,
     pub forwarded_from: Option<String>,
     pub date: Option<Date>,
@@ -170,14 +172,16 @@ pub fn build_post(raw: RawPost) -> Post {
     }
     let id = post_id(&paragraphs);
     let mut hashtags = raw.hashtags;
-    let mut mentions = Vec::new();
-    let mut links = Vec::new();
+    let mut mentions = raw.mentions;
+    let mut links = raw.links;
     for p in &paragraphs {
         collect_entities(&p.text, &mut hashtags, &mut mentions, &mut links);
     }
     let lang = detect_lang(&paragraphs);
     Post {
         line: raw.line,
+        message_id: raw.message_id,
+        views: raw.views,
         channel: raw.channel,
         forwarded_from: raw.forwarded_from,
         date: raw.date,
@@ -291,7 +295,7 @@ mod tests {
 
     fn raw(texts: &[&str]) -> RawPost {
         RawPost {
-            line: 1,
+            line: Some(1),
             read: texts.len() as u64,
             paragraphs: texts
                 .iter()

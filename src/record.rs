@@ -135,7 +135,7 @@ impl<'a> Record<'a> {
                     count: *count,
                 })
                 .collect(),
-            views: None,
+            views: post.views,
             lang: post.lang,
             dropped,
             duplicate_of: duplicate_of.map(Hex16),
@@ -152,7 +152,7 @@ mod tests {
     #[test]
     fn record_has_every_field_and_markers_in_text() {
         let post = build_post(RawPost {
-            line: 3,
+            line: Some(3),
             read: 3,
             title: Some("🎙 Interview".into()),
             paragraphs: vec![
@@ -180,7 +180,7 @@ mod tests {
         let source = Source {
             file: "a.txt",
             format: "text",
-            line: Some(post.line),
+            line: post.line,
             message_id: None,
         };
         let record = Record::new(&post, &[true, true, false], source, &post.dropped, None);

@@ -28,8 +28,11 @@ pub struct RawParagraph {
 /// (headers, reactions, hashtags, dates) already taken out of the text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RawPost {
-    /// 1-based line of the first line of the post.
-    pub line: u64,
+    /// 1-based line of the first line of the post, when the input has lines.
+    pub line: Option<u64>,
+    /// The message id given by an export or scraper.
+    pub message_id: Option<i64>,
+    pub views: Option<u64>,
     pub channel: Option<String>,
     pub forwarded_from: Option<String>,
     pub date: Option<Date>,
@@ -37,6 +40,9 @@ pub struct RawPost {
     pub title: Option<String>,
     pub paragraphs: Vec<RawParagraph>,
     pub hashtags: Vec<String>,
+    /// Mentions and links an export marked as entities (more are found in the text).
+    pub mentions: Vec<String>,
+    pub links: Vec<String>,
     pub reactions: Vec<(String, u64)>,
     /// Input paragraphs (non-blank lines and glued boilerplate fragments) read.
     pub read: u64,
@@ -48,6 +54,26 @@ impl RawPost {
     fn has_content(&self) -> bool {
         self.read > self.dropped.get(Reason::Header)
     }
+
+    /// Makes paragraph `index` the title; a trailing `(Place, Date)` also sets `date` and
+    /// `place` when they are not known yet.
+    pub fn make_title(&mut self, index: usize) {
+        let Some(p) = self.paragraphs.get_mut(index) else {
+            return;
+        };
+        p.kind = ParagraphKind::Title;
+        let title = match &p.marker {
+            Some(m) => format!("{m} {}", p.text),
+            None => p.text.clone(),
+        };
+        if self.date.is_none()
+            && let Some((place, date)) = grammar::title_place_date(&title)
+        {
+            self.date = Some(date);
+            self.place = place.map(str::to_owned);
+        }
+        self.title = Some(title);
+    }
 }
 
 /// Longest first line of a header-less document that is still taken as its title.
@@ -55,7 +81,7 @@ const MAX_TITLE_CHARS: usize = 200;
 
 /// True when the first line of a document reads like a headline: short and not
 /// ending like a sentence or a lead-in.
-fn looks_like_title(text: &str) -> bool {
+pub fn looks_like_title(text: &str) -> bool {
     text.chars().count() <= MAX_TITLE_CHARS
         && !text.ends_with(['.', ':', ';', ',', '…'])
         && text.chars().any(char::is_alphabetic)
@@ -66,6 +92,9 @@ fn looks_like_title(text: &str) -> bool {
 #[derive(Debug, Default)]
 pub struct PostSegmenter {
     current: RawPost,
+    /// False for the text of one exported message: headers and reaction lines inside it
+    /// are taken as metadata but do not split it.
+    split_posts: bool,
     /// True until the first post of the file has been closed: a header-less first post
     /// is a document whose first line may be its title.
     at_file_start: bool,
@@ -77,7 +106,19 @@ impl PostSegmenter {
     pub fn new() -> Self {
         PostSegmenter {
             current: RawPost::default(),
+            split_posts: true,
             at_file_start: true,
+            pending_t: None,
+        }
+    }
+
+    /// A segmenter for the text of one message: everything is one post, and a plain first
+    /// line is not taken as a document title (see `message::message_post`).
+    pub fn single_post() -> Self {
+        PostSegmenter {
+            current: RawPost::default(),
+            split_posts: false,
+            at_file_start: false,
             pending_t: None,
         }
     }
@@ -93,7 +134,7 @@ impl PostSegmenter {
 
     fn start_at(&mut self, line_no: u64) {
         if self.current.read == 0 {
-            self.current.line = line_no;
+            self.current.line = Some(line_no);
         }
     }
 
@@ -107,6 +148,19 @@ impl PostSegmenter {
             line: kind,
         } = grammar::classify(line);
         match kind {
+            Line::ForwardHeader(source) if !self.split_posts => {
+                self.start_at(line_no);
+                if self.current.forwarded_from.is_none() {
+                    self.current.forwarded_from = Some(source.to_owned());
+                }
+                self.count_dropped(Reason::Header);
+            }
+            Line::DesktopHeader { name, date } if !self.split_posts => {
+                self.start_at(line_no);
+                self.current.channel.get_or_insert_with(|| name.to_owned());
+                self.current.date.get_or_insert(date);
+                self.count_dropped(Reason::Header);
+            }
             Line::ForwardHeader(source) => {
                 let collapses = !self.current.has_content()
                     && self.current.forwarded_from.as_deref() == Some(source);
@@ -114,7 +168,7 @@ impl PostSegmenter {
                     self.close(out);
                 }
                 if self.current.read == 0 {
-                    self.current.line = line_no;
+                    self.current.line = Some(line_no);
                     self.current.forwarded_from = Some(source.to_owned());
                 }
                 self.count_dropped(Reason::Header);
@@ -123,7 +177,7 @@ impl PostSegmenter {
                 if self.current.read > 0 {
                     self.close(out);
                 }
-                self.current.line = line_no;
+                self.current.line = Some(line_no);
                 self.current.channel = Some(name.to_owned());
                 self.current.date = Some(date);
                 self.count_dropped(Reason::Header);
@@ -134,7 +188,9 @@ impl PostSegmenter {
                     .reactions
                     .extend(reactions.iter().map(|r| (r.emoji.to_owned(), r.count)));
                 self.count_dropped(Reason::Reactions);
-                self.close(out);
+                if self.split_posts {
+                    self.close(out);
+                }
             }
             _ => {
                 self.start_at(line_no);
@@ -225,21 +281,13 @@ impl PostSegmenter {
             // Headers and reactions change post boundaries and are handled in `push`.
             Line::ForwardHeader(_) | Line::DesktopHeader { .. } | Line::Reactions(_) => return,
         };
-        if paragraph.kind == ParagraphKind::Title {
-            let title = match &paragraph.marker {
-                Some(m) => format!("{m} {}", paragraph.text),
-                None => paragraph.text.clone(),
-            };
-            if post.date.is_none()
-                && let Some((place, date)) = grammar::title_place_date(&title)
-            {
-                post.date = Some(date);
-                post.place = place.map(str::to_owned);
-            }
-            post.title = Some(title);
-        }
+        let is_title = paragraph.kind == ParagraphKind::Title;
         post.read += 1;
         post.paragraphs.push(paragraph);
+        if is_title {
+            let last = post.paragraphs.len() - 1;
+            post.make_title(last);
+        }
     }
 
     /// Ends the file: the post in progress is complete.
@@ -271,7 +319,7 @@ mod tests {
         );
         assert_eq!(posts.len(), 2);
         assert_eq!(posts[0].forwarded_from.as_deref(), Some("A"));
-        assert_eq!(posts[0].line, 1);
+        assert_eq!(posts[0].line, Some(1));
         assert_eq!(posts[0].dropped.get(Reason::Header), 2);
         assert_eq!(posts[0].title.as_deref(), Some("🎙 Title here"));
         assert_eq!(
@@ -280,7 +328,7 @@ mod tests {
         );
         assert_eq!(posts[0].read, 5);
         assert_eq!(posts[1].forwarded_from.as_deref(), Some("B"));
-        assert_eq!(posts[1].line, 6);
+        assert_eq!(posts[1].line, Some(6));
         assert_eq!(posts[1].paragraphs.len(), 1);
         assert_eq!(posts[1].paragraphs[0].kind, ParagraphKind::Text);
     }
@@ -310,6 +358,30 @@ mod tests {
         assert_eq!(posts[0].paragraphs[0].t, Some(14));
         assert_eq!(posts[0].paragraphs[0].kind, ParagraphKind::Transcript);
         assert_eq!(posts[0].dropped.get(Reason::Timestamp), 1);
+    }
+
+    #[test]
+    fn single_post_mode_never_splits() {
+        let mut seg = PostSegmenter::single_post();
+        let mut out = Vec::new();
+        for (n, line) in [
+            "Forwarded from A",
+            "Body one",
+            "👍3",
+            "Forwarded from B",
+            "Body two",
+        ]
+        .iter()
+        .enumerate()
+        {
+            seg.push(n as u64 + 1, line, &mut out);
+        }
+        seg.finish(&mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].forwarded_from.as_deref(), Some("A"));
+        assert_eq!(out[0].paragraphs.len(), 2);
+        assert_eq!(out[0].reactions, vec![("👍".to_owned(), 3)]);
+        assert_eq!(out[0].dropped.get(Reason::Header), 2);
     }
 
     #[test]

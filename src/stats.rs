@@ -11,6 +11,13 @@ pub struct ParagraphStats {
     pub dropped: DropCounts,
 }
 
+/// Messages of structured inputs that gave no post, by why.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct SkippedMessages {
+    pub service: u64,
+    pub media_only: u64,
+}
+
 /// Counts of one run. `paragraphs.written + Σ paragraphs.dropped = paragraphs.read`.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct RunStats {
@@ -20,6 +27,7 @@ pub struct RunStats {
     pub records_written: u64,
     pub paragraphs: ParagraphStats,
     pub duplicate_posts: u64,
+    pub skipped_messages: SkippedMessages,
     pub invalid_utf8: u64,
     pub errors: Vec<String>,
     pub seconds: f64,

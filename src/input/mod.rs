@@ -4,10 +4,13 @@ mod lines;
 
 pub use lines::{FileCounts, for_each_line};
 
+use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+
+use flate2::bufread::MultiGzDecoder;
 
 use crate::config::InputSpec;
 use crate::error::Error;
@@ -37,16 +40,121 @@ impl InputSource {
         }
     }
 
-    /// Opens the input for buffered reading.
+    /// Opens the input for buffered reading; gzip and zstd inputs (recognised by their
+    /// magic bytes, whatever the file is called) are decompressed as they are read.
     pub fn open(&self) -> Result<Box<dyn BufRead>, Error> {
-        match &self.path {
-            None => Ok(Box::new(BufReader::with_capacity(READ_BUFFER, io::stdin()))),
+        let raw: Box<dyn BufRead> = match &self.path {
+            None => Box::new(BufReader::with_capacity(READ_BUFFER, io::stdin())),
             Some(p) => File::open(p)
                 .map(|f| Box::new(BufReader::with_capacity(READ_BUFFER, f)) as Box<dyn BufRead>)
                 .map_err(|source| Error::Open {
                     path: self.name.clone(),
                     source,
-                }),
+                })?,
+        };
+        decompress(raw).map_err(|source| Error::Read {
+            path: self.name.clone(),
+            line: 1,
+            source,
+        })
+    }
+}
+
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+
+fn decompress(mut raw: Box<dyn BufRead>) -> io::Result<Box<dyn BufRead>> {
+    let head = raw.fill_buf()?;
+    if head.starts_with(GZIP_MAGIC) {
+        return Ok(Box::new(BufReader::with_capacity(
+            READ_BUFFER,
+            MultiGzDecoder::new(raw),
+        )));
+    }
+    if head.starts_with(ZSTD_MAGIC) {
+        return Ok(Box::new(BufReader::with_capacity(
+            READ_BUFFER,
+            zstd::Decoder::with_buffer(raw)?,
+        )));
+    }
+    Ok(raw)
+}
+
+/// A reader that counts the bytes consumed through it.
+pub struct CountingReader<R> {
+    inner: R,
+    pub bytes: u64,
+}
+
+impl<R> CountingReader<R> {
+    pub fn new(inner: R) -> Self {
+        CountingReader { inner, bytes: 0 }
+    }
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for CountingReader<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.bytes += n as u64;
+        self.inner.consume(n);
+    }
+}
+
+/// Reads all of `reader` as text, replacing invalid UTF-8; returns the text, the bytes
+/// read and the number of invalid sequences. For formats that need the whole document
+/// (HTML pages, which are bounded in size by their exporters).
+pub fn read_all_lossy(reader: &mut dyn BufRead) -> io::Result<(String, u64, u64)> {
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes)?;
+    let mut text = String::with_capacity(bytes.len());
+    let mut invalid = 0;
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        if !chunk.invalid().is_empty() {
+            text.push('\u{FFFD}');
+            invalid += 1;
+        }
+    }
+    Ok((text, bytes.len() as u64, invalid))
+}
+
+/// Compares file names so that numbered pages sort by number: `messages.html`,
+/// `messages2.html`, …, `messages10.html`.
+fn natural_cmp(a: &Path, b: &Path) -> Ordering {
+    let (a, b) = (a.to_string_lossy(), b.to_string_lossy());
+    let (mut x, mut y) = (a.as_ref(), b.as_ref());
+    loop {
+        let dx = x.len() - x.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let dy = y.len() - y.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if dx > 0 && dy > 0 {
+            let (nx, ny) = (
+                x[..dx].trim_start_matches('0'),
+                y[..dy].trim_start_matches('0'),
+            );
+            let by_number = nx.len().cmp(&ny.len()).then_with(|| nx.cmp(ny));
+            if by_number != Ordering::Equal {
+                return by_number;
+            }
+            (x, y) = (&x[dx..], &y[dy..]);
+            continue;
+        }
+        match (x.chars().next(), y.chars().next()) {
+            (None, None) => return a.cmp(&b),
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(cx), Some(cy)) if cx != cy => return cx.cmp(&cy),
+            (Some(c), Some(_)) => (x, y) = (&x[c.len_utf8()..], &y[c.len_utf8()..]),
         }
     }
 }
@@ -103,7 +211,7 @@ fn walk(
             Err(e) => errors.push(open_error(e)),
         }
     }
-    paths.sort();
+    paths.sort_by(|a, b| natural_cmp(a, b));
     for path in paths {
         if path.is_dir() {
             walk(&path, visited, sources, errors);
@@ -123,24 +231,43 @@ fn walk(
 pub enum Sniffed {
     Text,
     Binary,
-    Json,
+    /// A JSON object spread over lines: a Telegram Desktop export.
+    JsonExport,
+    /// JSON Lines, or a JSON array of records.
+    JsonRecords,
     Html,
 }
 
-/// How many leading bytes are inspected to tell text from binary.
+/// How many leading bytes are inspected.
 const SNIFF_BYTES: usize = 8192;
 
-/// Classifies the start of an input: NUL bytes mean binary; a leading `{` or `[` JSON;
-/// a leading `<` HTML (or XML); anything else text.
+/// Classifies the start of an input: NUL bytes mean binary; a leading `[`, or a first
+/// line that is a whole JSON object without `messages`/`chats`, means scraper records;
+/// any other leading `{` a Telegram export; a leading `<` HTML; anything else text.
 pub fn sniff(head: &[u8]) -> Sniffed {
-    let head = &head[..head.len().min(SNIFF_BYTES)];
-    if memchr::memchr(0, head).is_some() {
+    let start = &head[..head.len().min(SNIFF_BYTES)];
+    if memchr::memchr(0, start).is_some() {
         return Sniffed::Binary;
     }
     let body = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    match body.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') | Some(b'[') => Sniffed::Json,
-        Some(b'<') => Sniffed::Html,
+    let Some(first) = body.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return Sniffed::Text;
+    };
+    let body = &body[first..];
+    match body[0] {
+        b'[' => Sniffed::JsonRecords,
+        b'<' => Sniffed::Html,
+        b'{' => {
+            let line = memchr::memchr(b'\n', body).map_or(body, |end| &body[..end]);
+            match serde_json::from_slice::<serde_json::Value>(line) {
+                Ok(serde_json::Value::Object(o))
+                    if !o.contains_key("messages") && !o.contains_key("chats") =>
+                {
+                    Sniffed::JsonRecords
+                }
+                _ => Sniffed::JsonExport,
+            }
+        }
         _ => Sniffed::Text,
     }
 }
@@ -152,11 +279,67 @@ mod tests {
     #[test]
     fn sniffing() {
         assert_eq!(sniff(b"Forwarded from A\n"), Sniffed::Text);
-        assert_eq!(sniff(b"\xEF\xBB\xBF  {\"name\":1}"), Sniffed::Json);
-        assert_eq!(sniff(b"\n[1,2]"), Sniffed::Json);
+        assert_eq!(
+            sniff(b"\xEF\xBB\xBF  {\n \"name\": \"x\",\n"),
+            Sniffed::JsonExport
+        );
+        assert_eq!(
+            sniff(b"{\"name\":\"x\",\"messages\":[]}"),
+            Sniffed::JsonExport
+        );
+        assert_eq!(
+            sniff(b"{\"text\":\"a\"}\n{\"text\":\"b\"}\n"),
+            Sniffed::JsonRecords
+        );
+        assert_eq!(sniff(b"\n[1,2]"), Sniffed::JsonRecords);
         assert_eq!(sniff(b"<!DOCTYPE html>"), Sniffed::Html);
         assert_eq!(sniff(b"abc\0def"), Sniffed::Binary);
         assert_eq!(sniff(b""), Sniffed::Text);
+    }
+
+    #[test]
+    fn pages_sort_by_number() {
+        let mut names: Vec<PathBuf> = [
+            "messages10.html",
+            "messages2.html",
+            "messages.html",
+            "a.txt",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+        names.sort_by(|a, b| natural_cmp(a, b));
+        let names: Vec<String> = names.iter().map(|p| p.display().to_string()).collect();
+        assert_eq!(
+            names,
+            [
+                "a.txt",
+                "messages.html",
+                "messages2.html",
+                "messages10.html"
+            ]
+        );
+    }
+
+    #[test]
+    fn gzip_and_zstd_are_decompressed() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let gz = dir.path().join("a.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(b"hello gzip\n").unwrap();
+        fs::write(&gz, enc.finish().unwrap()).unwrap();
+        let zs = dir.path().join("b.zst");
+        fs::write(&zs, zstd::encode_all(&b"hello zstd\n"[..], 3).unwrap()).unwrap();
+        for (path, want) in [(gz, "hello gzip\n"), (zs, "hello zstd\n")] {
+            let mut text = String::new();
+            InputSource::file(path)
+                .open()
+                .unwrap()
+                .read_to_string(&mut text)
+                .unwrap();
+            assert_eq!(text, want);
+        }
     }
 
     #[test]

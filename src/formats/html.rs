@@ -1,0 +1,157 @@
+//! Text of an HTML element as a reader sees it: `<br>` and block boundaries become line
+//! breaks, source whitespace collapses (except in `<pre>`), link targets are collected.
+
+use scraper::{ElementRef, Node, Selector};
+
+use crate::error::Error;
+use crate::message::push_unique;
+
+/// Elements that start and end a line of text.
+const BLOCKS: &[&str] = &[
+    "div",
+    "p",
+    "blockquote",
+    "pre",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "table",
+    "tr",
+];
+
+/// Compiles a selector written in this crate. A failure is a bug in the constant, and
+/// is reported as an error rather than a panic.
+pub fn selector(css: &'static str) -> Result<Selector, Error> {
+    Selector::parse(css).map_err(|e| Error::Config(format!("internal selector {css:?}: {e}")))
+}
+
+pub fn has_class(el: ElementRef<'_>, class: &str) -> bool {
+    el.value().classes().any(|c| c == class)
+}
+
+/// The first child element of `el` that has all of `classes`.
+pub fn child_with<'a>(el: ElementRef<'a>, classes: &[&str]) -> Option<ElementRef<'a>> {
+    el.children()
+        .filter_map(ElementRef::wrap)
+        .find(|c| classes.iter().all(|k| has_class(*c, k)))
+}
+
+/// True when `el` or one of its ancestors has `class`.
+pub fn within_class(el: ElementRef<'_>, class: &str) -> bool {
+    has_class(el, class)
+        || el
+            .ancestors()
+            .filter_map(ElementRef::wrap)
+            .any(|a| has_class(a, class))
+}
+
+/// The readable text of `el`. Elements for which `skip` is true are left out with
+/// everything inside them. `href`s of `http(s)` links go to `links`.
+pub fn element_text(
+    el: ElementRef<'_>,
+    links: &mut Vec<String>,
+    skip: &dyn Fn(ElementRef<'_>) -> bool,
+) -> String {
+    let mut out = String::new();
+    walk(el, links, skip, false, &mut out);
+    out
+}
+
+fn line_break(out: &mut String) {
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+}
+
+fn push_collapsed(out: &mut String, text: &str) {
+    let mut space = false;
+    for c in text.chars() {
+        if c.is_ascii_whitespace() {
+            space = true;
+        } else {
+            if space && !out.is_empty() && !out.ends_with(['\n', ' ']) {
+                out.push(' ');
+            }
+            space = false;
+            out.push(c);
+        }
+    }
+    if space && !out.is_empty() && !out.ends_with(['\n', ' ']) {
+        out.push(' ');
+    }
+}
+
+fn walk(
+    el: ElementRef<'_>,
+    links: &mut Vec<String>,
+    skip: &dyn Fn(ElementRef<'_>) -> bool,
+    in_pre: bool,
+    out: &mut String,
+) {
+    for child in el.children() {
+        match child.value() {
+            Node::Text(t) if in_pre => out.push_str(t),
+            Node::Text(t) => push_collapsed(out, t),
+            Node::Element(e) => {
+                let Some(child_el) = ElementRef::wrap(child) else {
+                    continue;
+                };
+                if skip(child_el) {
+                    continue;
+                }
+                match e.name() {
+                    "br" => out.push('\n'),
+                    "script" | "style" | "svg" => {}
+                    "img" => {
+                        if let Some(alt) = e.attr("alt") {
+                            out.push_str(alt);
+                        }
+                    }
+                    name => {
+                        let block = BLOCKS.contains(&name);
+                        if block {
+                            line_break(out);
+                        }
+                        if name == "a"
+                            && let Some(href) = e.attr("href")
+                            && (href.starts_with("http://") || href.starts_with("https://"))
+                        {
+                            push_unique(links, href);
+                        }
+                        walk(child_el, links, skip, in_pre || name == "pre", out);
+                        if block {
+                            line_break(out);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scraper::Html;
+
+    #[test]
+    fn breaks_blocks_whitespace_and_links() {
+        let doc = Html::parse_fragment(
+            "<div class='t'>\n  First   line<br>second <b>bold</b>\n <a href='https://x.org/a'>link</a>\
+             <blockquote>quoted</blockquote><pre>a  b\nc</pre><span class='skip'>no</span>&amp; end</div>",
+        );
+        let sel = selector("div.t").unwrap();
+        let el = doc.select(&sel).next().unwrap();
+        let mut links = Vec::new();
+        let text = element_text(el, &mut links, &|e| has_class(e, "skip"));
+        assert_eq!(text, "First line\nsecond bold link\nquoted\na  b\nc\n& end");
+        assert_eq!(links, ["https://x.org/a"]);
+    }
+}

@@ -1,0 +1,181 @@
+//! Runs `tgclean` over the real public samples in `../shared/realdata/` when they are
+//! there (they are not part of the repository), and checks what a user would check.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn realdata() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/realdata");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipping: {} is absent", dir.display());
+        None
+    }
+}
+
+/// Records of a run over one path, and the run summary.
+fn clean(path: &PathBuf) -> (Vec<Value>, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tgclean"))
+        .args(["clean", "--quiet", "--stats", "-"])
+        .arg(path)
+        .output()
+        .expect("run tgclean");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let stats = serde_json::from_slice(&out.stderr).expect("stats JSON on stderr");
+    (records, stats)
+}
+
+fn by_file(records: &[Value]) -> HashMap<String, Vec<&Value>> {
+    let mut map: HashMap<String, Vec<&Value>> = HashMap::new();
+    for r in records {
+        let file = r["source"]["file"].as_str().unwrap();
+        let name = file.rsplit('/').next().unwrap().to_owned();
+        map.entry(name).or_default().push(r);
+    }
+    map
+}
+
+/// Markup that would only be in a text if HTML leaked through (`<pre>` and `<results>`
+/// occur as literal words in the sample chat, so they are not listed).
+const MARKUP: [&str; 10] = [
+    "<br",
+    "<div",
+    "<span",
+    "<a ",
+    "</a>",
+    "<b>",
+    "</b>",
+    "<i ",
+    "<tg-emoji",
+    "<blockquote",
+];
+
+#[test]
+fn every_sample_gives_clean_records() {
+    let Some(dir) = realdata() else { return };
+    let (records, stats) = clean(&dir);
+    let files = by_file(&records);
+    for name in [
+        "1001003921752_messages.json",
+        "1001101170442_messages.json",
+        "1001000724666_messages.json",
+        "tg_web_sample.html",
+        "messages.html",
+        "messages7.html",
+        "public_channel.json",
+        "saved.json",
+    ] {
+        assert!(files.contains_key(name), "no record from {name}");
+    }
+    let formats: HashMap<&str, &str> = [
+        ("1001003921752_messages.json", "jsonl"),
+        ("tg_web_sample.html", "tme-html"),
+        ("messages7.html", "tg-html"),
+        ("saved.json", "tg-json"),
+    ]
+    .into();
+    for (name, format) in formats {
+        assert!(
+            files[name].iter().all(|r| r["source"]["format"] == format),
+            "{name}"
+        );
+    }
+    let bold = |t: &str| {
+        t.match_indices("**")
+            .any(|(i, _)| t[i + 2..].starts_with(|c: char| c.is_alphanumeric()))
+    };
+    // SOURCES.md, the folder's plain-text readme, legitimately quotes markup.
+    for r in records.iter().filter(|r| r["source"]["format"] != "text") {
+        let text = r["text"].as_str().unwrap();
+        for m in MARKUP {
+            assert!(!text.contains(m), "markup {m:?} in {text:?}");
+        }
+        assert!(!text.contains("](http"), "Markdown link in {text:?}");
+        assert!(!bold(text), "Markdown bold in {text:?}");
+        assert!(!text.contains("VIEW IN TELEGRAM"), "{text:?}");
+        assert!(!text.contains("Please open Telegram"), "{text:?}");
+        assert!(!text.contains("In reply to this message"), "{text:?}");
+    }
+    let p = &stats["paragraphs"];
+    let dropped: u64 = p["dropped"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        p["written"].as_u64().unwrap() + dropped,
+        p["read"].as_u64().unwrap()
+    );
+    assert!(stats["skipped_messages"]["service"].as_u64().unwrap() > 0);
+    assert!(stats["skipped_messages"]["media_only"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn forward_sources_reactions_and_views_are_found() {
+    let Some(dir) = realdata() else { return };
+    let (records, _) = clean(&dir);
+    let files = by_file(&records);
+    let forwarded = |name: &str| {
+        files[name]
+            .iter()
+            .filter(|r| r["forwarded_from"].is_string())
+            .count()
+    };
+    // saved.json forwards from "Other Person", "Ben" and "ForwardedFrom Person".
+    assert!(forwarded("saved.json") >= 4, "{}", forwarded("saved.json"));
+    // messages7.html has 21 forwarded blocks, a few of them media only or repeated.
+    assert!(
+        forwarded("messages7.html") >= 15,
+        "{}",
+        forwarded("messages7.html")
+    );
+    let tme = &files["tg_web_sample.html"];
+    assert_eq!(tme.len(), 6);
+    for r in tme {
+        assert!(!r["reactions"].as_array().unwrap().is_empty(), "{r}");
+        assert!(r["views"].as_u64().unwrap() >= 1000);
+        assert_eq!(r["channel"], "Kumar & Solo");
+        assert!(r["date"].as_str().unwrap().starts_with("2026-"));
+    }
+    assert_eq!(tme[0]["views"], 13_000);
+    assert!(tme.iter().any(|r| {
+        r["reactions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["emoji"].as_str().unwrap().starts_with("custom:"))
+    }));
+}
+
+#[test]
+fn exact_repeats_in_scraper_dumps_are_dropped() {
+    let Some(dir) = realdata() else { return };
+    // "Naked Science" holds 16 exact repeats of headline + URL posts.
+    let (records, stats) = clean(&dir.join("telethon-json-nktkln/1001000724666_messages.json"));
+    assert!(stats["duplicate_posts"].as_u64().unwrap() >= 16, "{stats}");
+    // Posts left with no paragraph (an emoji alone) give no record either.
+    assert!(
+        records.len() as u64 + stats["duplicate_posts"].as_u64().unwrap()
+            <= stats["posts_read"].as_u64().unwrap()
+    );
+    let mut ids = std::collections::HashSet::new();
+    assert!(
+        records
+            .iter()
+            .all(|r| ids.insert(r["id"].as_str().unwrap().to_owned()))
+    );
+}
