@@ -4,7 +4,9 @@
 //!
 //! `cargo run --release --example gen_dump -- --mb 1000 --seed 1 > dump.txt`
 //! prints on stderr how many posts and distinct long paragraphs it wrote, so a run of
-//! `tgclean` over the dump can be checked against a known answer.
+//! `tgclean` over the dump can be checked against a known answer. With
+//! `--format tg-json` the same posts are written as a Telegram Desktop `result.json`
+//! (one message per post, text as an array of strings and entities, reactions).
 
 use std::io::{self, BufWriter, Write};
 
@@ -128,6 +130,9 @@ fn main() -> io::Result<()> {
             .unwrap_or(default)
     };
     let target = arg("--mb", 100) * 1_000_000;
+    let tg_json = args
+        .windows(2)
+        .any(|w| w[0] == "--format" && w[1] == "tg-json");
     let mut rng = Rng(arg("--seed", 1));
     let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
     let mut written: u64 = 0;
@@ -136,6 +141,11 @@ fn main() -> io::Result<()> {
     // Recent originals, re-forwarded later with perturbations.
     let mut recent: Vec<Post> = Vec::new();
     let mut buf = String::with_capacity(64 * 1024);
+    if tg_json {
+        let head = "{\n \"name\": \"Generated channel\",\n \"type\": \"public_channel\",\n \"id\": 1,\n \"messages\": [\n";
+        out.write_all(head.as_bytes())?;
+        written += head.len() as u64;
+    }
     while written < target {
         buf.clear();
         let reforward = !recent.is_empty() && rng.below(10) < 3;
@@ -182,9 +192,11 @@ fn main() -> io::Result<()> {
         };
         posts += 1;
         let source = rng.pick(SOURCES);
-        buf.push_str(&format!("Forwarded from {source}\n"));
-        if rng.below(4) == 0 {
+        if !tg_json {
             buf.push_str(&format!("Forwarded from {source}\n"));
+            if rng.below(4) == 0 {
+                buf.push_str(&format!("Forwarded from {source}\n"));
+            }
         }
         buf.push_str(&post.title);
         buf.push('\n');
@@ -208,10 +220,31 @@ fn main() -> io::Result<()> {
                 buf.push('\n');
             }
         }
-        buf.push_str(rng.pick(REACTIONS));
-        buf.push('\n');
-        out.write_all(buf.as_bytes())?;
-        written += buf.len() as u64;
+        let reaction = rng.pick(REACTIONS);
+        let chunk = if tg_json {
+            let message = serde_json::json!({
+                "id": posts,
+                "type": "message",
+                "date": format!("2023-01-{:02}T{:02}:{:02}:00", 1 + posts % 28, posts % 24, posts % 60),
+                "from": "Generated channel",
+                "from_id": "channel1",
+                "forwarded_from": source,
+                "text": [buf.as_str(), {"type": "hashtag", "text": "#Generated"}],
+                "reactions": [{"type": "emoji", "count": 1 + posts % 50, "emoji": "👍"}],
+            });
+            let sep = if posts > 1 { ",\n" } else { "" };
+            format!("{sep}  {message}")
+        } else {
+            buf.push_str(reaction);
+            buf.push('\n');
+            std::mem::take(&mut buf)
+        };
+        buf.clear();
+        out.write_all(chunk.as_bytes())?;
+        written += chunk.len() as u64;
+    }
+    if tg_json {
+        out.write_all(b"\n ]\n}\n")?;
     }
     out.flush()?;
     eprintln!(
