@@ -25,5 +25,5 @@ s = json.load(open(sys.argv[1]))
 t = dict(kv.split("=") for kv in open(sys.argv[2]).read().split())
 print(f"records={s['records_written']} duplicate_posts={s['duplicate_posts']} "
       f"paragraphs_written={s['paragraphs']['written']} errors={len(s['errors'])}")
-print(f"MB/s={s['bytes'] / 1e6 / float(t['wall_s']):.1f} peak_RSS_MB={int(t["peak_rss_kb"]) / 1024:.1f}")
+print(f"MB/s={s['bytes'] / 1e6 / float(t['wall_s']):.1f} peak_RSS_MB={int(t['peak_rss_kb']) / 1024:.1f}")
 PY
