@@ -13,7 +13,8 @@ Exit codes:
   1  the run finished but some input could not be read or parsed (each reported on
      stderr as `path:line: what`; everything else was processed), or output failed
      (the old output file is then left untouched)
-  2  usage error";
+  2  usage error
+  130 interrupted (SIGINT/SIGTERM): nothing was committed, old files are untouched";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -74,6 +75,9 @@ pub struct CleanArgs {
     /// Write records here (atomically: temp file + rename); default stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Persistent seen-set: read before the run, rewritten atomically after a successful one.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
     /// Input format.
     #[arg(long, value_enum, default_value = "auto")]
     pub format: FormatArg,
@@ -123,6 +127,7 @@ impl CleanArgs {
         Config {
             inputs,
             output: self.output,
+            state: self.state,
             format: match self.format {
                 FormatArg::Auto => Format::Auto,
                 FormatArg::Text => Format::Text,

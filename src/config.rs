@@ -53,6 +53,8 @@ pub struct Config {
     pub inputs: Vec<InputSpec>,
     /// `None` writes to stdout.
     pub output: Option<PathBuf>,
+    /// The persistent seen-set, read before and rewritten after a successful run.
+    pub state: Option<PathBuf>,
     pub format: Format,
     /// For `jsonl`: the field holding the text, instead of `text`/`message`/`content`.
     pub text_field: Option<String>,
@@ -70,6 +72,7 @@ impl Default for Config {
         Config {
             inputs: vec![InputSpec::Stdin],
             output: None,
+            state: None,
             format: Format::Auto,
             text_field: None,
             dedup: DedupMode::Paragraph,

@@ -6,6 +6,11 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::normalise::Digest16;
 use crate::post::Post;
+use crate::state::SeenState;
+
+/// Owner index of keys and ids loaded from `--state`: seen in an earlier run, by a post
+/// this run cannot name.
+const FROM_STATE: u32 = u32::MAX;
 
 /// Which cross-post deduplication runs (within-post repeats are always removed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -47,8 +52,9 @@ type DigestMap<V> = HashMap<Digest16, V, BuildHasherDefault<DigestHasher>>;
 pub enum Verdict {
     /// Write the post; `keep[i]` tells whether paragraph `i` is written.
     Keep { keep: Vec<bool> },
-    /// The post repeats an earlier one, whose id is given.
-    Duplicate { of: Digest16 },
+    /// The post repeats an earlier one: that post's id, or `None` when its paragraphs were
+    /// first seen in a previous run (`--state`), by a post this run cannot name.
+    Duplicate { of: Option<Digest16> },
 }
 
 /// The seen-set and the rules that use it.
@@ -79,14 +85,71 @@ impl Deduper {
         self.seen_keys.len()
     }
 
+    /// Remembers what earlier runs saw (the state's base, after its delta was settled).
+    pub fn preload(&mut self, state: &SeenState) {
+        self.seen_keys.reserve(state.base_keys.len());
+        self.seen_posts.reserve(state.base_posts.len());
+        for k in &state.base_keys {
+            self.seen_keys.insert(*k, FROM_STATE);
+        }
+        for p in &state.base_posts {
+            self.seen_posts.insert(*p, FROM_STATE);
+        }
+    }
+
+    /// The seen-set to persist: what was loaded as the base, what this run added as the
+    /// delta.
+    pub fn to_state(&self) -> SeenState {
+        let mut state = SeenState::default();
+        for (k, owner) in &self.seen_keys {
+            if *owner == FROM_STATE {
+                state.base_keys.push(*k);
+            } else {
+                state.delta_keys.push(*k);
+            }
+        }
+        for (p, owner) in &self.seen_posts {
+            if *owner == FROM_STATE {
+                state.base_posts.push(*p);
+            } else {
+                state.delta_posts.push(*p);
+            }
+        }
+        state
+    }
+
+    fn owner_of(&self, index: u32) -> Option<Digest16> {
+        self.owners.get(index as usize).copied()
+    }
+
     fn owner_index(&mut self, id: Digest16) -> u32 {
         if let Some(&i) = self.seen_posts.get(&id) {
             return i;
         }
-        let i = u32::try_from(self.owners.len()).unwrap_or(u32::MAX);
+        // Owners beyond u32::MAX - 1 posts would collide with FROM_STATE; they are
+        // remembered as seen, just without a name for `duplicate_of`.
+        let i = u32::try_from(self.owners.len())
+            .unwrap_or(FROM_STATE)
+            .min(FROM_STATE - 1);
         self.owners.push(id);
         self.seen_posts.insert(id, i);
         i
+    }
+
+    /// Remembers the keys of the paragraphs written (first owner wins).
+    fn remember_keys(&mut self, post: &Post, keep: &[bool], owner: u32) {
+        for (p, k) in post.paragraphs.iter().zip(keep) {
+            if *k {
+                self.seen_keys.entry(p.key).or_insert(owner);
+            }
+        }
+    }
+
+    /// A post whose id was seen: the earlier copy had the same id, in this run or before.
+    fn seen_post(&self, id: &Digest16) -> Option<Verdict> {
+        self.seen_posts
+            .contains_key(id)
+            .then_some(Verdict::Duplicate { of: Some(*id) })
     }
 
     /// Judges one post and records what it adds to the seen-set. Call in input order.
@@ -95,21 +158,32 @@ impl Deduper {
             keep: vec![true; post.paragraphs.len()],
         };
         match self.mode {
-            DedupMode::Off => all(),
-            DedupMode::Post => {
-                if self.seen_posts.contains_key(&post.id) {
-                    return Verdict::Duplicate { of: post.id };
+            DedupMode::Off => {
+                let me = self.owner_index(post.id);
+                let verdict = all();
+                if let Verdict::Keep { keep } = &verdict {
+                    self.remember_keys(post, keep, me);
                 }
-                self.owner_index(post.id);
-                all()
+                verdict
+            }
+            DedupMode::Post => {
+                if let Some(dup) = self.seen_post(&post.id) {
+                    return dup;
+                }
+                let me = self.owner_index(post.id);
+                let verdict = all();
+                if let Verdict::Keep { keep } = &verdict {
+                    self.remember_keys(post, keep, me);
+                }
+                verdict
             }
             DedupMode::Paragraph => self.judge_paragraphs(post),
         }
     }
 
     fn judge_paragraphs(&mut self, post: &Post) -> Verdict {
-        if self.seen_posts.contains_key(&post.id) {
-            return Verdict::Duplicate { of: post.id };
+        if let Some(dup) = self.seen_post(&post.id) {
+            return dup;
         }
         let min_chars = self.min_chars;
         let long = move |chars: usize| chars >= min_chars;
@@ -125,23 +199,19 @@ impl Deduper {
         }
         if let (Some(owner), false) = (first_seen_owner, any_long_new) {
             return Verdict::Duplicate {
-                of: self.owners[owner as usize],
+                of: self.owner_of(owner),
             };
         }
         let me = self.owner_index(post.id);
+        // Short paragraphs are kept and remembered (for the state) but never judged.
         let keep = post
             .paragraphs
             .iter()
-            .map(|p| {
-                if !long(p.key_chars) {
-                    return true;
-                }
-                match self.seen_keys.entry(p.key) {
-                    std::collections::hash_map::Entry::Occupied(_) => false,
-                    std::collections::hash_map::Entry::Vacant(v) => {
-                        v.insert(me);
-                        true
-                    }
+            .map(|p| match self.seen_keys.entry(p.key) {
+                std::collections::hash_map::Entry::Occupied(_) => !long(p.key_chars),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(me);
+                    true
                 }
             })
             .collect();
@@ -192,7 +262,29 @@ mod tests {
                 keep: vec![true, false, true]
             }
         );
-        assert_eq!(d.seen_keys(), 3);
+        assert_eq!(d.seen_keys(), 4, "short keys are remembered too");
+    }
+
+    #[test]
+    fn state_round_trip_separates_base_and_delta() {
+        let mut first = Deduper::new(DedupMode::Paragraph, 24);
+        let a = post(&[LONG_A, "Short"]);
+        first.judge(&a);
+        let mut state = first.to_state();
+        assert_eq!(state.delta_keys.len(), 2);
+        assert_eq!(state.delta_posts, vec![a.id]);
+        state.accept_delta();
+        let mut second = Deduper::new(DedupMode::Paragraph, 24);
+        second.preload(&state);
+        assert_eq!(second.judge(&a), Verdict::Duplicate { of: Some(a.id) });
+        let reworded = post(&["Other short", LONG_A]);
+        assert_eq!(second.judge(&reworded), Verdict::Duplicate { of: None });
+        let b = post(&[LONG_A, LONG_B]);
+        assert_eq!(second.judge(&b), Verdict::Keep { keep: vec![false, true] });
+        let next = second.to_state();
+        assert_eq!(next.base_keys.len(), 2);
+        assert_eq!(next.delta_keys.len(), 1);
+        assert_eq!(next.delta_posts, vec![b.id]);
     }
 
     #[test]
@@ -203,7 +295,7 @@ mod tests {
         d.judge(&first);
         d.judge(&second);
         let third = post(&["Short", LONG_B, LONG_A]);
-        assert_eq!(d.judge(&third), Verdict::Duplicate { of: second.id });
+        assert_eq!(d.judge(&third), Verdict::Duplicate { of: Some(second.id) });
     }
 
     #[test]
@@ -211,7 +303,7 @@ mod tests {
         let mut d = Deduper::new(DedupMode::Paragraph, 24);
         let short = post(&["Видео"]);
         assert!(matches!(d.judge(&short), Verdict::Keep { .. }));
-        assert_eq!(d.judge(&short), Verdict::Duplicate { of: short.id });
+        assert_eq!(d.judge(&short), Verdict::Duplicate { of: Some(short.id) });
     }
 
     #[test]
@@ -221,7 +313,7 @@ mod tests {
         let b = post(&[LONG_A]);
         assert!(matches!(d.judge(&a), Verdict::Keep { .. }));
         assert_eq!(d.judge(&b), Verdict::Keep { keep: vec![true] });
-        assert_eq!(d.judge(&a), Verdict::Duplicate { of: a.id });
+        assert_eq!(d.judge(&a), Verdict::Duplicate { of: Some(a.id) });
     }
 
     #[test]

@@ -37,6 +37,14 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    #[error("{path}: refused, left untouched")]
+    State {
+        path: String,
+        #[source]
+        source: crate::state::StateError,
+    },
+    #[error("interrupted; nothing was committed")]
+    Interrupted,
     #[error("{0}")]
     Config(String),
 }

@@ -21,6 +21,7 @@ mod pipeline;
 pub mod post;
 pub mod record;
 pub mod segment;
+pub mod state;
 pub mod stats;
 
 pub use config::{Config, Format, InputSpec, StatsTarget};

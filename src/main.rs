@@ -16,11 +16,13 @@ fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(code) => code,
         Err(err) => {
-            if err
-                .downcast_ref::<tgclean::Error>()
-                .is_some_and(tgclean::Error::is_broken_pipe)
-            {
-                return ExitCode::SUCCESS;
+            match err.downcast_ref::<tgclean::Error>() {
+                Some(e) if e.is_broken_pipe() => return ExitCode::SUCCESS,
+                Some(tgclean::Error::Interrupted) => {
+                    eprintln!("tgclean: interrupted; nothing was committed");
+                    return ExitCode::from(130);
+                }
+                _ => {}
             }
             eprintln!("tgclean: error: {err:#}");
             ExitCode::from(1)

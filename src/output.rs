@@ -4,9 +4,100 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use tempfile::NamedTempFile;
+use sha2::{Digest, Sha256};
+use tempfile::{NamedTempFile, TempPath};
 
 use crate::error::Error;
+
+/// Passes bytes through to a file while hashing them, so the output's SHA-256 is known
+/// without reading it back.
+struct HashingFile {
+    file: NamedTempFile,
+    hash: Sha256,
+}
+
+impl Write for HashingFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// A finished output file, synced but not yet renamed over its target.
+pub struct PendingFile {
+    tmp: TempPath,
+    target: PathBuf,
+    /// SHA-256 of its content.
+    pub sha256: [u8; 32],
+}
+
+impl PendingFile {
+    /// Renames the file over its target and syncs the directory, so the rename survives
+    /// a crash.
+    pub fn install(self) -> Result<(), Error> {
+        let err = |source| Error::Write {
+            target: self.target.display().to_string(),
+            source,
+        };
+        self.tmp.persist(&self.target).map_err(|e| err(e.error))?;
+        sync_dir(&self.target).map_err(err)
+    }
+
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+}
+
+/// A temporary file beside `target`. It gets the target's permissions when the target
+/// exists, else `0666` less the umask, as a plain `create` would: the private `0600` of
+/// temporary files would otherwise stick to the installed output.
+fn temp_beside(target: &Path) -> io::Result<NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".tgclean-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(target)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0o666);
+        builder.permissions(std::fs::Permissions::from_mode(mode));
+    }
+    let tmp = builder.tempfile_in(parent_dir(target))?;
+    Ok(tmp)
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// fsync of the directory holding `path`: makes a rename in it durable.
+fn sync_dir(path: &Path) -> io::Result<()> {
+    File::open(parent_dir(path))?.sync_all()
+}
+
+/// Writes `bytes` to a synced temporary file beside `path`, ready to be installed.
+pub fn prepare_file(path: &Path, bytes: &[u8]) -> Result<PendingFile, Error> {
+    let err = |source| Error::Write {
+        target: path.display().to_string(),
+        source,
+    };
+    let mut tmp = temp_beside(path).map_err(err)?;
+    tmp.write_all(bytes).map_err(err)?;
+    tmp.as_file().sync_all().map_err(err)?;
+    Ok(PendingFile {
+        tmp: tmp.into_temp_path(),
+        target: path.to_path_buf(),
+        sha256: Sha256::digest(bytes).into(),
+    })
+}
 
 const WRITE_BUFFER: usize = 256 * 1024;
 
@@ -15,7 +106,7 @@ enum Sink {
     /// Records go to a temporary file beside the target, renamed over it at the end, so
     /// readers never see a half-written output.
     File {
-        writer: BufWriter<NamedTempFile>,
+        writer: BufWriter<HashingFile>,
         target: PathBuf,
     },
 }
@@ -36,21 +127,17 @@ impl RecordSink {
             }),
             Some(path) => {
                 let name = path.display().to_string();
-                let dir = match path.parent() {
-                    Some(d) if !d.as_os_str().is_empty() => d,
-                    _ => Path::new("."),
-                };
-                let tmp = tempfile::Builder::new()
-                    .prefix(".tgclean-")
-                    .suffix(".tmp")
-                    .tempfile_in(dir)
-                    .map_err(|source| Error::Write {
+                let tmp = temp_beside(path).map_err(|source| Error::Write {
                         target: name.clone(),
                         source,
                     })?;
+                let file = HashingFile {
+                    file: tmp,
+                    hash: Sha256::new(),
+                };
                 Ok(RecordSink {
                     sink: Sink::File {
-                        writer: BufWriter::with_capacity(WRITE_BUFFER, tmp),
+                        writer: BufWriter::with_capacity(WRITE_BUFFER, file),
                         target: path.to_path_buf(),
                     },
                     name,
@@ -78,40 +165,39 @@ impl RecordSink {
         result.map_err(|e| self.error(e))
     }
 
-    /// Flushes and, for a file, syncs it and renames it over the target.
-    pub fn commit(self) -> Result<(), Error> {
+    /// Flushes stdout, or syncs the file and returns it ready to be installed.
+    pub fn finish(self) -> Result<Option<PendingFile>, Error> {
         let name = self.name;
         let err = |source| Error::Write {
             target: name.clone(),
             source,
         };
         match self.sink {
-            Sink::Stdout(mut w) => w.flush().map_err(err),
+            Sink::Stdout(mut w) => w.flush().map(|()| None).map_err(err),
             Sink::File { writer, target } => {
-                let tmp = writer.into_inner().map_err(|e| err(e.into_error()))?;
-                tmp.as_file().sync_all().map_err(err)?;
-                tmp.persist(&target).map_err(|e| err(e.error))?;
-                Ok(())
+                let file = writer.into_inner().map_err(|e| err(e.into_error()))?;
+                file.file.as_file().sync_all().map_err(err)?;
+                Ok(Some(PendingFile {
+                    tmp: file.file.into_temp_path(),
+                    target,
+                    sha256: file.hash.finalize().into(),
+                }))
             }
+        }
+    }
+
+    /// Flushes and, for a file, syncs it and renames it over the target.
+    pub fn commit(self) -> Result<(), Error> {
+        match self.finish()? {
+            Some(pending) => pending.install(),
+            None => Ok(()),
         }
     }
 }
 
-/// Writes `bytes` to `path` atomically (temp file in the same directory + rename).
+/// Writes `bytes` to `path` atomically (synced temp file in the same directory + rename).
 pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let err = |source| Error::Write {
-        target: path.display().to_string(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = NamedTempFile::new_in(dir).map_err(err)?;
-    tmp.write_all(bytes).map_err(err)?;
-    File::sync_all(tmp.as_file()).map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
-    Ok(())
+    prepare_file(path, bytes)?.install()
 }
 
 #[cfg(test)]
@@ -125,8 +211,13 @@ mod tests {
         let mut sink = RecordSink::open(Some(&target)).unwrap();
         sink.write_record(&serde_json::json!({"a": 1})).unwrap();
         assert!(!target.exists());
-        sink.commit().unwrap();
-        assert_eq!(std::fs::read_to_string(&target).unwrap(), "{\"a\":1}\n");
+        let pending = sink.finish().unwrap().unwrap();
+        let streamed_hash = pending.sha256;
+        assert!(!target.exists());
+        pending.install().unwrap();
+        let landed = std::fs::read(&target).unwrap();
+        assert_eq!(landed, b"{\"a\":1}\n");
+        assert_eq!(streamed_hash, <[u8; 32]>::from(Sha256::digest(&landed)));
     }
 
     #[test]

@@ -2,8 +2,12 @@
 //! input order) → records. Dedup has a single owner, so the output is the same for any
 //! thread count.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
+
+use sha2::{Digest, Sha256};
 
 use rayon::prelude::*;
 
@@ -18,7 +22,66 @@ use crate::output::{self, RecordSink};
 use crate::post::{Post, Reason, build_post};
 use crate::record::{Record, Source};
 use crate::segment::{PostSegmenter, RawPost};
+use crate::state::{self, SeenState};
 use crate::stats::RunStats;
+
+/// Set by SIGINT/SIGTERM: the run stops at the next batch and commits nothing.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+fn install_interrupt_handler() {
+    // A process runs `run` once, but tests run it many times: only the first
+    // registration succeeds, and the others need none.
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+}
+
+fn check_interrupt() -> Result<(), Error> {
+    if INTERRUPTED.load(Ordering::Relaxed) {
+        return Err(Error::Interrupted);
+    }
+    Ok(())
+}
+
+/// SHA-256 of a file, or `None` when it cannot be read.
+fn file_sha256(path: &Path) -> Option<[u8; 32]> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut hash = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return Some(hash.finalize().into()),
+            Ok(n) => hash.update(&buf[..n]),
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Reads `--state`: a missing file is a first run (empty); anything unreadable or invalid
+/// is refused. The delta of the last run counts only if the output it was written with
+/// is still the file at its path (see `state`).
+fn load_state(path: &Path) -> Result<SeenState, Error> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SeenState::default()),
+        Err(source) => {
+            return Err(Error::Open {
+                path: path.display().to_string(),
+                source,
+            });
+        }
+    };
+    let mut seen = state::decode(&bytes).map_err(|source| Error::State {
+        path: path.display().to_string(),
+        source,
+    })?;
+    match &seen.output {
+        Some((hash, out)) => match file_sha256(Path::new(out)) {
+            Some(now) if now != *hash => seen.reject_delta(),
+            _ => seen.accept_delta(),
+        },
+        None => seen.accept_delta(),
+    }
+    Ok(seen)
+}
 
 /// Posts handed to the worker threads at once: enough to amortise the hand-off, small
 /// enough that memory stays flat.
@@ -29,13 +92,23 @@ const BATCH_POSTS: usize = 256;
 /// it and returns `Err`.
 pub fn run(config: &Config) -> Result<RunStats, Error> {
     let started = Instant::now();
+    install_interrupt_handler();
+    // The state is checked before anything is written: a bad one stops the run here.
+    let loaded = match &config.state {
+        Some(path) => Some(load_state(path)?),
+        None => None,
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.threads.max(1))
         .build()
         .map_err(|e| Error::Config(format!("cannot start worker threads: {e}")))?;
+    let mut deduper = Deduper::new(config.dedup, config.min_dedup_chars);
+    if let Some(seen) = &loaded {
+        deduper.preload(seen);
+    }
     let mut cleaner = Cleaner {
         config,
-        deduper: Deduper::new(config.dedup, config.min_dedup_chars),
+        deduper,
         sink: RecordSink::open(config.output.as_deref())?,
         stats: RunStats::default(),
         pool,
@@ -51,10 +124,27 @@ pub fn run(config: &Config) -> Result<RunStats, Error> {
     for source in &sources {
         cleaner.clean_source(source)?;
     }
+    check_interrupt()?;
     let Cleaner {
-        sink, mut stats, ..
+        sink,
+        mut stats,
+        deduper,
+        ..
     } = cleaner;
-    sink.commit()?;
+    let output = sink.finish()?;
+    if let Some(path) = &config.state {
+        let mut seen = deduper.to_state();
+        if let Some(out) = &output {
+            let target = std::path::absolute(out.target()).unwrap_or(out.target().to_path_buf());
+            seen.output = Some((out.sha256, target.display().to_string()));
+        }
+        // The state goes first: if the run dies between the two renames, the state's
+        // delta does not match the (old) output and is ignored on the next load.
+        output::prepare_file(path, &state::encode(&mut seen))?.install()?;
+    }
+    if let Some(out) = output {
+        out.install()?;
+    }
     stats.set_elapsed(started.elapsed().as_secs_f64());
     write_stats(config, &stats)?;
     Ok(stats)
@@ -176,7 +266,7 @@ impl Cleaner<'_> {
         self.process_batch()?;
         match result {
             Ok(()) => Ok(()),
-            Err(e @ Error::Write { .. }) => Err(e),
+            Err(e @ (Error::Write { .. } | Error::Interrupted)) => Err(e),
             Err(e) => {
                 self.input_error(&e);
                 Ok(())
@@ -261,6 +351,7 @@ impl Cleaner<'_> {
     }
 
     fn process_batch(&mut self) -> Result<(), Error> {
+        check_interrupt()?;
         if self.batch.is_empty() {
             return Ok(());
         }
@@ -297,7 +388,7 @@ impl Cleaner<'_> {
                     self.stats.paragraphs.dropped.merge(&dropped);
                     return Ok(());
                 }
-                (vec![true; n], Some(of))
+                (vec![true; n], of)
             }
         };
         self.stats.paragraphs.written += keep.iter().filter(|k| **k).count() as u64;

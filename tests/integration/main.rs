@@ -5,3 +5,4 @@ mod cli;
 mod golden;
 mod props;
 mod realdata;
+mod state;

@@ -1,0 +1,265 @@
+//! The persistent seen-set of `--state`: a versioned, checksummed binary file of paragraph
+//! keys and post ids, 16 bytes each.
+//!
+//! Layout (integers little-endian):
+//!
+//! ```text
+//!  0  magic        b"TGCLSEEN"
+//!  8  version      u32 = 1
+//! 12  key length   u8 = 16, then 3 zero bytes
+//! 16  counts       u64 × 4: base keys, delta keys, base posts, delta posts
+//! 48  output hash  32 bytes: SHA-256 of the output file the delta was written with (zeros: none)
+//! 80  checksum     16 bytes: SHA-256 prefix of every byte after the header
+//! 96  path length  u16, then the output path (UTF-8)
+//!     body         base keys, delta keys, base posts, delta posts; each section sorted
+//! ```
+//!
+//! *Delta* is what the last run added. It counts only if the output written with it is
+//! the file at that path now: when a run is killed after renaming the state but before
+//! renaming its output, the next run sees the old output and falls back to the base,
+//! so the seen-set and the output can never be out of step.
+
+use sha2::{Digest as _, Sha256};
+
+use crate::normalise::{DIGEST_LEN, Digest16};
+
+pub const MAGIC: &[u8; 8] = b"TGCLSEEN";
+pub const VERSION: u32 = 1;
+const HEADER_LEN: usize = 96;
+
+/// Why a state file was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    #[error("not a tgclean state file (bad magic bytes)")]
+    Foreign,
+    #[error("state file version {0} is not supported (this tgclean reads version {VERSION})")]
+    Version(u32),
+    #[error("state file has {0}-byte keys, this tgclean uses {DIGEST_LEN}")]
+    KeyLength(u8),
+    #[error("state file is truncated or has trailing bytes: {actual} bytes, header says {expected}")]
+    Size { expected: u64, actual: u64 },
+    #[error("state file checksum does not match: the file is corrupt")]
+    Checksum,
+}
+
+/// The two generations of a state file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeenState {
+    pub base_keys: Vec<Digest16>,
+    pub delta_keys: Vec<Digest16>,
+    pub base_posts: Vec<Digest16>,
+    pub delta_posts: Vec<Digest16>,
+    /// SHA-256 of the output written together with the delta, and its path.
+    pub output: Option<([u8; 32], String)>,
+}
+
+impl SeenState {
+    /// Folds the delta into the base (the output it belongs with is in place).
+    pub fn accept_delta(&mut self) {
+        self.base_keys.append(&mut self.delta_keys);
+        self.base_posts.append(&mut self.delta_posts);
+        self.output = None;
+    }
+
+    /// Drops the delta (its output never landed).
+    pub fn reject_delta(&mut self) {
+        self.delta_keys.clear();
+        self.delta_posts.clear();
+        self.output = None;
+    }
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    let mut x = [0u8; 8];
+    x.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(x)
+}
+
+fn digests(body: &[u8]) -> Vec<Digest16> {
+    body.chunks_exact(DIGEST_LEN)
+        .map(|c| {
+            let mut d = [0u8; DIGEST_LEN];
+            d.copy_from_slice(c);
+            d
+        })
+        .collect()
+}
+
+/// Serialises a state; each section is sorted so the same seen-set gives the same bytes.
+pub fn encode(state: &mut SeenState) -> Vec<u8> {
+    for v in [
+        &mut state.base_keys,
+        &mut state.delta_keys,
+        &mut state.base_posts,
+        &mut state.delta_posts,
+    ] {
+        v.sort_unstable();
+    }
+    let (hash, path) = match &state.output {
+        Some((h, p)) => (*h, p.as_str()),
+        None => ([0u8; 32], ""),
+    };
+    let path = &path.as_bytes()[..path.len().min(u16::MAX as usize)];
+    let body_len = 2
+        + path.len()
+        + DIGEST_LEN
+            * (state.base_keys.len()
+                + state.delta_keys.len()
+                + state.base_posts.len()
+                + state.delta_posts.len());
+    let mut out = Vec::with_capacity(HEADER_LEN + body_len);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&[DIGEST_LEN as u8, 0, 0, 0]);
+    for n in [
+        state.base_keys.len(),
+        state.delta_keys.len(),
+        state.base_posts.len(),
+        state.delta_posts.len(),
+    ] {
+        out.extend_from_slice(&(n as u64).to_le_bytes());
+    }
+    out.extend_from_slice(&hash);
+    out.extend_from_slice(&[0u8; DIGEST_LEN]); // checksum, filled in below
+    out.extend_from_slice(&(path.len() as u16).to_le_bytes());
+    out.extend_from_slice(path);
+    for section in [
+        &state.base_keys,
+        &state.delta_keys,
+        &state.base_posts,
+        &state.delta_posts,
+    ] {
+        for d in section.iter() {
+            out.extend_from_slice(d);
+        }
+    }
+    let sum = Sha256::digest(&out[HEADER_LEN..]);
+    out[80..96].copy_from_slice(&sum[..DIGEST_LEN]);
+    out
+}
+
+/// Parses and verifies a state file.
+pub fn decode(bytes: &[u8]) -> Result<SeenState, StateError> {
+    if bytes.len() < 8 || &bytes[..8] != MAGIC {
+        return Err(StateError::Foreign);
+    }
+    if bytes.len() < HEADER_LEN + 2 {
+        return Err(StateError::Size {
+            expected: (HEADER_LEN + 2) as u64,
+            actual: bytes.len() as u64,
+        });
+    }
+    let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+    if version != VERSION {
+        return Err(StateError::Version(version));
+    }
+    if bytes[12] as usize != DIGEST_LEN {
+        return Err(StateError::KeyLength(bytes[12]));
+    }
+    let counts = [
+        u64_at(bytes, 16),
+        u64_at(bytes, 24),
+        u64_at(bytes, 32),
+        u64_at(bytes, 40),
+    ];
+    let path_len = u16::from_le_bytes([bytes[96], bytes[97]]) as u64;
+    let expected = counts
+        .iter()
+        .try_fold(HEADER_LEN as u64 + 2 + path_len, |acc, n| {
+            acc.checked_add(n.checked_mul(DIGEST_LEN as u64)?)
+        })
+        .unwrap_or(u64::MAX);
+    if expected != bytes.len() as u64 {
+        return Err(StateError::Size {
+            expected,
+            actual: bytes.len() as u64,
+        });
+    }
+    let sum = Sha256::digest(&bytes[HEADER_LEN..]);
+    if sum[..DIGEST_LEN] != bytes[80..96] {
+        return Err(StateError::Checksum);
+    }
+    let mut hash = [0u8; 32];
+    hash.copy_from_slice(&bytes[48..80]);
+    let path_end = HEADER_LEN + 2 + path_len as usize;
+    let path = String::from_utf8_lossy(&bytes[HEADER_LEN + 2..path_end]).into_owned();
+    let mut at = path_end;
+    let mut section = |n: u64| {
+        let len = n as usize * DIGEST_LEN;
+        let v = digests(&bytes[at..at + len]);
+        at += len;
+        v
+    };
+    let base_keys = section(counts[0]);
+    let delta_keys = section(counts[1]);
+    let base_posts = section(counts[2]);
+    let delta_posts = section(counts[3]);
+    Ok(SeenState {
+        base_keys,
+        delta_keys,
+        base_posts,
+        delta_posts,
+        output: (hash != [0u8; 32]).then_some((hash, path)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(n: u8) -> Digest16 {
+        [n; 16]
+    }
+
+    fn sample() -> SeenState {
+        SeenState {
+            base_keys: vec![d(3), d(1)],
+            delta_keys: vec![d(9)],
+            base_posts: vec![d(4)],
+            delta_posts: vec![d(7), d(5)],
+            output: Some(([0xAB; 32], "out/clean.jsonl".into())),
+        }
+    }
+
+    #[test]
+    fn round_trip_sorts_sections() {
+        let mut s = sample();
+        let bytes = encode(&mut s);
+        assert_eq!(bytes.len(), HEADER_LEN + 2 + 15 + 6 * 16);
+        let back = decode(&bytes).unwrap();
+        assert_eq!(back.base_keys, vec![d(1), d(3)]);
+        assert_eq!(back.delta_posts, vec![d(5), d(7)]);
+        assert_eq!(back.output, Some(([0xAB; 32], "out/clean.jsonl".into())));
+        assert_eq!(encode(&mut back.clone()), bytes, "same set, same bytes");
+    }
+
+    #[test]
+    fn bad_files_are_refused_with_a_reason() {
+        let bytes = encode(&mut sample());
+        assert_eq!(decode(b"{\"not\": \"state\"}"), Err(StateError::Foreign));
+        assert!(matches!(decode(&bytes[..bytes.len() - 1]), Err(StateError::Size { .. })));
+        assert!(matches!(decode(&bytes[..40]), Err(StateError::Size { .. })));
+        let mut flipped = bytes.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        assert_eq!(decode(&flipped), Err(StateError::Checksum));
+        let mut v2 = bytes.clone();
+        v2[8] = 2;
+        assert_eq!(decode(&v2), Err(StateError::Version(2)));
+        let mut k = bytes;
+        k[12] = 8;
+        assert_eq!(decode(&k), Err(StateError::KeyLength(8)));
+    }
+
+    #[test]
+    fn delta_is_accepted_or_rejected() {
+        let mut a = sample();
+        a.accept_delta();
+        assert_eq!(a.base_keys.len(), 3);
+        assert!(a.delta_keys.is_empty() && a.output.is_none());
+        let mut r = sample();
+        r.reject_delta();
+        assert_eq!(r.base_keys.len(), 2);
+        assert_eq!(r.base_posts.len(), 1);
+    }
+}

@@ -1,0 +1,242 @@
+//! `--state`: incremental runs, refusal of bad state files, and what survives a kill.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::cli::write_generated_dump;
+
+fn tgclean_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tgclean"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run tgclean")
+}
+
+fn lines(path: &Path) -> usize {
+    fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+fn first_posts(dump: &str, posts: usize) -> String {
+    let mut out = String::new();
+    let mut seen = 0;
+    for line in dump.lines() {
+        if line.starts_with("Forwarded from") {
+            seen += 1;
+            if seen > posts {
+                break;
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn second_run_writes_nothing_and_half_new_writes_the_new_half() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let full_path = write_generated_dump(d, 300);
+    let full = fs::read_to_string(&full_path).unwrap();
+    fs::write(d.join("half.txt"), first_posts(&full, 150)).unwrap();
+
+    let run = |out: &str, input: &str| {
+        let o = tgclean_in(d, &["clean", "--quiet", "--state", "seen.state", "-o", out, input]);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run("first.jsonl", "half.txt");
+    run("second.jsonl", "generated.txt");
+    run("third.jsonl", "generated.txt");
+    // What a single stateless run over the whole dump writes, split in two.
+    let whole = tgclean_in(d, &["clean", "--quiet", "-o", "whole.jsonl", "generated.txt"]);
+    assert_eq!(whole.status.code(), Some(0));
+    let (first, second) = (lines(&d.join("first.jsonl")), lines(&d.join("second.jsonl")));
+    assert!(first > 0 && second > 0);
+    assert_eq!(first + second, lines(&d.join("whole.jsonl")));
+    assert_eq!(lines(&d.join("third.jsonl")), 0, "nothing new the third time");
+    // The ids written in the second run are exactly the ones the first did not write.
+    let ids = |f: &str| -> Vec<String> {
+        fs::read_to_string(d.join(f))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut both = ids("first.jsonl");
+    both.extend(ids("second.jsonl"));
+    assert_eq!(both, ids("whole.jsonl"));
+    let size = fs::metadata(d.join("seen.state")).unwrap().len();
+    let keys_and_ids = 4 * 300; // an upper bound on paragraphs + posts of this dump
+    assert!(size < 200 + 16 * keys_and_ids as u64, "{size} bytes");
+}
+
+#[test]
+fn bad_state_files_are_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_generated_dump(d, 20);
+    let ok = tgclean_in(d, &["clean", "-q", "--state", "good.state", "-o", "o.jsonl", "generated.txt"]);
+    assert_eq!(ok.status.code(), Some(0));
+    let good = fs::read(d.join("good.state")).unwrap();
+    let mut flipped = good.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0x55;
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        ("foreign.state", b"{\"seen\": []}".to_vec(), "not a tgclean state file"),
+        ("truncated.state", good[..good.len() - 7].to_vec(), "truncated"),
+        ("corrupt.state", flipped, "checksum"),
+        ("empty.state", Vec::new(), "not a tgclean state file"),
+    ];
+    for (name, bytes, why) in cases {
+        fs::write(d.join(name), &bytes).unwrap();
+        fs::write(d.join("out.jsonl"), "old output\n").unwrap();
+        let o = tgclean_in(d, &["clean", "-q", "--state", name, "-o", "out.jsonl", "generated.txt"]);
+        assert_eq!(o.status.code(), Some(1), "{name}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(name) && err.contains(why), "{name}: {err}");
+        assert_eq!(fs::read(d.join(name)).unwrap(), bytes, "{name} untouched");
+        assert_eq!(fs::read_to_string(d.join("out.jsonl")).unwrap(), "old output\n");
+    }
+}
+
+#[test]
+fn a_state_whose_output_never_landed_falls_back_to_its_base() {
+    // The crash window between installing the state and installing the output: the
+    // state is new, the output old. The next run must behave as if the state were old.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let full = fs::read_to_string(write_generated_dump(d, 200)).unwrap();
+    fs::write(d.join("a.txt"), first_posts(&full, 100)).unwrap();
+    let run = |input: &str| {
+        let o = tgclean_in(d, &["clean", "-q", "--state", "s", "-o", "out.jsonl", input]);
+        assert_eq!(o.status.code(), Some(0));
+    };
+    run("a.txt");
+    let (state_a, out_a) = (fs::read(d.join("s")).unwrap(), fs::read(d.join("out.jsonl")).unwrap());
+    run("generated.txt");
+    let (state_b, out_b) = (fs::read(d.join("s")).unwrap(), fs::read(d.join("out.jsonl")).unwrap());
+    assert_ne!(out_a, out_b);
+    // Crash between the two renames of run B: new state, old output.
+    fs::write(d.join("s"), &state_b).unwrap();
+    fs::write(d.join("out.jsonl"), &out_a).unwrap();
+    run("generated.txt");
+    assert_eq!(fs::read(d.join("out.jsonl")).unwrap(), out_b, "B's records are written again");
+    assert_eq!(fs::read(d.join("s")).unwrap(), state_b);
+    drop(state_a);
+}
+
+/// Old and new (state, output) of one run, and a fresh copy of the old pair in `work`.
+struct Pair {
+    old_state: Vec<u8>,
+    old_out: Vec<u8>,
+    new_state: Vec<u8>,
+    new_out: Vec<u8>,
+}
+
+fn reference_pair(work: &Path) -> Pair {
+    let full = fs::read_to_string(write_generated_dump(work, 900)).unwrap();
+    fs::write(work.join("first.txt"), first_posts(&full, 300)).unwrap();
+    let o = tgclean_in(work, &["clean", "-q", "--state", "s", "-o", "out.jsonl", "first.txt"]);
+    assert_eq!(o.status.code(), Some(0));
+    let old_state = fs::read(work.join("s")).unwrap();
+    let old_out = fs::read(work.join("out.jsonl")).unwrap();
+    let o = tgclean_in(work, &["clean", "-q", "--state", "s", "-o", "out.jsonl", "generated.txt"]);
+    assert_eq!(o.status.code(), Some(0));
+    let pair = Pair {
+        old_state,
+        old_out,
+        new_state: fs::read(work.join("s")).unwrap(),
+        new_out: fs::read(work.join("out.jsonl")).unwrap(),
+    };
+    assert_ne!(pair.old_out, pair.new_out);
+    pair
+}
+
+fn restore_old(work: &Path, pair: &Pair) {
+    fs::write(work.join("s"), &pair.old_state).unwrap();
+    fs::write(work.join("out.jsonl"), &pair.old_out).unwrap();
+}
+
+fn spawn_second_run(work: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_tgclean"))
+        .args(["clean", "-q", "--state", "s", "-o", "out.jsonl", "generated.txt"])
+        .current_dir(work)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn leftover_temp_files(work: &Path) -> usize {
+    fs::read_dir(work)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(".tgclean-"))
+        .count()
+}
+
+#[test]
+fn killed_at_any_moment_the_pair_is_old_or_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path();
+    let pair = reference_pair(work);
+    // How long a full second run takes here, to spread the kills over it.
+    restore_old(work, &pair);
+    let started = Instant::now();
+    assert!(spawn_second_run(work).wait().unwrap().success());
+    let full = started.elapsed();
+    let trials = 16;
+    let (mut saw_old, mut saw_new) = (0, 0);
+    for i in 0..trials {
+        restore_old(work, &pair);
+        let mut child = spawn_second_run(work);
+        // Offsets from 0 to 120% of a full run, so some kills land after it finished.
+        std::thread::sleep(full.mul_f64(1.2 * f64::from(i) / f64::from(trials)));
+        let _ = child.kill();
+        let _ = child.wait();
+        let state = fs::read(work.join("s")).unwrap();
+        let out = fs::read(work.join("out.jsonl")).unwrap();
+        assert!(state == pair.old_state || state == pair.new_state, "trial {i}: torn state");
+        assert!(out == pair.old_out || out == pair.new_out, "trial {i}: torn output");
+        if out == pair.new_out {
+            assert_eq!(state, pair.new_state, "trial {i}: new output with old state");
+            saw_new += 1;
+        } else {
+            if state == pair.new_state {
+                // Killed between the renames: the retry must write B's records again.
+                let retry = spawn_second_run(work).wait().unwrap();
+                assert!(retry.success());
+                assert_eq!(fs::read(work.join("out.jsonl")).unwrap(), pair.new_out, "trial {i}");
+            }
+            saw_old += 1;
+        }
+        // A SIGKILL leaves the temporary files of the unfinished run; nothing else.
+        for e in fs::read_dir(work).unwrap() {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            if name.starts_with(".tgclean-") {
+                fs::remove_file(work.join(name)).unwrap();
+            }
+        }
+    }
+    assert!(saw_old > 0 && saw_new > 0, "old {saw_old}, new {saw_new}");
+}
+
+#[test]
+fn sigint_stops_without_committing() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path();
+    let pair = reference_pair(work);
+    restore_old(work, &pair);
+    let child = spawn_second_run(work);
+    std::thread::sleep(Duration::from_millis(150));
+    let pid = child.id().to_string();
+    let status = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert_eq!(fs::read(work.join("s")).unwrap(), pair.old_state);
+    assert_eq!(fs::read(work.join("out.jsonl")).unwrap(), pair.old_out);
+    assert_eq!(leftover_temp_files(work), 0, "temporary files are removed");
+}
