@@ -9,12 +9,16 @@ use tgclean::{Config, DedupMode, Format, InputSpec, StatsTarget};
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  success (also when stdout is closed early, e.g. by `head`)
-  1  the run finished but some input could not be read or parsed (each reported on
-     stderr as `path:line: what`; everything else was processed), or output failed
-     (the old output file is then left untouched)
-  2  usage error
-  130 interrupted (SIGINT/SIGTERM): nothing was committed, old files are untouched";
+  0    success (also when stdout is closed early, e.g. by `head`)
+  1    the run finished but some input could not be read or parsed (each reported on
+       stderr as `path:line: what`; everything else was processed and committed); or
+       output, state or explain file could not be written, or --state was refused
+       (nothing committed, old files untouched)
+  2    usage error
+  3    --fail-if-empty and no record was written
+  4    --max-duplicate-ratio R and more than R of the posts read were duplicates
+  130  interrupted (SIGINT/SIGTERM): nothing was committed, old files untouched
+When several apply, the lowest of 1, 4, 3 wins.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,11 +38,15 @@ pub enum Command {
     Clean(CleanArgs),
     /// Print the JSON Schema of one output record.
     Schema,
-    /// Validate JSON Lines files against the record schema (exit 1 on any problem).
+    /// Validate JSON Lines files against the record schema and find post ids and
+    /// paragraph keys written twice across them (exit 1 on any problem).
     Check {
         /// Files to check (`-` = stdin).
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Repeated paragraphs whose key is shorter than N are not reported (as in `clean`).
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_MIN_DEDUP_CHARS)]
+        min_dedup_chars: usize,
     },
 }
 
@@ -78,6 +86,17 @@ pub struct CleanArgs {
     /// Persistent seen-set: read before the run, rewritten atomically after a successful one.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Write one JSON line per dropped paragraph or post: reason, source, text, and for
+    /// duplicates the record that kept the first copy.
+    #[arg(long, value_name = "FILE")]
+    pub explain: Option<PathBuf>,
+    /// Exit 3 when no record was written.
+    #[arg(long)]
+    pub fail_if_empty: bool,
+    /// Exit 4 when more than R (0..1) of the posts read were duplicates: a sign the
+    /// scraper looped.
+    #[arg(long, value_name = "R", value_parser = parse_ratio)]
+    pub max_duplicate_ratio: Option<f64>,
     /// Input format.
     #[arg(long, value_enum, default_value = "auto")]
     pub format: FormatArg,
@@ -104,6 +123,13 @@ pub struct CleanArgs {
     pub quiet: bool,
 }
 
+fn parse_ratio(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!("{s:?} is not a ratio between 0 and 1")),
+    }
+}
+
 /// An input path as given: `-` means stdin.
 pub fn input_spec(path: PathBuf) -> InputSpec {
     if path.as_os_str() == "-" {
@@ -128,6 +154,9 @@ impl CleanArgs {
             inputs,
             output: self.output,
             state: self.state,
+            explain: self.explain,
+            fail_if_empty: self.fail_if_empty,
+            max_duplicate_ratio: self.max_duplicate_ratio,
             format: match self.format {
                 FormatArg::Auto => Format::Auto,
                 FormatArg::Text => Format::Text,

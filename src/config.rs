@@ -48,13 +48,19 @@ pub enum StatsTarget {
 pub const DEFAULT_MIN_DEDUP_CHARS: usize = 24;
 
 /// Everything `run` needs to know. Built by the binary from its arguments.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub inputs: Vec<InputSpec>,
     /// `None` writes to stdout.
     pub output: Option<PathBuf>,
     /// The persistent seen-set, read before and rewritten after a successful run.
     pub state: Option<PathBuf>,
+    /// One JSON line per dropped paragraph or post goes here.
+    pub explain: Option<PathBuf>,
+    /// Exit 3 when no record was written.
+    pub fail_if_empty: bool,
+    /// Exit 4 when more than this share of the posts read were duplicates.
+    pub max_duplicate_ratio: Option<f64>,
     pub format: Format,
     /// For `jsonl`: the field holding the text, instead of `text`/`message`/`content`.
     pub text_field: Option<String>,
@@ -67,12 +73,44 @@ pub struct Config {
     pub quiet: bool,
 }
 
+/// Exit codes of `clean` (documented in the README and `--help`).
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const INPUT_ERRORS: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const EMPTY: u8 = 3;
+    pub const TOO_MANY_DUPLICATES: u8 = 4;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+impl Config {
+    /// The exit code of a finished run: input errors first, then the CI guards.
+    pub fn exit_code(&self, stats: &crate::stats::RunStats) -> u8 {
+        if !stats.errors.is_empty() {
+            return exit::INPUT_ERRORS;
+        }
+        if let Some(max) = self.max_duplicate_ratio
+            && stats.posts_read > 0
+            && stats.duplicate_posts as f64 / stats.posts_read as f64 > max
+        {
+            return exit::TOO_MANY_DUPLICATES;
+        }
+        if self.fail_if_empty && stats.records_written == 0 {
+            return exit::EMPTY;
+        }
+        exit::OK
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
             inputs: vec![InputSpec::Stdin],
             output: None,
             state: None,
+            explain: None,
+            fail_if_empty: false,
+            max_duplicate_ratio: None,
             format: Format::Auto,
             text_field: None,
             dedup: DedupMode::Paragraph,
@@ -82,5 +120,44 @@ impl Default for Config {
             threads: 1,
             quiet: false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::RunStats;
+
+    #[test]
+    fn exit_codes_rank_errors_then_duplicates_then_empty() {
+        let strict = Config {
+            fail_if_empty: true,
+            max_duplicate_ratio: Some(0.5),
+            ..Config::default()
+        };
+        let stats = |posts, dups, written, errors: usize| RunStats {
+            posts_read: posts,
+            duplicate_posts: dups,
+            records_written: written,
+            errors: vec!["x".into(); errors],
+            ..RunStats::default()
+        };
+        assert_eq!(strict.exit_code(&stats(10, 2, 8, 0)), exit::OK);
+        assert_eq!(
+            strict.exit_code(&stats(10, 5, 5, 0)),
+            exit::OK,
+            "exactly the ratio"
+        );
+        assert_eq!(
+            strict.exit_code(&stats(10, 6, 4, 0)),
+            exit::TOO_MANY_DUPLICATES
+        );
+        assert_eq!(
+            strict.exit_code(&stats(10, 10, 0, 0)),
+            exit::TOO_MANY_DUPLICATES
+        );
+        assert_eq!(strict.exit_code(&stats(0, 0, 0, 0)), exit::EMPTY);
+        assert_eq!(strict.exit_code(&stats(10, 10, 0, 1)), exit::INPUT_ERRORS);
+        assert_eq!(Config::default().exit_code(&stats(0, 0, 0, 0)), exit::OK);
     }
 }

@@ -118,7 +118,18 @@ impl Deduper {
         state
     }
 
+    /// The post that kept the first copy of a paragraph key; `None` when the key came
+    /// from `--state` (or was never seen).
+    pub fn first_owner_of_key(&self, key: &Digest16) -> Option<Digest16> {
+        self.seen_keys
+            .get(key)
+            .and_then(|&owner| self.owner_of(owner))
+    }
+
     fn owner_of(&self, index: u32) -> Option<Digest16> {
+        if index == FROM_STATE {
+            return None;
+        }
         self.owners.get(index as usize).copied()
     }
 
@@ -231,6 +242,7 @@ mod tests {
             paragraphs: texts
                 .iter()
                 .map(|t| RawParagraph {
+                    line: None,
                     kind: ParagraphKind::Text,
                     marker: None,
                     t: None,
@@ -280,7 +292,12 @@ mod tests {
         let reworded = post(&["Other short", LONG_A]);
         assert_eq!(second.judge(&reworded), Verdict::Duplicate { of: None });
         let b = post(&[LONG_A, LONG_B]);
-        assert_eq!(second.judge(&b), Verdict::Keep { keep: vec![false, true] });
+        assert_eq!(
+            second.judge(&b),
+            Verdict::Keep {
+                keep: vec![false, true]
+            }
+        );
         let next = second.to_state();
         assert_eq!(next.base_keys.len(), 2);
         assert_eq!(next.delta_keys.len(), 1);
@@ -295,7 +312,12 @@ mod tests {
         d.judge(&first);
         d.judge(&second);
         let third = post(&["Short", LONG_B, LONG_A]);
-        assert_eq!(d.judge(&third), Verdict::Duplicate { of: Some(second.id) });
+        assert_eq!(
+            d.judge(&third),
+            Verdict::Duplicate {
+                of: Some(second.id)
+            }
+        );
     }
 
     #[test]

@@ -132,11 +132,11 @@ pub enum Line<'a> {
     Text(&'a str),
 }
 
-/// A classified line. `glued_boilerplate` is set when a boilerplate phrase was stuck to
-/// the front of the line (`Be the first to commentBelarus’ Foreign Minister…`) and cut off.
+/// A classified line. `glued_boilerplate` is the boilerplate phrase that was stuck to the
+/// front of the line (`Be the first to commentBelarus’ Foreign Minister…`) and cut off.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Classified<'a> {
-    pub glued_boilerplate: bool,
+    pub glued_boilerplate: Option<&'a str>,
     pub line: Line<'a>,
 }
 
@@ -581,21 +581,21 @@ fn whole<'a, O>(i: &'a str, p: impl Fn(&'a str) -> Res<'a, O>) -> Option<O> {
 /// Classifies one non-empty display line. Order matters: the most specific kinds are
 /// tried first, plain text is what is left.
 pub fn classify(line: &str) -> Classified<'_> {
-    if let Ok((after, _)) = boilerplate(line) {
+    if let Ok((after, phrase)) = boilerplate(line) {
         let after = after.trim_start();
         if after.is_empty() {
             return Classified {
-                glued_boilerplate: false,
+                glued_boilerplate: None,
                 line: Line::Boilerplate,
             };
         }
         return Classified {
-            glued_boilerplate: true,
+            glued_boilerplate: Some(phrase),
             line: classify_content(after),
         };
     }
     Classified {
-        glued_boilerplate: false,
+        glued_boilerplate: None,
         line: classify_content(line),
     }
 }
@@ -853,7 +853,7 @@ mod tests {
         assert_eq!(c("#OSCE is here"), Line::Text("#OSCE is here"));
         assert_eq!(c("Key points:"), Line::Text("Key points:"));
         let glued = classify("Be the first to commentBelarus’ minister");
-        assert!(glued.glued_boilerplate);
+        assert_eq!(glued.glued_boilerplate, Some("Be the first to comment"));
         assert_eq!(glued.line, Line::Text("Belarus’ minister"));
     }
 }

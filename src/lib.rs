@@ -39,9 +39,12 @@ pub struct CheckReport {
     pub problems: Vec<String>,
 }
 
-/// Validates JSON Lines files (`-` = stdin) against the record schema.
-pub fn check(paths: &[InputSpec]) -> Result<CheckReport, Error> {
-    let checker = check::RecordChecker::new().map_err(Error::Config)?;
+/// Validates JSON Lines files (`-` = stdin) against the record schema, and reports post
+/// ids and paragraph keys (at least `min_dedup_chars` long) written twice across them.
+pub fn check(paths: &[InputSpec], min_dedup_chars: usize) -> Result<CheckReport, Error> {
+    let mut checker = check::RecordChecker::new()
+        .map_err(Error::Config)?
+        .with_min_dedup_chars(min_dedup_chars);
     let (sources, errors) = input::discover(paths);
     let mut report = CheckReport {
         problems: errors.iter().map(Error::report).collect(),

@@ -20,7 +20,7 @@ fn main() -> ExitCode {
                 Some(e) if e.is_broken_pipe() => return ExitCode::SUCCESS,
                 Some(tgclean::Error::Interrupted) => {
                     eprintln!("tgclean: interrupted; nothing was committed");
-                    return ExitCode::from(130);
+                    return ExitCode::from(tgclean::config::exit::INTERRUPTED);
                 }
                 _ => {}
             }
@@ -35,11 +35,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Clean(args) => {
             let config = args.into_config();
             let stats = tgclean::run(&config).context("clean failed")?;
-            Ok(if stats.errors.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            Ok(ExitCode::from(config.exit_code(&stats)))
         }
         Command::Schema => {
             let mut out = std::io::stdout().lock();
@@ -49,9 +45,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { files } => {
+        Command::Check {
+            files,
+            min_dedup_chars,
+        } => {
             let specs: Vec<InputSpec> = files.into_iter().map(cli::input_spec).collect();
-            let report = tgclean::check(&specs).context("check failed")?;
+            let report = tgclean::check(&specs, min_dedup_chars).context("check failed")?;
             for p in &report.problems {
                 eprintln!("{p}");
             }

@@ -62,8 +62,8 @@ fn headline_then_blank(text: &str) -> bool {
 /// a forward header or place line inside the text fills what the export left empty.
 /// A plain first line is the title when it reads like a headline and is set apart from
 /// the rest by a blank line.
-pub fn message_post(msg: Message) -> RawPost {
-    let mut segmenter = PostSegmenter::single_post();
+pub fn message_post(msg: Message, explaining: bool) -> RawPost {
+    let mut segmenter = PostSegmenter::single_post().explaining(explaining);
     let mut out = Vec::with_capacity(1);
     for (n, line) in msg.text.split(['\n', '\r']).enumerate() {
         let display = normalise::display_text(line);
@@ -78,6 +78,13 @@ pub fn message_post(msg: Message) -> RawPost {
         && looks_like_title(&post.paragraphs[0].text)
     {
         post.make_title(0);
+    }
+    // Lines inside a message's text are not lines of the input: point at the record.
+    for p in &mut post.paragraphs {
+        p.line = msg.line;
+    }
+    for e in &mut post.explain {
+        e.line = msg.line;
     }
     post.line = msg.line;
     post.message_id = msg.message_id;
@@ -107,15 +114,19 @@ mod tests {
 
     #[test]
     fn message_text_goes_through_the_grammar() {
-        let post = message_post(Message {
-            message_id: Some(42),
-            channel: Some("Chan".into()),
-            text: "🎙 Headline here\nRead in full\n💬 A bullet point.\n#OSCE\n💬 A bullet point."
-                .into(),
-            hashtags: vec!["NATO".into()],
-            reactions: vec![("👍".into(), 3)],
-            ..Message::default()
-        });
+        let post = message_post(
+            Message {
+                message_id: Some(42),
+                channel: Some("Chan".into()),
+                text:
+                    "🎙 Headline here\nRead in full\n💬 A bullet point.\n#OSCE\n💬 A bullet point."
+                        .into(),
+                hashtags: vec!["NATO".into()],
+                reactions: vec![("👍".into(), 3)],
+                ..Message::default()
+            },
+            false,
+        );
         assert_eq!(post.title.as_deref(), Some("🎙 Headline here"));
         assert_eq!(post.paragraphs.len(), 3);
         assert_eq!(post.hashtags, ["OSCE", "NATO"]);
@@ -127,20 +138,29 @@ mod tests {
 
     #[test]
     fn plain_headline_is_a_title_only_when_more_follows() {
-        let two = message_post(Message {
-            text: "В Китае нашли ударный кратер\n\nhttps://example.org/a".into(),
-            ..Message::default()
-        });
+        let two = message_post(
+            Message {
+                text: "В Китае нашли ударный кратер\n\nhttps://example.org/a".into(),
+                ..Message::default()
+            },
+            false,
+        );
         assert_eq!(two.title.as_deref(), Some("В Китае нашли ударный кратер"));
-        let one = message_post(Message {
-            text: "Учения пройдут в Белоруссии".into(),
-            ..Message::default()
-        });
+        let one = message_post(
+            Message {
+                text: "Учения пройдут в Белоруссии".into(),
+                ..Message::default()
+            },
+            false,
+        );
         assert_eq!(one.title, None);
-        let no_gap = message_post(Message {
-            text: "Just some text with formatting like\nthe rest of the sentence".into(),
-            ..Message::default()
-        });
+        let no_gap = message_post(
+            Message {
+                text: "Just some text with formatting like\nthe rest of the sentence".into(),
+                ..Message::default()
+            },
+            false,
+        );
         assert_eq!(no_gap.title, None);
     }
 }

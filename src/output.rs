@@ -128,9 +128,9 @@ impl RecordSink {
             Some(path) => {
                 let name = path.display().to_string();
                 let tmp = temp_beside(path).map_err(|source| Error::Write {
-                        target: name.clone(),
-                        source,
-                    })?;
+                    target: name.clone(),
+                    source,
+                })?;
                 let file = HashingFile {
                     file: tmp,
                     hash: Sha256::new(),

@@ -18,9 +18,10 @@ use crate::formats::{ItemSink, jsonl, tg_html::TgHtmlReader, tg_json, tme_html::
 use crate::input::{self, CountingReader, InputSource, Sniffed};
 use crate::message::{Item, Skip, message_post};
 use crate::normalise;
+use crate::normalise::Digest16;
 use crate::output::{self, RecordSink};
 use crate::post::{Post, Reason, build_post};
-use crate::record::{Record, Source};
+use crate::record::{ExplainRecord, FirstCopy, Hex16, Record, Source};
 use crate::segment::{PostSegmenter, RawPost};
 use crate::state::{self, SeenState};
 use crate::stats::RunStats;
@@ -106,9 +107,15 @@ pub fn run(config: &Config) -> Result<RunStats, Error> {
     if let Some(seen) = &loaded {
         deduper.preload(seen);
     }
+    let explain = match &config.explain {
+        Some(path) => Some(RecordSink::open(Some(path))?),
+        None => None,
+    };
     let mut cleaner = Cleaner {
         config,
         deduper,
+        explain,
+        first_copies: std::collections::HashMap::new(),
         sink: RecordSink::open(config.output.as_deref())?,
         stats: RunStats::default(),
         pool,
@@ -129,9 +136,14 @@ pub fn run(config: &Config) -> Result<RunStats, Error> {
         sink,
         mut stats,
         deduper,
+        explain,
         ..
     } = cleaner;
     let output = sink.finish()?;
+    let explain = match explain {
+        Some(e) => e.finish()?,
+        None => None,
+    };
     if let Some(path) = &config.state {
         let mut seen = deduper.to_state();
         if let Some(out) = &output {
@@ -144,6 +156,9 @@ pub fn run(config: &Config) -> Result<RunStats, Error> {
     }
     if let Some(out) = output {
         out.install()?;
+    }
+    if let Some(e) = explain {
+        e.install()?;
     }
     stats.set_elapsed(started.elapsed().as_secs_f64());
     write_stats(config, &stats)?;
@@ -168,10 +183,32 @@ fn write_stats(config: &Config, stats: &RunStats) -> Result<(), Error> {
     Ok(())
 }
 
+/// Where a written record came from, for naming first copies in `--explain`.
+struct WrittenAt {
+    file: String,
+    format: &'static str,
+    line: Option<u64>,
+    message_id: Option<i64>,
+}
+
+impl WrittenAt {
+    fn source(&self) -> Source<'_> {
+        Source {
+            file: &self.file,
+            format: self.format,
+            line: self.line,
+            message_id: self.message_id,
+        }
+    }
+}
+
 struct Cleaner<'c> {
     config: &'c Config,
     deduper: Deduper,
     sink: RecordSink,
+    explain: Option<RecordSink>,
+    /// Sources of the records written, by post id (only while explaining).
+    first_copies: std::collections::HashMap<Digest16, WrittenAt>,
     stats: RunStats,
     pool: rayon::ThreadPool,
     /// Posts read but not yet judged; all from `file`.
@@ -186,7 +223,8 @@ impl ItemSink for Cleaner<'_> {
     fn item(&mut self, item: Item) -> Result<(), Error> {
         match item {
             Item::Message(msg) => {
-                self.batch.push(message_post(msg));
+                self.batch
+                    .push(message_post(msg, self.config.explain.is_some()));
                 if self.batch.len() >= BATCH_POSTS {
                     self.process_batch()?;
                 }
@@ -276,7 +314,7 @@ impl Cleaner<'_> {
 
     fn clean_text(&mut self, source: &InputSource, reader: &mut dyn BufRead) -> Result<(), Error> {
         self.format = Format::Text;
-        let mut segmenter = PostSegmenter::new();
+        let mut segmenter = PostSegmenter::new().explaining(self.config.explain.is_some());
         let read = input::for_each_line(&source.name, reader, |line_no, line| {
             let display = normalise::display_text(line);
             segmenter.push(line_no, &display, &mut self.batch);
@@ -365,6 +403,67 @@ impl Cleaner<'_> {
         Ok(())
     }
 
+    fn first_copy(&self, id: Option<Digest16>) -> FirstCopy<'_> {
+        FirstCopy {
+            id: id.map(Hex16),
+            source: id
+                .and_then(|i| self.first_copies.get(&i))
+                .map(WrittenAt::source),
+        }
+    }
+
+    /// Writes the `--explain` lines of one post.
+    fn explain_post(
+        &mut self,
+        post: &Post,
+        keep: &[bool],
+        duplicate_post: Option<Option<Digest16>>,
+    ) -> Result<(), Error> {
+        let Some(mut sink) = self.explain.take() else {
+            return Ok(());
+        };
+        let result = (|| {
+            let source = |line| Source {
+                file: &self.file,
+                format: self.format.name(),
+                line,
+                message_id: post.message_id,
+            };
+            let post_id = (!post.paragraphs.is_empty()).then_some(Hex16(post.id));
+            for e in &post.explain {
+                sink.write_record(&ExplainRecord {
+                    reason: e.reason.name(),
+                    source: source(e.line),
+                    post: post_id,
+                    text: &e.text,
+                    duplicate_of: None,
+                })?;
+            }
+            if let Some(of) = duplicate_post {
+                let text: Vec<&str> = post.paragraphs.iter().map(|p| p.text.as_str()).collect();
+                return sink.write_record(&ExplainRecord {
+                    reason: Reason::DuplicatePost.name(),
+                    source: source(post.line),
+                    post: post_id,
+                    text: &text.join("\n"),
+                    duplicate_of: Some(self.first_copy(of)),
+                });
+            }
+            for (p, _) in post.paragraphs.iter().zip(keep).filter(|(_, k)| !**k) {
+                sink.write_record(&ExplainRecord {
+                    reason: Reason::Duplicate.name(),
+                    source: source(p.line),
+                    post: post_id,
+                    text: &p.text,
+                    duplicate_of: Some(self.first_copy(self.deduper.first_owner_of_key(&p.key))),
+                })?;
+            }
+            Ok(())
+        })();
+        self.explain = Some(sink);
+        result
+    }
+
     /// Dedups one post in input order and writes its record, keeping the accounting.
     fn emit(&mut self, post: &Post) -> Result<(), Error> {
         self.stats.posts_read += 1;
@@ -373,12 +472,13 @@ impl Cleaner<'_> {
         let n = post.paragraphs.len();
         if n == 0 {
             self.stats.paragraphs.dropped.merge(&dropped);
-            return Ok(());
+            return self.explain_post(post, &[], None);
         }
         let (keep, duplicate_of) = match self.deduper.judge(post) {
             Verdict::Keep { keep } => {
                 let gone = keep.iter().filter(|k| !**k).count() as u64;
                 dropped.add(Reason::Duplicate, gone);
+                self.explain_post(post, &keep, None)?;
                 (keep, None)
             }
             Verdict::Duplicate { of } => {
@@ -386,8 +486,9 @@ impl Cleaner<'_> {
                 if !self.config.keep_duplicates {
                     dropped.add(Reason::DuplicatePost, n as u64);
                     self.stats.paragraphs.dropped.merge(&dropped);
-                    return Ok(());
+                    return self.explain_post(post, &[], Some(of));
                 }
+                self.explain_post(post, &[], None)?;
                 (vec![true; n], of)
             }
         };
@@ -402,6 +503,16 @@ impl Cleaner<'_> {
         let record = Record::new(post, &keep, source, &dropped, duplicate_of);
         self.sink.write_record(&record)?;
         self.stats.records_written += 1;
+        if self.explain.is_some() && duplicate_of.is_none() {
+            self.first_copies
+                .entry(post.id)
+                .or_insert_with(|| WrittenAt {
+                    file: self.file.clone(),
+                    format: self.format.name(),
+                    line: post.line,
+                    message_id: post.message_id,
+                });
+        }
         Ok(())
     }
 }

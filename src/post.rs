@@ -93,10 +93,20 @@ impl Serialize for DropCounts {
     }
 }
 
+/// One dropped input paragraph, kept for `--explain`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explained {
+    pub reason: Reason,
+    pub line: Option<u64>,
+    pub text: String,
+}
+
 /// A paragraph with its key: what dedup compares and what records carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paragraph {
     pub kind: ParagraphKind,
+    /// 1-based input line, when the input has lines.
+    pub line: Option<u64>,
     pub marker: Option<String>,
     pub t: Option<u32>,
     pub text: String,
@@ -125,6 +135,8 @@ pub struct Post {
     pub id: Digest16,
     pub read: u64,
     pub dropped: DropCounts,
+    /// The paragraphs dropped while reading and finishing the post, when explaining.
+    pub explain: Vec<Explained>,
 }
 
 /// The post id: first 16 bytes of SHA-256 over the paragraph key digests in order.
@@ -143,21 +155,32 @@ pub fn post_id(paragraphs: &[Paragraph]) -> Digest16 {
 /// key already in the post (`repeated_in_post`), then derives the id and entities.
 pub fn build_post(raw: RawPost) -> Post {
     let mut dropped = raw.dropped;
+    let mut explain = raw.explain;
     let mut paragraphs: Vec<Paragraph> = Vec::with_capacity(raw.paragraphs.len());
     for p in raw.paragraphs {
         let key_text = normalise::key_text(&p.text);
-        if key_text.is_empty() {
-            dropped.add(Reason::NoText, 1);
-            continue;
-        }
-        let key = normalise::digest(&key_text);
+        let key = (!key_text.is_empty()).then(|| normalise::digest(&key_text));
         // Posts are small; a linear scan beats hashing for the usual dozen paragraphs.
-        if paragraphs.iter().any(|q| q.key == key) {
-            dropped.add(Reason::RepeatedInPost, 1);
+        let reason = match key {
+            None => Some(Reason::NoText),
+            Some(k) if paragraphs.iter().any(|q| q.key == k) => Some(Reason::RepeatedInPost),
+            Some(_) => None,
+        };
+        let (Some(key), None) = (key, reason) else {
+            let reason = reason.unwrap_or(Reason::NoText);
+            dropped.add(reason, 1);
+            if raw.explaining {
+                explain.push(Explained {
+                    reason,
+                    line: p.line,
+                    text: p.text,
+                });
+            }
             continue;
-        }
+        };
         paragraphs.push(Paragraph {
             kind: p.kind,
+            line: p.line,
             marker: p.marker,
             t: p.t,
             key_chars: key_text.chars().count(),
@@ -196,6 +219,7 @@ pub fn build_post(raw: RawPost) -> Post {
         id,
         read: raw.read,
         dropped,
+        explain,
     }
 }
 
@@ -301,6 +325,7 @@ mod tests {
                 .iter()
                 .map(|t| RawParagraph {
                     kind: ParagraphKind::Text,
+                    line: None,
                     marker: None,
                     t: None,
                     text: (*t).to_owned(),

@@ -28,7 +28,7 @@ impl Serialize for Hex16 {
 }
 
 /// Where a record came from.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Source<'a> {
     pub file: &'a str,
     pub format: &'a str,
@@ -49,6 +49,26 @@ pub struct ParagraphOut<'a> {
 pub struct ReactionOut<'a> {
     pub emoji: &'a str,
     pub count: u64,
+}
+
+/// The record that kept the first copy of a dropped paragraph or post. Both fields are
+/// `null` when the first copy was seen in an earlier run (`--state`).
+#[derive(Debug, Serialize)]
+pub struct FirstCopy<'a> {
+    pub id: Option<Hex16>,
+    pub source: Option<Source<'a>>,
+}
+
+/// One line of `--explain`: a paragraph or post that was not written, and why.
+#[derive(Debug, Serialize)]
+pub struct ExplainRecord<'a> {
+    pub reason: &'a str,
+    pub source: Source<'a>,
+    /// The id of the post the paragraph belonged to (`null` for a post with no text).
+    pub post: Option<Hex16>,
+    pub text: &'a str,
+    /// For `duplicate` and `duplicate_post`: who kept the first copy.
+    pub duplicate_of: Option<FirstCopy<'a>>,
 }
 
 /// One line of output.
@@ -157,18 +177,21 @@ mod tests {
             title: Some("🎙 Interview".into()),
             paragraphs: vec![
                 RawParagraph {
+                    line: None,
                     kind: ParagraphKind::Title,
                     marker: Some("🎙".into()),
                     t: None,
                     text: "Interview".into(),
                 },
                 RawParagraph {
+                    line: None,
                     kind: ParagraphKind::Bullet,
                     marker: Some("💬".into()),
                     t: None,
                     text: "First point".into(),
                 },
                 RawParagraph {
+                    line: None,
                     kind: ParagraphKind::Text,
                     marker: None,
                     t: None,

@@ -2,7 +2,7 @@
 //! reaction line or the next header; a file without markers is one document.
 
 use crate::grammar::{self, Classified, Date, Line};
-use crate::post::{DropCounts, Reason};
+use crate::post::{DropCounts, Explained, Reason};
 
 /// What a paragraph is, as written in records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -19,6 +19,8 @@ pub enum ParagraphKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawParagraph {
     pub kind: ParagraphKind,
+    /// 1-based input line, when the input has lines.
+    pub line: Option<u64>,
     pub marker: Option<String>,
     pub t: Option<u32>,
     pub text: String,
@@ -47,6 +49,9 @@ pub struct RawPost {
     /// Input paragraphs (non-blank lines and glued boilerplate fragments) read.
     pub read: u64,
     pub dropped: DropCounts,
+    /// When set, every dropped paragraph is also kept in `explain` (for `--explain`).
+    pub explaining: bool,
+    pub explain: Vec<Explained>,
 }
 
 impl RawPost {
@@ -100,31 +105,43 @@ pub struct PostSegmenter {
     at_file_start: bool,
     /// A time stamp alone on its line, waiting for the text it stamps.
     pending_t: Option<u32>,
+    /// Keep dropped lines for `--explain`.
+    explaining: bool,
+    /// The line being pushed, for `--explain` (a reused buffer).
+    line_no: u64,
+    line_text: String,
 }
 
 impl PostSegmenter {
     pub fn new() -> Self {
         PostSegmenter {
-            current: RawPost::default(),
             split_posts: true,
             at_file_start: true,
-            pending_t: None,
+            ..PostSegmenter::default()
         }
+    }
+
+    /// Keeps every dropped line (reason, line, text) in its post, for `--explain`.
+    pub fn explaining(mut self, on: bool) -> Self {
+        self.explaining = on;
+        self.current.explaining = on;
+        self
     }
 
     /// A segmenter for the text of one message: everything is one post, and a plain first
     /// line is not taken as a document title (see `message::message_post`).
     pub fn single_post() -> Self {
-        PostSegmenter {
-            current: RawPost::default(),
-            split_posts: false,
-            at_file_start: false,
-            pending_t: None,
-        }
+        PostSegmenter::default()
     }
 
     fn close(&mut self, out: &mut Vec<RawPost>) {
-        let post = std::mem::take(&mut self.current);
+        let post = std::mem::replace(
+            &mut self.current,
+            RawPost {
+                explaining: self.explaining,
+                ..RawPost::default()
+            },
+        );
         self.at_file_start = false;
         self.pending_t = None;
         if post.read > 0 {
@@ -142,6 +159,11 @@ impl PostSegmenter {
     pub fn push(&mut self, line_no: u64, line: &str, out: &mut Vec<RawPost>) {
         if line.is_empty() {
             return;
+        }
+        self.line_no = line_no;
+        if self.explaining {
+            self.line_text.clear();
+            self.line_text.push_str(line);
         }
         let Classified {
             glued_boilerplate,
@@ -194,7 +216,11 @@ impl PostSegmenter {
             }
             _ => {
                 self.start_at(line_no);
-                if glued_boilerplate {
+                if let Some(phrase) = glued_boilerplate {
+                    if self.explaining {
+                        self.line_text.clear();
+                        self.line_text.push_str(phrase);
+                    }
                     self.count_dropped(Reason::Boilerplate);
                 }
                 self.push_content(kind);
@@ -205,6 +231,13 @@ impl PostSegmenter {
     fn count_dropped(&mut self, reason: Reason) {
         self.current.read += 1;
         self.current.dropped.add(reason, 1);
+        if self.explaining {
+            self.current.explain.push(Explained {
+                reason,
+                line: Some(self.line_no),
+                text: self.line_text.clone(),
+            });
+        }
     }
 
     fn push_content(&mut self, kind: Line<'_>) {
@@ -234,6 +267,7 @@ impl PostSegmenter {
             }
             Line::Transcript { t, text } => RawParagraph {
                 kind: ParagraphKind::Transcript,
+                line: Some(self.line_no),
                 marker: None,
                 t: Some(t),
                 text: text.to_owned(),
@@ -243,6 +277,7 @@ impl PostSegmenter {
                 emoji,
                 text,
             } => RawParagraph {
+                line: Some(self.line_no),
                 kind: if emoji && first_paragraph {
                     ParagraphKind::Title
                 } else {
@@ -254,6 +289,7 @@ impl PostSegmenter {
             },
             Line::Quote { marker, text } => RawParagraph {
                 kind: ParagraphKind::Quote,
+                line: Some(self.line_no),
                 marker: Some(marker.to_owned()),
                 t: None,
                 text: text.to_owned(),
@@ -266,6 +302,7 @@ impl PostSegmenter {
                     && self.pending_t.is_none()
                     && looks_like_title(text);
                 RawParagraph {
+                    line: Some(self.line_no),
                     kind: if is_document_title {
                         ParagraphKind::Title
                     } else if self.pending_t.is_some() {
@@ -382,6 +419,39 @@ mod tests {
         assert_eq!(out[0].paragraphs.len(), 2);
         assert_eq!(out[0].reactions, vec![("👍".to_owned(), 3)]);
         assert_eq!(out[0].dropped.get(Reason::Header), 2);
+    }
+
+    #[test]
+    fn explaining_keeps_every_dropped_line() {
+        let mut seg = PostSegmenter::new().explaining(true);
+        let mut out = Vec::new();
+        for (n, line) in [
+            "Forwarded from A",
+            "Be the first to commentBody",
+            "Read in full",
+            "👍1",
+        ]
+        .iter()
+        .enumerate()
+        {
+            seg.push(n as u64 + 1, line, &mut out);
+        }
+        seg.finish(&mut out);
+        let e: Vec<(Reason, Option<u64>, &str)> = out[0]
+            .explain
+            .iter()
+            .map(|e| (e.reason, e.line, e.text.as_str()))
+            .collect();
+        assert_eq!(
+            e,
+            [
+                (Reason::Header, Some(1), "Forwarded from A"),
+                (Reason::Boilerplate, Some(2), "Be the first to comment"),
+                (Reason::Label, Some(3), "Read in full"),
+                (Reason::Reactions, Some(4), "👍1"),
+            ]
+        );
+        assert_eq!(out[0].paragraphs[0].line, Some(2));
     }
 
     #[test]

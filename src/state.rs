@@ -36,7 +36,9 @@ pub enum StateError {
     Version(u32),
     #[error("state file has {0}-byte keys, this tgclean uses {DIGEST_LEN}")]
     KeyLength(u8),
-    #[error("state file is truncated or has trailing bytes: {actual} bytes, header says {expected}")]
+    #[error(
+        "state file is truncated or has trailing bytes: {actual} bytes, header says {expected}"
+    )]
     Size { expected: u64, actual: u64 },
     #[error("state file checksum does not match: the file is corrupt")]
     Checksum,
@@ -237,7 +239,10 @@ mod tests {
     fn bad_files_are_refused_with_a_reason() {
         let bytes = encode(&mut sample());
         assert_eq!(decode(b"{\"not\": \"state\"}"), Err(StateError::Foreign));
-        assert!(matches!(decode(&bytes[..bytes.len() - 1]), Err(StateError::Size { .. })));
+        assert!(matches!(
+            decode(&bytes[..bytes.len() - 1]),
+            Err(StateError::Size { .. })
+        ));
         assert!(matches!(decode(&bytes[..40]), Err(StateError::Size { .. })));
         let mut flipped = bytes.clone();
         let last = flipped.len() - 1;

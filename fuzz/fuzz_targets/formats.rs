@@ -11,7 +11,7 @@ use tgclean::post::build_post;
 fn check(sink: CollectSink) {
     for item in sink.items {
         if let Item::Message(msg) = item {
-            let raw = message_post(msg);
+            let raw = message_post(msg, true);
             let read = raw.read;
             let post = build_post(raw);
             assert_eq!(post.paragraphs.len() as u64 + post.dropped.total(), read);

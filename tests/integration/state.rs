@@ -44,25 +44,56 @@ fn second_run_writes_nothing_and_half_new_writes_the_new_half() {
     fs::write(d.join("half.txt"), first_posts(&full, 150)).unwrap();
 
     let run = |out: &str, input: &str| {
-        let o = tgclean_in(d, &["clean", "--quiet", "--state", "seen.state", "-o", out, input]);
-        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        let o = tgclean_in(
+            d,
+            &[
+                "clean",
+                "--quiet",
+                "--state",
+                "seen.state",
+                "-o",
+                out,
+                input,
+            ],
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     };
     run("first.jsonl", "half.txt");
     run("second.jsonl", "generated.txt");
     run("third.jsonl", "generated.txt");
     // What a single stateless run over the whole dump writes, split in two.
-    let whole = tgclean_in(d, &["clean", "--quiet", "-o", "whole.jsonl", "generated.txt"]);
+    let whole = tgclean_in(
+        d,
+        &["clean", "--quiet", "-o", "whole.jsonl", "generated.txt"],
+    );
     assert_eq!(whole.status.code(), Some(0));
-    let (first, second) = (lines(&d.join("first.jsonl")), lines(&d.join("second.jsonl")));
+    let (first, second) = (
+        lines(&d.join("first.jsonl")),
+        lines(&d.join("second.jsonl")),
+    );
     assert!(first > 0 && second > 0);
     assert_eq!(first + second, lines(&d.join("whole.jsonl")));
-    assert_eq!(lines(&d.join("third.jsonl")), 0, "nothing new the third time");
+    assert_eq!(
+        lines(&d.join("third.jsonl")),
+        0,
+        "nothing new the third time"
+    );
     // The ids written in the second run are exactly the ones the first did not write.
     let ids = |f: &str| -> Vec<String> {
         fs::read_to_string(d.join(f))
             .unwrap()
             .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_owned())
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
             .collect()
     };
     let mut both = ids("first.jsonl");
@@ -78,27 +109,60 @@ fn bad_state_files_are_refused_and_left_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write_generated_dump(d, 20);
-    let ok = tgclean_in(d, &["clean", "-q", "--state", "good.state", "-o", "o.jsonl", "generated.txt"]);
+    let ok = tgclean_in(
+        d,
+        &[
+            "clean",
+            "-q",
+            "--state",
+            "good.state",
+            "-o",
+            "o.jsonl",
+            "generated.txt",
+        ],
+    );
     assert_eq!(ok.status.code(), Some(0));
     let good = fs::read(d.join("good.state")).unwrap();
     let mut flipped = good.clone();
     let last = flipped.len() - 1;
     flipped[last] ^= 0x55;
     let cases: [(&str, Vec<u8>, &str); 4] = [
-        ("foreign.state", b"{\"seen\": []}".to_vec(), "not a tgclean state file"),
-        ("truncated.state", good[..good.len() - 7].to_vec(), "truncated"),
+        (
+            "foreign.state",
+            b"{\"seen\": []}".to_vec(),
+            "not a tgclean state file",
+        ),
+        (
+            "truncated.state",
+            good[..good.len() - 7].to_vec(),
+            "truncated",
+        ),
         ("corrupt.state", flipped, "checksum"),
         ("empty.state", Vec::new(), "not a tgclean state file"),
     ];
     for (name, bytes, why) in cases {
         fs::write(d.join(name), &bytes).unwrap();
         fs::write(d.join("out.jsonl"), "old output\n").unwrap();
-        let o = tgclean_in(d, &["clean", "-q", "--state", name, "-o", "out.jsonl", "generated.txt"]);
+        let o = tgclean_in(
+            d,
+            &[
+                "clean",
+                "-q",
+                "--state",
+                name,
+                "-o",
+                "out.jsonl",
+                "generated.txt",
+            ],
+        );
         assert_eq!(o.status.code(), Some(1), "{name}");
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(name) && err.contains(why), "{name}: {err}");
         assert_eq!(fs::read(d.join(name)).unwrap(), bytes, "{name} untouched");
-        assert_eq!(fs::read_to_string(d.join("out.jsonl")).unwrap(), "old output\n");
+        assert_eq!(
+            fs::read_to_string(d.join("out.jsonl")).unwrap(),
+            "old output\n"
+        );
     }
 }
 
@@ -111,19 +175,32 @@ fn a_state_whose_output_never_landed_falls_back_to_its_base() {
     let full = fs::read_to_string(write_generated_dump(d, 200)).unwrap();
     fs::write(d.join("a.txt"), first_posts(&full, 100)).unwrap();
     let run = |input: &str| {
-        let o = tgclean_in(d, &["clean", "-q", "--state", "s", "-o", "out.jsonl", input]);
+        let o = tgclean_in(
+            d,
+            &["clean", "-q", "--state", "s", "-o", "out.jsonl", input],
+        );
         assert_eq!(o.status.code(), Some(0));
     };
     run("a.txt");
-    let (state_a, out_a) = (fs::read(d.join("s")).unwrap(), fs::read(d.join("out.jsonl")).unwrap());
+    let (state_a, out_a) = (
+        fs::read(d.join("s")).unwrap(),
+        fs::read(d.join("out.jsonl")).unwrap(),
+    );
     run("generated.txt");
-    let (state_b, out_b) = (fs::read(d.join("s")).unwrap(), fs::read(d.join("out.jsonl")).unwrap());
+    let (state_b, out_b) = (
+        fs::read(d.join("s")).unwrap(),
+        fs::read(d.join("out.jsonl")).unwrap(),
+    );
     assert_ne!(out_a, out_b);
     // Crash between the two renames of run B: new state, old output.
     fs::write(d.join("s"), &state_b).unwrap();
     fs::write(d.join("out.jsonl"), &out_a).unwrap();
     run("generated.txt");
-    assert_eq!(fs::read(d.join("out.jsonl")).unwrap(), out_b, "B's records are written again");
+    assert_eq!(
+        fs::read(d.join("out.jsonl")).unwrap(),
+        out_b,
+        "B's records are written again"
+    );
     assert_eq!(fs::read(d.join("s")).unwrap(), state_b);
     drop(state_a);
 }
@@ -139,11 +216,33 @@ struct Pair {
 fn reference_pair(work: &Path) -> Pair {
     let full = fs::read_to_string(write_generated_dump(work, 900)).unwrap();
     fs::write(work.join("first.txt"), first_posts(&full, 300)).unwrap();
-    let o = tgclean_in(work, &["clean", "-q", "--state", "s", "-o", "out.jsonl", "first.txt"]);
+    let o = tgclean_in(
+        work,
+        &[
+            "clean",
+            "-q",
+            "--state",
+            "s",
+            "-o",
+            "out.jsonl",
+            "first.txt",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0));
     let old_state = fs::read(work.join("s")).unwrap();
     let old_out = fs::read(work.join("out.jsonl")).unwrap();
-    let o = tgclean_in(work, &["clean", "-q", "--state", "s", "-o", "out.jsonl", "generated.txt"]);
+    let o = tgclean_in(
+        work,
+        &[
+            "clean",
+            "-q",
+            "--state",
+            "s",
+            "-o",
+            "out.jsonl",
+            "generated.txt",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0));
     let pair = Pair {
         old_state,
@@ -162,7 +261,15 @@ fn restore_old(work: &Path, pair: &Pair) {
 
 fn spawn_second_run(work: &Path) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_tgclean"))
-        .args(["clean", "-q", "--state", "s", "-o", "out.jsonl", "generated.txt"])
+        .args([
+            "clean",
+            "-q",
+            "--state",
+            "s",
+            "-o",
+            "out.jsonl",
+            "generated.txt",
+        ])
         .current_dir(work)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -173,7 +280,13 @@ fn spawn_second_run(work: &Path) -> std::process::Child {
 fn leftover_temp_files(work: &Path) -> usize {
     fs::read_dir(work)
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(".tgclean-"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".tgclean-")
+        })
         .count()
 }
 
@@ -198,17 +311,30 @@ fn killed_at_any_moment_the_pair_is_old_or_new() {
         let _ = child.wait();
         let state = fs::read(work.join("s")).unwrap();
         let out = fs::read(work.join("out.jsonl")).unwrap();
-        assert!(state == pair.old_state || state == pair.new_state, "trial {i}: torn state");
-        assert!(out == pair.old_out || out == pair.new_out, "trial {i}: torn output");
+        assert!(
+            state == pair.old_state || state == pair.new_state,
+            "trial {i}: torn state"
+        );
+        assert!(
+            out == pair.old_out || out == pair.new_out,
+            "trial {i}: torn output"
+        );
         if out == pair.new_out {
-            assert_eq!(state, pair.new_state, "trial {i}: new output with old state");
+            assert_eq!(
+                state, pair.new_state,
+                "trial {i}: new output with old state"
+            );
             saw_new += 1;
         } else {
             if state == pair.new_state {
                 // Killed between the renames: the retry must write B's records again.
                 let retry = spawn_second_run(work).wait().unwrap();
                 assert!(retry.success());
-                assert_eq!(fs::read(work.join("out.jsonl")).unwrap(), pair.new_out, "trial {i}");
+                assert_eq!(
+                    fs::read(work.join("out.jsonl")).unwrap(),
+                    pair.new_out,
+                    "trial {i}"
+                );
             }
             saw_old += 1;
         }
