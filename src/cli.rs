@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use tgclean::config::DEFAULT_MIN_DEDUP_CHARS;
+use tgclean::config::{DEFAULT_MAX_POST_BYTES, DEFAULT_MIN_DEDUP_CHARS};
 use tgclean::{Config, DedupMode, Format, InputSpec, StatsTarget};
 
 const EXIT_CODES: &str = "\
@@ -90,6 +90,10 @@ pub struct CleanArgs {
     /// duplicates the record that kept the first copy.
     #[arg(long, value_name = "FILE")]
     pub explain: Option<PathBuf>,
+    /// A plain-text post longer than N bytes is split into several (reported on stderr
+    /// and counted as `split_posts`); 0 = no limit.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_POST_BYTES)]
+    pub max_post_bytes: usize,
     /// Exit 3 when no record was written.
     #[arg(long)]
     pub fail_if_empty: bool,
@@ -155,6 +159,7 @@ impl CleanArgs {
             output: self.output,
             state: self.state,
             explain: self.explain,
+            max_post_bytes: self.max_post_bytes,
             fail_if_empty: self.fail_if_empty,
             max_duplicate_ratio: self.max_duplicate_ratio,
             format: match self.format {

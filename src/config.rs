@@ -44,6 +44,9 @@ pub enum StatsTarget {
     File(PathBuf),
 }
 
+/// Default for `--max-post-bytes`: 16 MiB.
+pub const DEFAULT_MAX_POST_BYTES: usize = 16 << 20;
+
 /// Default for `--min-dedup-chars` (SPEC §1).
 pub const DEFAULT_MIN_DEDUP_CHARS: usize = 24;
 
@@ -57,6 +60,8 @@ pub struct Config {
     pub state: Option<PathBuf>,
     /// One JSON line per dropped paragraph or post goes here.
     pub explain: Option<PathBuf>,
+    /// A plain-text post longer than this is split (and reported); 0 = no limit.
+    pub max_post_bytes: usize,
     /// Exit 3 when no record was written.
     pub fail_if_empty: bool,
     /// Exit 4 when more than this share of the posts read were duplicates.
@@ -109,6 +114,7 @@ impl Default for Config {
             output: None,
             state: None,
             explain: None,
+            max_post_bytes: DEFAULT_MAX_POST_BYTES,
             fail_if_empty: false,
             max_duplicate_ratio: None,
             format: Format::Auto,

@@ -314,7 +314,9 @@ impl Cleaner<'_> {
 
     fn clean_text(&mut self, source: &InputSource, reader: &mut dyn BufRead) -> Result<(), Error> {
         self.format = Format::Text;
-        let mut segmenter = PostSegmenter::new().explaining(self.config.explain.is_some());
+        let mut segmenter = PostSegmenter::new()
+            .explaining(self.config.explain.is_some())
+            .max_post_bytes(self.config.max_post_bytes);
         let read = input::for_each_line(&source.name, reader, |line_no, line| {
             let display = normalise::display_text(line);
             segmenter.push(line_no, &display, &mut self.batch);
@@ -324,6 +326,13 @@ impl Cleaner<'_> {
             Ok(())
         });
         segmenter.finish(&mut self.batch);
+        for line in std::mem::take(&mut segmenter.splits) {
+            self.stats.split_posts += 1;
+            eprintln!(
+                "tgclean: {}:{line}: post longer than {} bytes, split here (--max-post-bytes)",
+                source.name, self.config.max_post_bytes
+            );
+        }
         let counts = read?;
         self.stats.bytes += counts.bytes;
         self.stats.invalid_utf8 += counts.invalid_utf8;

@@ -157,13 +157,23 @@ pub fn build_post(raw: RawPost) -> Post {
     let mut dropped = raw.dropped;
     let mut explain = raw.explain;
     let mut paragraphs: Vec<Paragraph> = Vec::with_capacity(raw.paragraphs.len());
+    // Posts are usually a dozen paragraphs, where a linear scan beats hashing; a set
+    // takes over for long ones so a 100k-line post is not quadratic.
+    let mut in_post: std::collections::HashSet<Digest16> = std::collections::HashSet::new();
+    const SCAN_LIMIT: usize = 32;
     for p in raw.paragraphs {
         let key_text = normalise::key_text(&p.text);
         let key = (!key_text.is_empty()).then(|| normalise::digest(&key_text));
-        // Posts are small; a linear scan beats hashing for the usual dozen paragraphs.
+        let repeated = |k: &Digest16, paragraphs: &[Paragraph]| {
+            if paragraphs.len() <= SCAN_LIMIT {
+                paragraphs.iter().any(|q| q.key == *k)
+            } else {
+                in_post.contains(k)
+            }
+        };
         let reason = match key {
             None => Some(Reason::NoText),
-            Some(k) if paragraphs.iter().any(|q| q.key == k) => Some(Reason::RepeatedInPost),
+            Some(k) if repeated(&k, &paragraphs) => Some(Reason::RepeatedInPost),
             Some(_) => None,
         };
         let (Some(key), None) = (key, reason) else {
@@ -178,6 +188,12 @@ pub fn build_post(raw: RawPost) -> Post {
             }
             continue;
         };
+        if paragraphs.len() == SCAN_LIMIT {
+            in_post.extend(paragraphs.iter().map(|q| q.key));
+        }
+        if paragraphs.len() >= SCAN_LIMIT {
+            in_post.insert(key);
+        }
         paragraphs.push(Paragraph {
             kind: p.kind,
             line: p.line,
@@ -343,6 +359,15 @@ mod tests {
         assert_eq!(post.dropped.get(Reason::RepeatedInPost), 1);
         assert_eq!(post.dropped.get(Reason::NoText), 1);
         assert_eq!(post.paragraphs[0].key_chars, "keypoints".len());
+    }
+
+    #[test]
+    fn long_posts_dedup_like_short_ones() {
+        let texts: Vec<String> = (0..100).map(|i| format!("line {}", i % 40)).collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let post = build_post(raw(&refs));
+        assert_eq!(post.paragraphs.len(), 40);
+        assert_eq!(post.dropped.get(Reason::RepeatedInPost), 60);
     }
 
     #[test]

@@ -110,6 +110,12 @@ pub struct PostSegmenter {
     /// The line being pushed, for `--explain` (a reused buffer).
     line_no: u64,
     line_text: String,
+    /// A post whose paragraphs reach this many bytes is closed and the text goes on in
+    /// a new post (`--max-post-bytes`); 0 means no limit.
+    max_post_bytes: usize,
+    current_bytes: usize,
+    /// Lines at which a post was split for being too long.
+    pub splits: Vec<u64>,
 }
 
 impl PostSegmenter {
@@ -119,6 +125,12 @@ impl PostSegmenter {
             at_file_start: true,
             ..PostSegmenter::default()
         }
+    }
+
+    /// Splits posts whose paragraphs pass `bytes` bytes (0: never).
+    pub fn max_post_bytes(mut self, bytes: usize) -> Self {
+        self.max_post_bytes = bytes;
+        self
     }
 
     /// Keeps every dropped line (reason, line, text) in its post, for `--explain`.
@@ -144,6 +156,7 @@ impl PostSegmenter {
         );
         self.at_file_start = false;
         self.pending_t = None;
+        self.current_bytes = 0;
         if post.read > 0 {
             out.push(post);
         }
@@ -215,6 +228,21 @@ impl PostSegmenter {
                 }
             }
             _ => {
+                if self.max_post_bytes > 0
+                    && self.current_bytes + line.len() > self.max_post_bytes
+                    && !self.current.paragraphs.is_empty()
+                {
+                    // The rest of an over-long post goes on in a post of its own, with
+                    // the same source, so memory stays bounded by the limit.
+                    let (fwd, channel) = (
+                        self.current.forwarded_from.clone(),
+                        self.current.channel.clone(),
+                    );
+                    self.close(out);
+                    self.splits.push(line_no);
+                    self.current.forwarded_from = fwd;
+                    self.current.channel = channel;
+                }
                 self.start_at(line_no);
                 if let Some(phrase) = glued_boilerplate {
                     if self.explaining {
@@ -319,6 +347,7 @@ impl PostSegmenter {
             Line::ForwardHeader(_) | Line::DesktopHeader { .. } | Line::Reactions(_) => return,
         };
         let is_title = paragraph.kind == ParagraphKind::Title;
+        self.current_bytes += paragraph.text.len();
         post.read += 1;
         post.paragraphs.push(paragraph);
         if is_title {
@@ -419,6 +448,29 @@ mod tests {
         assert_eq!(out[0].paragraphs.len(), 2);
         assert_eq!(out[0].reactions, vec![("👍".to_owned(), 3)]);
         assert_eq!(out[0].dropped.get(Reason::Header), 2);
+    }
+
+    #[test]
+    fn over_long_posts_are_split_and_reported() {
+        let mut seg = PostSegmenter::new().max_post_bytes(30);
+        let mut out = Vec::new();
+        for (n, line) in [
+            "Forwarded from A",
+            "0123456789 first",
+            "0123456789 second",
+            "third",
+        ]
+        .iter()
+        .enumerate()
+        {
+            seg.push(n as u64 + 1, line, &mut out);
+        }
+        seg.finish(&mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(seg.splits, vec![3]);
+        assert_eq!(out[1].forwarded_from.as_deref(), Some("A"));
+        assert_eq!(out[1].paragraphs.len(), 2);
+        assert_eq!(out[1].line, Some(3));
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub struct RunStats {
     pub paragraphs: ParagraphStats,
     pub duplicate_posts: u64,
     pub skipped_messages: SkippedMessages,
+    /// Posts split for passing `--max-post-bytes`.
+    pub split_posts: u64,
     pub invalid_utf8: u64,
     pub errors: Vec<String>,
     pub seconds: f64,

@@ -383,3 +383,135 @@ fn invalid_utf8_is_replaced_and_counted() {
     let stats: Value = serde_json::from_slice(&out.stderr).unwrap();
     assert_eq!(stats["invalid_utf8"], 1);
 }
+
+#[test]
+fn explain_accounts_for_every_drop_and_names_the_first_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let explain = dir.path().join("explain.jsonl");
+    let stats_path = dir.path().join("stats.json");
+    let out = tgclean(&[
+        "clean",
+        "--quiet",
+        "fixtures/dedup-paragraph/input.txt",
+        "--explain",
+        explain.to_str().unwrap(),
+        "--stats",
+        stats_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let recs = records(&out.stdout);
+    let lines: Vec<Value> = fs::read_to_string(&explain)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let stats: Value = serde_json::from_str(&fs::read_to_string(&stats_path).unwrap()).unwrap();
+    // One line per dropped paragraph, except a duplicate post, which is one line for all
+    // of its paragraphs.
+    let dup_post_paragraphs = stats["paragraphs"]["dropped"]["duplicate_post"]
+        .as_u64()
+        .unwrap();
+    let dup_posts = stats["duplicate_posts"].as_u64().unwrap();
+    let dropped: u64 = stats["paragraphs"]["dropped"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        lines.len() as u64,
+        dropped - dup_post_paragraphs + dup_posts
+    );
+    let dup = lines
+        .iter()
+        .find(|l| l["reason"] == "duplicate")
+        .expect("a duplicate paragraph");
+    assert_eq!(dup["source"]["line"], 12);
+    assert_eq!(dup["duplicate_of"]["id"], recs[0]["id"]);
+    assert_eq!(dup["duplicate_of"]["source"]["line"], 1);
+    assert!(
+        dup["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("The ministers discussed")
+    );
+    let post = lines
+        .iter()
+        .find(|l| l["reason"] == "duplicate_post")
+        .unwrap();
+    assert_eq!(post["source"]["line"], 6);
+    assert_eq!(post["duplicate_of"]["id"], recs[0]["id"]);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["reason"] == "reactions" && l["text"] == "👍2")
+    );
+}
+
+#[test]
+fn ci_guards_exit_3_when_empty_and_4_when_mostly_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.txt");
+    fs::write(&empty, "").unwrap();
+    let e = empty.to_str().unwrap();
+    assert_eq!(tgclean(&["clean", "-q", e]).status.code(), Some(0));
+    assert_eq!(
+        tgclean(&["clean", "-q", "--fail-if-empty", e])
+            .status
+            .code(),
+        Some(3)
+    );
+    // 6 posts, 3 of them duplicates: a ratio of 0.5.
+    let f = "fixtures/dedup-paragraph/input.txt";
+    assert_eq!(
+        tgclean(&["clean", "-q", "--max-duplicate-ratio", "0.5", f])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        tgclean(&["clean", "-q", "--max-duplicate-ratio", "0.4", f])
+            .status
+            .code(),
+        Some(4)
+    );
+    assert_eq!(
+        tgclean(&["clean", "-q", "--max-duplicate-ratio", "1.5", f])
+            .status
+            .code(),
+        Some(2)
+    );
+    let help = String::from_utf8_lossy(&tgclean(&["clean", "--help"]).stdout).into_owned();
+    for code in ["0 ", "1 ", "2 ", "3 ", "4 ", "130 "] {
+        assert!(
+            help.contains(&format!("\n  {code}")),
+            "--help documents exit {code}"
+        );
+    }
+}
+
+#[test]
+fn check_reports_ids_and_keys_written_twice_across_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.jsonl");
+    let b = dir.path().join("b.jsonl");
+    let run = |out: &Path, args: &[&str]| {
+        let mut all = vec!["clean", "-q", "-o", out.to_str().unwrap()];
+        all.extend_from_slice(args);
+        assert_eq!(tgclean(&all).status.code(), Some(0));
+    };
+    run(&a, &[SEED_004]);
+    run(&b, &[SEED_004]);
+    let ok = tgclean(&["check", a.to_str().unwrap()]);
+    assert_eq!(ok.status.code(), Some(0));
+    let both = tgclean(&["check", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(both.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&both.stderr);
+    let first = format!("{}:1: post id ", b.display());
+    assert!(err.contains(&first), "{err}");
+    assert!(
+        err.contains(&format!("already written at {}:1", a.display())),
+        "{err}"
+    );
+    assert!(err.contains("paragraphs[1]: key "), "{err}");
+}

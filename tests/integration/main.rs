@@ -3,6 +3,7 @@
 
 mod cli;
 mod golden;
+mod hostile;
 mod props;
 mod realdata;
 mod state;
