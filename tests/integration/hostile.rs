@@ -53,7 +53,7 @@ fn binary_and_nul_bytes() {
     );
 
     // NUL bytes inside text, past the sniffed head, are control characters: removed.
-    let mut text = "Forwarded from A\n".repeat(1).into_bytes();
+    let mut text = b"Forwarded from A\n".to_vec();
     text.extend(std::iter::repeat_n(b'x', 9000));
     text.extend_from_slice(b"\nA line with a NUL\0 byte in the middle of it.\n");
     fs::write(d.join("nul.txt"), &text).unwrap();
