@@ -1,0 +1,51 @@
+//! Writes a `--state` file holding N pseudo-random paragraph keys and N/10 post ids, to
+//! measure loading: `cargo run --release --example gen_state -- --keys 10000000 big.state`.
+
+use tgclean::state::{SeenState, encode};
+
+fn main() -> std::io::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let keys: u64 = args
+        .iter()
+        .position(|a| a == "--keys")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000_000);
+    let path = args
+        .last()
+        .filter(|a| !a.starts_with("--") && a.parse::<u64>().is_err());
+    let Some(path) = path else {
+        eprintln!("usage: gen_state --keys N FILE");
+        std::process::exit(2);
+    };
+    // splitmix64: distinct, uniformly spread 16-byte keys, like SHA-256 prefixes.
+    let mut x: u64 = 0x1234_5678;
+    let mut next = || {
+        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut digest = || {
+        let mut d = [0u8; 16];
+        d[..8].copy_from_slice(&next().to_le_bytes());
+        d[8..].copy_from_slice(&next().to_le_bytes());
+        d
+    };
+    let mut state = SeenState {
+        base_keys: (0..keys).map(|_| digest()).collect(),
+        base_posts: (0..keys / 10).map(|_| digest()).collect(),
+        ..SeenState::default()
+    };
+    let bytes = encode(&mut state);
+    std::fs::write(path, &bytes)?;
+    eprintln!(
+        "gen_state: {} keys + {} post ids, {} bytes, {:.2} bytes per entry",
+        keys,
+        keys / 10,
+        bytes.len(),
+        bytes.len() as f64 / (keys + keys / 10) as f64
+    );
+    Ok(())
+}
