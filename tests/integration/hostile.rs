@@ -229,3 +229,53 @@ fn output_inside_a_missing_directory() {
     assert!(stderr(&out).contains("writing no/such/dir/out.jsonl: No such file or directory"));
     assert!(!d.join("no").exists());
 }
+
+/// Unmounts the tiny file system when the test ends, even on failure.
+struct TinyFs(std::path::PathBuf);
+
+impl Drop for TinyFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_is_an_error_and_the_old_files_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("tiny");
+    fs::create_dir(&mnt).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&mnt)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipping: cannot mount a small tmpfs here (needs root)");
+        return;
+    }
+    let _guard = TinyFs(mnt.clone());
+    fs::write(mnt.join("out.jsonl"), "old output\n").unwrap();
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+    let out = Command::new(env!("CARGO_BIN_EXE_tgclean"))
+        .args(["clean", "-q", "-o"])
+        .arg(mnt.join("out.jsonl"))
+        .arg("--state")
+        .arg(mnt.join("seen.state"))
+        .arg(&seeds)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("No space left on device"), "{err}");
+    assert_eq!(
+        fs::read_to_string(mnt.join("out.jsonl")).unwrap(),
+        "old output\n"
+    );
+    assert!(!mnt.join("seen.state").exists());
+    let left: Vec<_> = fs::read_dir(&mnt)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 1, "no temporary files left: {left:?}");
+}
