@@ -116,6 +116,7 @@ pub fn run(config: &Config) -> Result<RunStats, Error> {
         deduper,
         explain,
         first_copies: std::collections::HashMap::new(),
+        explained_files: Vec::new(),
         sink: RecordSink::open(config.output.as_deref())?,
         stats: RunStats::default(),
         pool,
@@ -183,23 +184,14 @@ fn write_stats(config: &Config, stats: &RunStats) -> Result<(), Error> {
     Ok(())
 }
 
-/// Where a written record came from, for naming first copies in `--explain`.
+/// Where a written record came from, for naming first copies in `--explain`; the file
+/// is an index into `Cleaner::explained_files`, so a big run does not keep a name per
+/// record.
 struct WrittenAt {
-    file: String,
+    file: u32,
     format: &'static str,
     line: Option<u64>,
     message_id: Option<i64>,
-}
-
-impl WrittenAt {
-    fn source(&self) -> Source<'_> {
-        Source {
-            file: &self.file,
-            format: self.format,
-            line: self.line,
-            message_id: self.message_id,
-        }
-    }
 }
 
 struct Cleaner<'c> {
@@ -209,6 +201,7 @@ struct Cleaner<'c> {
     explain: Option<RecordSink>,
     /// Sources of the records written, by post id (only while explaining).
     first_copies: std::collections::HashMap<Digest16, WrittenAt>,
+    explained_files: Vec<String>,
     stats: RunStats,
     pool: rayon::ThreadPool,
     /// Posts read but not yet judged; all from `file`.
@@ -415,9 +408,15 @@ impl Cleaner<'_> {
     fn first_copy(&self, id: Option<Digest16>) -> FirstCopy<'_> {
         FirstCopy {
             id: id.map(Hex16),
-            source: id
-                .and_then(|i| self.first_copies.get(&i))
-                .map(WrittenAt::source),
+            source: id.and_then(|i| self.first_copies.get(&i)).map(|w| Source {
+                file: self
+                    .explained_files
+                    .get(w.file as usize)
+                    .map_or("", String::as_str),
+                format: w.format,
+                line: w.line,
+                message_id: w.message_id,
+            }),
         }
     }
 
