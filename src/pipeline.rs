@@ -512,14 +512,16 @@ impl Cleaner<'_> {
         self.sink.write_record(&record)?;
         self.stats.records_written += 1;
         if self.explain.is_some() && duplicate_of.is_none() {
-            self.first_copies
-                .entry(post.id)
-                .or_insert_with(|| WrittenAt {
-                    file: self.file.clone(),
-                    format: self.format.name(),
-                    line: post.line,
-                    message_id: post.message_id,
-                });
+            if self.explained_files.last() != Some(&self.file) {
+                self.explained_files.push(self.file.clone());
+            }
+            let file = u32::try_from(self.explained_files.len() - 1).unwrap_or(u32::MAX);
+            self.first_copies.entry(post.id).or_insert(WrittenAt {
+                file,
+                format: self.format.name(),
+                line: post.line,
+                message_id: post.message_id,
+            });
         }
         Ok(())
     }
