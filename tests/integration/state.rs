@@ -350,19 +350,33 @@ fn killed_at_any_moment_the_pair_is_old_or_new() {
 }
 
 #[test]
-fn sigint_stops_without_committing() {
+fn sigint_and_sigterm_stop_without_committing() {
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path();
     let pair = reference_pair(work);
-    restore_old(work, &pair);
-    let child = spawn_second_run(work);
-    std::thread::sleep(Duration::from_millis(150));
-    let pid = child.id().to_string();
-    let status = Command::new("kill").args(["-INT", &pid]).status().unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130));
-    assert_eq!(fs::read(work.join("s")).unwrap(), pair.old_state);
-    assert_eq!(fs::read(work.join("out.jsonl")).unwrap(), pair.old_out);
-    assert_eq!(leftover_temp_files(work), 0, "temporary files are removed");
+    for signal in ["-INT", "-TERM"] {
+        restore_old(work, &pair);
+        let child = spawn_second_run(work);
+        std::thread::sleep(Duration::from_millis(150));
+        let pid = child.id().to_string();
+        let status = Command::new("kill").args([signal, &pid]).status().unwrap();
+        assert!(status.success());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(130), "{signal}");
+        assert_eq!(
+            fs::read(work.join("s")).unwrap(),
+            pair.old_state,
+            "{signal}"
+        );
+        assert_eq!(
+            fs::read(work.join("out.jsonl")).unwrap(),
+            pair.old_out,
+            "{signal}"
+        );
+        assert_eq!(
+            leftover_temp_files(work),
+            0,
+            "{signal}: temporary files are removed"
+        );
+    }
 }
