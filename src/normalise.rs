@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use caseless::Caseless;
 use sha2::{Digest, Sha256};
-use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick, is_nfkc_quick};
 
 /// Length in bytes of a paragraph key digest and of a post id.
 pub const DIGEST_LEN: usize = 16;
@@ -117,6 +117,32 @@ pub fn display_text(raw: &str) -> Cow<'_, str> {
     }
 }
 
+/// Appends the full case folding of `c`, keeping only letters and digits.
+///
+/// Below U+0370 (except `ß`, `ǰ` and U+0345) and in the Cyrillic block, full case folding is
+/// exactly `to_lowercase`, which std answers from a fast table; everything else goes
+/// through `caseless`. An exhaustive test over every code point pins this to
+/// `caseless` alone.
+fn push_folded_alnum(c: char, key: &mut String) {
+    let cp = c as u32;
+    let lowercase_is_fold = (cp < 0x0370 && !matches!(c, '\u{00DF}' | '\u{01F0}' | '\u{0345}'))
+        || (0x0400..0x0530).contains(&cp);
+    if lowercase_is_fold {
+        // А–я and Ё/ё are letters; skip the general property lookup for them.
+        if (0x0410..=0x044F).contains(&cp) || cp == 0x0401 || cp == 0x0451 {
+            key.extend(c.to_lowercase());
+        } else {
+            key.extend(c.to_lowercase().filter(|f| f.is_alphanumeric()));
+        }
+    } else {
+        key.extend(
+            std::iter::once(c)
+                .default_case_fold()
+                .filter(|f| f.is_alphanumeric()),
+        );
+    }
+}
+
 /// The dedup key of a display text (SPEC §4): NFKC, full case folding, then only
 /// letters and digits. Emoji, punctuation, quotes and spaces vanish; digits stay
 /// because in news numbers are facts.
@@ -132,12 +158,20 @@ pub fn key_text(display: &str) -> String {
         );
         return key;
     }
-    key.extend(
-        display
-            .nfkc()
-            .default_case_fold()
-            .filter(|c| c.is_alphanumeric()),
-    );
+    let nfkc: Cow<'_, str> = if is_nfkc_quick(display.chars()) == IsNormalized::Yes {
+        Cow::Borrowed(display)
+    } else {
+        Cow::Owned(display.nfkc().collect())
+    };
+    for c in nfkc.chars() {
+        if c.is_ascii() {
+            if c.is_ascii_alphanumeric() {
+                key.push(c.to_ascii_lowercase());
+            }
+        } else {
+            push_folded_alnum(c, &mut key);
+        }
+    }
     key
 }
 
@@ -206,6 +240,26 @@ mod tests {
         assert_eq!(display_text("e\u{200B}\u{0301}"), "\u{00E9}");
     }
 
+    /// The definition of SPEC §4, written plainly; `key_text` must agree with it.
+    fn reference_key(display: &str) -> String {
+        display
+            .nfkc()
+            .default_case_fold()
+            .filter(|c| c.is_alphanumeric())
+            .collect()
+    }
+
+    #[test]
+    fn fast_folding_matches_the_reference_on_every_code_point() {
+        for cp in 0..=0x10FFFFu32 {
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
+            let s = c.to_string();
+            assert_eq!(key_text(&s), reference_key(&s), "U+{cp:04X}");
+        }
+    }
+
     #[test]
     fn digest_is_sha256_prefix() {
         // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
@@ -270,6 +324,11 @@ mod tests {
             fn key_is_idempotent(s in tricky_text()) {
                 let key = key_text(&display_text(&s));
                 prop_assert_eq!(key_text(&key), key.clone());
+            }
+
+            #[test]
+            fn key_matches_the_reference(s in tricky_text()) {
+                prop_assert_eq!(key_text(&s), super::reference_key(&s));
             }
 
             #[test]
