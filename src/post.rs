@@ -300,7 +300,7 @@ pub fn collect_entities(
 
 /// How much text language detection looks at: enough for a confident guess, bounded so
 /// a huge post does not cost more than a small one.
-const LANG_SAMPLE_BYTES: usize = 2048;
+const LANG_SAMPLE_BYTES: usize = 512;
 
 /// Lowest whatlang confidence accepted. Below it short posts get `null` rather than a
 /// guess: a wrong language label misroutes a post in every downstream corpus filter.
