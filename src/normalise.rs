@@ -64,18 +64,35 @@ fn is_clean_ascii(s: &str) -> bool {
     true
 }
 
-/// The display form of one line (SPEC §4): invisible characters and soft hyphens
-/// removed (ZWJ kept between two emoji); every Unicode space and tab becomes a space;
-/// runs of spaces collapse; control characters vanish; the result is trimmed and NFC.
-///
-/// NFC comes last: removing an invisible character can bring a base letter and a
-/// combining mark together, and the result must still be composed (normalising twice
-/// must change nothing). A line never contains a line break here: the reader splits on
-/// LF, CRLF and CR.
-pub fn display_text(raw: &str) -> Cow<'_, str> {
-    if is_clean_ascii(raw) {
-        return Cow::Borrowed(raw);
+/// Quick byte scan for lines that may need a display rewrite: ASCII controls, a space at
+/// either end or doubled, and the lead bytes of every non-ASCII character the rewrite
+/// touches (NBSP, soft hyphen, NEL, U+1680, U+180E, U+2000–U+206F, U+3000, U+FEFF). A
+/// line that passes needs only the NFC check. Conservative: a hit just takes the slow
+/// path.
+fn may_need_rewrite(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.first() == Some(&b' ') || b.last() == Some(&b' ') {
+        return true;
     }
+    let mut prev_space = false;
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b' ' if prev_space => return true,
+            0x00..=0x1F | 0x7F => return true,
+            0xC2 if matches!(b.get(i + 1), Some(0x85 | 0xA0 | 0xAD)) => return true,
+            0xE1 if matches!(b.get(i + 1), Some(0x9A | 0xA0)) => return true,
+            0xE2 if matches!(b.get(i + 1), Some(0x80 | 0x81)) => return true,
+            0xE3 if b.get(i + 1) == Some(&0x80) => return true,
+            0xEF if b.get(i + 1) == Some(&0xBB) => return true,
+            _ => {}
+        }
+        prev_space = c == b' ';
+    }
+    false
+}
+
+/// Every display rewrite, character by character (the slow path of `display_text`).
+fn full_rewrite(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut pending_space = false;
     let mut chars = raw.chars().peekable();
@@ -110,6 +127,28 @@ pub fn display_text(raw: &str) -> Cow<'_, str> {
     if is_nfc_quick(out.chars()) != IsNormalized::Yes {
         out = out.nfc().collect();
     }
+    out
+}
+
+/// The display form of one line (SPEC §4): invisible characters and soft hyphens
+/// removed (ZWJ kept between two emoji); every Unicode space and tab becomes a space;
+/// runs of spaces collapse; control characters vanish; the result is trimmed and NFC.
+///
+/// NFC comes last: removing an invisible character can bring a base letter and a
+/// combining mark together, and the result must still be composed (normalising twice
+/// must change nothing). A line never contains a line break here: the reader splits on
+/// LF, CRLF and CR.
+pub fn display_text(raw: &str) -> Cow<'_, str> {
+    if is_clean_ascii(raw) {
+        return Cow::Borrowed(raw);
+    }
+    if !may_need_rewrite(raw) {
+        if is_nfc_quick(raw.chars()) == IsNormalized::Yes {
+            return Cow::Borrowed(raw);
+        }
+        return Cow::Owned(raw.nfc().collect());
+    }
+    let out = full_rewrite(raw);
     if out == raw {
         Cow::Borrowed(raw)
     } else {
@@ -318,6 +357,16 @@ mod tests {
                 let once = display_text(&s).into_owned();
                 let twice = display_text(&once).into_owned();
                 prop_assert_eq!(twice, once);
+            }
+
+            #[test]
+            fn fast_path_agrees_with_the_full_rewrite(s in tricky_text()) {
+                // A line the byte scan lets through must come out of the full rewrite
+                // unchanged except for NFC.
+                if !may_need_rewrite(&s) {
+                    let fast = display_text(&s).into_owned();
+                    prop_assert_eq!(fast, full_rewrite(&s));
+                }
             }
 
             #[test]

@@ -165,6 +165,15 @@ impl RecordSink {
         result.map_err(|e| self.error(e))
     }
 
+    /// Writes one already serialised line (with its newline).
+    pub fn write_line(&mut self, line: &[u8]) -> Result<(), Error> {
+        let w: &mut dyn Write = match &mut self.sink {
+            Sink::Stdout(w) => w,
+            Sink::File { writer, .. } => writer,
+        };
+        w.write_all(line).map_err(|e| self.error(e))
+    }
+
     /// Flushes stdout, or syncs the file and returns it ready to be installed.
     pub fn finish(self) -> Result<Option<PendingFile>, Error> {
         let name = self.name;

@@ -20,7 +20,7 @@ use crate::message::{Item, Skip, message_post};
 use crate::normalise;
 use crate::normalise::Digest16;
 use crate::output::{self, RecordSink};
-use crate::post::{Post, Reason, build_post};
+use crate::post::{Post, Reason, build_post, detect_lang};
 use crate::record::{ExplainRecord, FirstCopy, Hex16, Record, Source};
 use crate::segment::{PostSegmenter, RawPost};
 use crate::state::{self, SeenState};
@@ -396,12 +396,44 @@ impl Cleaner<'_> {
             return Ok(());
         }
         let raws = std::mem::take(&mut self.batch);
-        let posts: Vec<Post> = self
+        let mut posts: Vec<Post> = self
             .pool
             .install(|| raws.into_par_iter().map(build_post).collect());
+        // Dedup needs input order; language and serialisation do not, and run only for
+        // the records that are written.
+        let mut decisions = Vec::with_capacity(posts.len());
         for post in &posts {
-            self.emit(post)?;
+            decisions.push(self.judge(post)?);
         }
+        let (file, format) = (self.file.as_str(), self.format.name());
+        let lines: Vec<Vec<u8>> = self.pool.install(|| {
+            posts
+                .par_iter_mut()
+                .zip(decisions.par_iter())
+                .filter_map(|(post, d)| d.as_ref().map(|d| (post, d)))
+                .map(|(post, d)| {
+                    post.lang = detect_lang(&post.paragraphs);
+                    let source = Source {
+                        file,
+                        format,
+                        line: post.line,
+                        message_id: post.message_id,
+                    };
+                    let record = Record::new(post, &d.keep, source, &d.dropped, d.duplicate_of);
+                    let mut line = Vec::with_capacity(1024);
+                    serde_json::to_writer(&mut line, &record).map_err(|e| Error::Write {
+                        target: "record".into(),
+                        source: e.into(),
+                    })?;
+                    line.push(b'\n');
+                    Ok(line)
+                })
+                .collect::<Result<_, Error>>()
+        })?;
+        for line in &lines {
+            self.sink.write_line(line)?;
+        }
+        self.stats.records_written += lines.len() as u64;
         Ok(())
     }
 
@@ -472,15 +504,17 @@ impl Cleaner<'_> {
         result
     }
 
-    /// Dedups one post in input order and writes its record, keeping the accounting.
-    fn emit(&mut self, post: &Post) -> Result<(), Error> {
+    /// Dedups one post in input order and keeps the accounting; returns what to write,
+    /// or `None` when the post gives no record.
+    fn judge(&mut self, post: &Post) -> Result<Option<Decision>, Error> {
         self.stats.posts_read += 1;
         self.stats.paragraphs.read += post.read;
         let mut dropped = post.dropped.clone();
         let n = post.paragraphs.len();
         if n == 0 {
             self.stats.paragraphs.dropped.merge(&dropped);
-            return self.explain_post(post, &[], None);
+            self.explain_post(post, &[], None)?;
+            return Ok(None);
         }
         let (keep, duplicate_of) = match self.deduper.judge(post) {
             Verdict::Keep { keep } => {
@@ -494,7 +528,8 @@ impl Cleaner<'_> {
                 if !self.config.keep_duplicates {
                     dropped.add(Reason::DuplicatePost, n as u64);
                     self.stats.paragraphs.dropped.merge(&dropped);
-                    return self.explain_post(post, &[], Some(of));
+                    self.explain_post(post, &[], Some(of))?;
+                    return Ok(None);
                 }
                 self.explain_post(post, &[], None)?;
                 (vec![true; n], of)
@@ -502,15 +537,6 @@ impl Cleaner<'_> {
         };
         self.stats.paragraphs.written += keep.iter().filter(|k| **k).count() as u64;
         self.stats.paragraphs.dropped.merge(&dropped);
-        let source = Source {
-            file: &self.file,
-            format: self.format.name(),
-            line: post.line,
-            message_id: post.message_id,
-        };
-        let record = Record::new(post, &keep, source, &dropped, duplicate_of);
-        self.sink.write_record(&record)?;
-        self.stats.records_written += 1;
         if self.explain.is_some() && duplicate_of.is_none() {
             if self.explained_files.last() != Some(&self.file) {
                 self.explained_files.push(self.file.clone());
@@ -523,6 +549,17 @@ impl Cleaner<'_> {
                 message_id: post.message_id,
             });
         }
-        Ok(())
+        Ok(Some(Decision {
+            keep,
+            duplicate_of,
+            dropped,
+        }))
     }
+}
+
+/// What dedup decided for a post that is written.
+struct Decision {
+    keep: Vec<bool>,
+    duplicate_of: Option<Digest16>,
+    dropped: crate::post::DropCounts,
 }
