@@ -194,6 +194,38 @@ struct WrittenAt {
     message_id: Option<i64>,
 }
 
+/// The reading half of `clean_text`: segments the input into posts and sends them in
+/// batches. Returns what reading found and where over-long posts were split. Stops early
+/// (without an error of its own) when the receiving side has gone away.
+fn read_text_posts(
+    name: &str,
+    mut reader: Box<dyn BufRead + Send>,
+    mut segmenter: PostSegmenter,
+    tx: std::sync::mpsc::SyncSender<Vec<RawPost>>,
+) -> (Result<input::FileCounts, Error>, Vec<u64>) {
+    let mut batch = Vec::with_capacity(BATCH_POSTS);
+    let mut receiver_gone = false;
+    let read = input::for_each_line(name, &mut *reader, |line_no, line| {
+        let display = normalise::display_text(line);
+        segmenter.push(line_no, &display, &mut batch);
+        if batch.len() >= BATCH_POSTS {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_POSTS));
+            if tx.send(full).is_err() {
+                receiver_gone = true;
+                return Err(Error::Interrupted);
+            }
+        }
+        Ok(())
+    });
+    if receiver_gone {
+        return (Ok(input::FileCounts::default()), Vec::new());
+    }
+    // Whatever was read before a read error is still cleaned and written.
+    segmenter.finish(&mut batch);
+    let _ = tx.send(batch);
+    (read, std::mem::take(&mut segmenter.splits))
+}
+
 struct Cleaner<'c> {
     config: &'c Config,
     deduper: Deduper,
@@ -287,7 +319,7 @@ impl Cleaner<'_> {
             self.tg_html = None;
         }
         let result = match format {
-            Format::Text => self.clean_text(source, &mut *reader),
+            Format::Text => self.clean_text(source, reader),
             Format::TgJson | Format::Jsonl => self.clean_json(source, reader, format),
             Format::TgHtml | Format::TmeHtml | Format::Auto => {
                 self.clean_html(source, &mut *reader, format)
@@ -305,21 +337,43 @@ impl Cleaner<'_> {
         }
     }
 
-    fn clean_text(&mut self, source: &InputSource, reader: &mut dyn BufRead) -> Result<(), Error> {
+    /// Reads plain text on a thread of its own (lines → display text → posts), handing
+    /// batches of posts through a short queue to this thread, which finishes, dedups and
+    /// writes them: reading overlaps with the rest of the work.
+    fn clean_text(
+        &mut self,
+        source: &InputSource,
+        reader: Box<dyn BufRead + Send>,
+    ) -> Result<(), Error> {
         self.format = Format::Text;
-        let mut segmenter = PostSegmenter::new()
+        let segmenter = PostSegmenter::new()
             .explaining(self.config.explain.is_some())
             .max_post_bytes(self.config.max_post_bytes);
-        let read = input::for_each_line(&source.name, reader, |line_no, line| {
-            let display = normalise::display_text(line);
-            segmenter.push(line_no, &display, &mut self.batch);
-            if self.batch.len() >= BATCH_POSTS {
-                self.process_batch()?;
+        let name = source.name.as_str();
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RawPost>>(2);
+        let (read, splits, processed) = std::thread::scope(|scope| {
+            let producer = scope.spawn(move || read_text_posts(name, reader, segmenter, tx));
+            let mut processed = Ok(());
+            while let Ok(batch) = rx.recv() {
+                self.batch = batch;
+                processed = self.process_batch();
+                if processed.is_err() {
+                    break;
+                }
             }
-            Ok(())
+            // Dropping the queue stops a reader that is still going (after an error here).
+            drop(rx);
+            match producer.join() {
+                Ok((read, splits)) => (read, splits, processed),
+                Err(_) => (
+                    Err(Error::Config(format!("{name}: the reader thread failed"))),
+                    Vec::new(),
+                    processed,
+                ),
+            }
         });
-        segmenter.finish(&mut self.batch);
-        for line in std::mem::take(&mut segmenter.splits) {
+        processed?;
+        for line in splits {
             self.stats.split_posts += 1;
             eprintln!(
                 "tgclean: {}:{line}: post longer than {} bytes, split here (--max-post-bytes)",
@@ -335,7 +389,7 @@ impl Cleaner<'_> {
     fn clean_json(
         &mut self,
         source: &InputSource,
-        reader: Box<dyn BufRead>,
+        reader: Box<dyn BufRead + Send>,
         format: Format,
     ) -> Result<(), Error> {
         self.format = format;

@@ -42,11 +42,13 @@ impl InputSource {
 
     /// Opens the input for buffered reading; gzip and zstd inputs (recognised by their
     /// magic bytes, whatever the file is called) are decompressed as they are read.
-    pub fn open(&self) -> Result<Box<dyn BufRead>, Error> {
-        let raw: Box<dyn BufRead> = match &self.path {
+    pub fn open(&self) -> Result<Box<dyn BufRead + Send>, Error> {
+        let raw: Box<dyn BufRead + Send> = match &self.path {
             None => Box::new(BufReader::with_capacity(READ_BUFFER, io::stdin())),
             Some(p) => File::open(p)
-                .map(|f| Box::new(BufReader::with_capacity(READ_BUFFER, f)) as Box<dyn BufRead>)
+                .map(|f| {
+                    Box::new(BufReader::with_capacity(READ_BUFFER, f)) as Box<dyn BufRead + Send>
+                })
                 .map_err(|source| Error::Open {
                     path: self.name.clone(),
                     source,
@@ -63,7 +65,7 @@ impl InputSource {
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
 
-fn decompress(mut raw: Box<dyn BufRead>) -> io::Result<Box<dyn BufRead>> {
+fn decompress(mut raw: Box<dyn BufRead + Send>) -> io::Result<Box<dyn BufRead + Send>> {
     let head = raw.fill_buf()?;
     if head.starts_with(GZIP_MAGIC) {
         return Ok(Box::new(BufReader::with_capacity(

@@ -295,18 +295,21 @@ fn killed_at_any_moment_the_pair_is_old_or_new() {
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path();
     let pair = reference_pair(work);
-    // How long a full second run takes here, to spread the kills over it.
-    restore_old(work, &pair);
-    let started = Instant::now();
-    assert!(spawn_second_run(work).wait().unwrap().success());
-    let full = started.elapsed();
+    // How long a full second run takes here (the slower of two), to spread the kills over it.
+    let mut full = Duration::ZERO;
+    for _ in 0..2 {
+        restore_old(work, &pair);
+        let started = Instant::now();
+        assert!(spawn_second_run(work).wait().unwrap().success());
+        full = full.max(started.elapsed());
+    }
     let trials = 16;
     let (mut saw_old, mut saw_new) = (0, 0);
     for i in 0..trials {
         restore_old(work, &pair);
         let mut child = spawn_second_run(work);
-        // Offsets from 0 to 120% of a full run, so some kills land after it finished.
-        std::thread::sleep(full.mul_f64(1.2 * f64::from(i) / f64::from(trials)));
+        // Offsets from 0 to 200% of a full run, so some kills land after it finished.
+        std::thread::sleep(full.mul_f64(2.0 * f64::from(i) / f64::from(trials)));
         let _ = child.kill();
         let _ = child.wait();
         let state = fs::read(work.join("s")).unwrap();
