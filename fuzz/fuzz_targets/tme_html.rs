@@ -1,0 +1,28 @@
+//! Fuzzes the t.me/s web preview reader: no input may panic it.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use tgclean::formats::CollectSink;
+use tgclean::message::{Item, message_post};
+use tgclean::post::build_post;
+
+/// Every message a reader yields must become a post whose accounting balances.
+fn check(sink: CollectSink) {
+    for item in sink.items {
+        if let Item::Message(msg) = item {
+            let raw = message_post(msg, true);
+            let read = raw.read;
+            let post = build_post(raw);
+            assert_eq!(post.paragraphs.len() as u64 + post.dropped.total(), read);
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let html = String::from_utf8_lossy(data);
+    if let Ok(reader) = tgclean::formats::tme_html::TmeHtmlReader::new() {
+        let mut sink = CollectSink::default();
+        let _ = reader.read(&html, &mut sink);
+        check(sink);
+    }
+});
