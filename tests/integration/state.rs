@@ -174,13 +174,7 @@ fn a_state_whose_output_never_landed_falls_back_to_its_base() {
     let d = dir.path();
     let full = fs::read_to_string(write_generated_dump(d, 200)).unwrap();
     fs::write(d.join("a.txt"), first_posts(&full, 100)).unwrap();
-    let run = |input: &str| {
-        let o = tgclean_in(
-            d,
-            &["clean", "-q", "--state", "s", "-o", "out.jsonl", input],
-        );
-        assert_eq!(o.status.code(), Some(0));
-    };
+    let run = |input: &str| run_with_state(d, input);
     run("a.txt");
     let (state_a, out_a) = (
         fs::read(d.join("s")).unwrap(),
@@ -213,37 +207,27 @@ struct Pair {
     new_out: Vec<u8>,
 }
 
+/// One `clean --state s -o out.jsonl INPUT` run in `work`, which must succeed.
+fn run_with_state(work: &Path, input: &str) {
+    let o = tgclean_in(
+        work,
+        &["clean", "-q", "--state", "s", "-o", "out.jsonl", input],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
 fn reference_pair(work: &Path) -> Pair {
     let full = fs::read_to_string(write_generated_dump(work, 900)).unwrap();
     fs::write(work.join("first.txt"), first_posts(&full, 300)).unwrap();
-    let o = tgclean_in(
-        work,
-        &[
-            "clean",
-            "-q",
-            "--state",
-            "s",
-            "-o",
-            "out.jsonl",
-            "first.txt",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0));
+    run_with_state(work, "first.txt");
     let old_state = fs::read(work.join("s")).unwrap();
     let old_out = fs::read(work.join("out.jsonl")).unwrap();
-    let o = tgclean_in(
-        work,
-        &[
-            "clean",
-            "-q",
-            "--state",
-            "s",
-            "-o",
-            "out.jsonl",
-            "generated.txt",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0));
+    run_with_state(work, "generated.txt");
     let pair = Pair {
         old_state,
         old_out,
