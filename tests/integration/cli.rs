@@ -326,23 +326,35 @@ pub fn write_generated_dump(dir: &Path, posts: usize) -> PathBuf {
 fn output_is_identical_for_any_thread_count() {
     let dir = tempfile::tempdir().unwrap();
     let input = write_generated_dump(dir.path(), 2000);
+    // Records, explain lines and the state file: all must be the same bytes.
     let run = |threads: &str| {
+        let explain = dir.path().join(format!("explain-{threads}.jsonl"));
+        let state = dir.path().join(format!("state-{threads}"));
         let out = tgclean(&[
             "clean",
             "--quiet",
             "--threads",
             threads,
+            "--explain",
+            explain.to_str().unwrap(),
+            "--state",
+            state.to_str().unwrap(),
             input.to_str().unwrap(),
         ]);
         assert_eq!(out.status.code(), Some(0));
-        out.stdout
+        (
+            out.stdout,
+            fs::read(&explain).unwrap(),
+            fs::read(&state).unwrap(),
+        )
     };
     let one = run("1");
-    assert!(records(&one).len() > 1000);
+    assert!(records(&one.0).len() > 1000);
     assert!(
-        records(&one).len() < 2000,
+        records(&one.0).len() < 2000,
         "the generated duplicates are removed"
     );
+    assert!(!one.1.is_empty());
     assert_eq!(one, run("2"));
     assert_eq!(one, run("4"));
 }
