@@ -399,6 +399,7 @@ impl Cleaner<'_> {
         } else {
             let field = self.config.text_field.clone();
             jsonl::read(&source.name, &mut counted, field.as_deref(), self)
+                .map(|invalid| self.stats.invalid_utf8 += invalid)
         };
         self.stats.bytes += counted.bytes;
         result

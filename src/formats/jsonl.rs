@@ -172,13 +172,14 @@ impl<'de> Visitor<'de> for &mut ArraySeed<'_> {
 }
 
 /// Reads JSON Lines (one object per line; a bad line is reported and skipped) or, when
-/// the input starts with `[`, one JSON array of objects.
+/// the input starts with `[`, one JSON array of objects. Returns how many invalid UTF-8
+/// sequences were replaced (JSON Lines only: an array with invalid UTF-8 is an error).
 pub fn read(
     name: &str,
     mut reader: impl BufRead,
     text_field: Option<&str>,
     sink: &mut dyn ItemSink,
-) -> Result<(), Error> {
+) -> Result<u64, Error> {
     let starts_array = {
         let head = reader.fill_buf().map_err(|source| Error::Read {
             path: name.to_owned(),
@@ -210,7 +211,7 @@ pub fn read(
                 ),
             });
         }
-        return result.map_err(|e| Error::Parse {
+        return result.map(|()| 0).map_err(|e| Error::Parse {
             path: name.to_owned(),
             line: e.line().max(1) as u64,
             what: format!("invalid JSON array: {e}"),
@@ -241,7 +242,7 @@ pub fn read(
         }
         Ok(())
     })
-    .map(|_| ())
+    .map(|counts| counts.invalid_utf8)
     .map_err(|e| output_error.take().unwrap_or(e))
 }
 
@@ -279,6 +280,20 @@ mod tests {
         assert_eq!(sink.problems.len(), 2);
         assert!(sink.problems[0].starts_with("s.jsonl:3: invalid JSON"));
         assert!(sink.problems[1].starts_with("s.jsonl:4: not a JSON object"));
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_line_is_replaced_and_counted() {
+        let mut sink = CollectSink::default();
+        let invalid = read(
+            "b.jsonl",
+            &b"{\"text\": \"caf\xE9 ok\"}\n"[..],
+            None,
+            &mut sink,
+        )
+        .unwrap();
+        assert_eq!(invalid, 1);
+        assert_eq!(sink.messages()[0].text, "caf\u{FFFD} ok");
     }
 
     #[test]
