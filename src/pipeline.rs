@@ -101,6 +101,7 @@ pub fn run(config: &Config) -> Result<RunStats, Error> {
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.threads.max(1))
+        .thread_name(|i| format!("tgclean-worker-{i}"))
         .build()
         .map_err(|e| Error::Config(format!("cannot start worker threads: {e}")))?;
     let mut deduper = Deduper::new(config.dedup, config.min_dedup_chars);
@@ -352,7 +353,11 @@ impl Cleaner<'_> {
         let name = source.name.as_str();
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RawPost>>(2);
         let (read, splits, processed) = std::thread::scope(|scope| {
-            let producer = scope.spawn(move || read_text_posts(name, reader, segmenter, tx));
+            // Named, so that profiles show the reading half apart from the rest.
+            let producer = std::thread::Builder::new()
+                .name("tgclean-reader".into())
+                .spawn_scoped(scope, move || read_text_posts(name, reader, segmenter, tx))
+                .map_err(|e| Error::Config(format!("cannot start the reader thread: {e}")))?;
             let mut processed = Ok(());
             while let Ok(batch) = rx.recv() {
                 self.batch = batch;
@@ -363,15 +368,15 @@ impl Cleaner<'_> {
             }
             // Dropping the queue stops a reader that is still going (after an error here).
             drop(rx);
-            match producer.join() {
+            Ok(match producer.join() {
                 Ok((read, splits)) => (read, splits, processed),
                 Err(_) => (
                     Err(Error::Config(format!("{name}: the reader thread failed"))),
                     Vec::new(),
                     processed,
                 ),
-            }
-        });
+            })
+        })?;
         processed?;
         for line in splits {
             self.stats.split_posts += 1;
