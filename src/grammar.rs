@@ -600,11 +600,43 @@ pub fn classify(line: &str) -> Classified<'_> {
     }
 }
 
+/// Longest line, in characters, that can be a place/date line: a place is at most 48
+/// characters, a date about 20, a section 40; the rest is room for a marker.
+pub const MAX_PLACE_DATE_CHARS: usize = 160;
+
+/// Cheap necessary conditions, checked before the parsers that would fail anyway: most
+/// lines of a dump are long paragraphs of text, and classifying them should cost little.
+struct Shape {
+    first: u8,
+    last: u8,
+    has_digit: bool,
+    short: bool,
+}
+
+impl Shape {
+    fn of(line: &str) -> Shape {
+        let b = line.as_bytes();
+        let short = b.len() <= MAX_PLACE_DATE_CHARS
+            || (b.len() <= 4 * MAX_PLACE_DATE_CHARS
+                && line.chars().count() <= MAX_PLACE_DATE_CHARS);
+        Shape {
+            first: b.first().copied().unwrap_or(0),
+            last: b.last().copied().unwrap_or(0),
+            has_digit: short && b.iter().any(u8::is_ascii_digit),
+            short,
+        }
+    }
+}
+
 fn classify_content(line: &str) -> Line<'_> {
+    let shape = Shape::of(line);
     if let Some(src) = whole(line, forward_header) {
         return Line::ForwardHeader(src);
     }
-    if let Some((name, date)) = whole(line, desktop_header) {
+    // A desktop-copy header ends with its `[dd.mm.yy HH:MM]` stamp.
+    if shape.last == b']'
+        && let Some((name, date)) = whole(line, desktop_header)
+    {
         return Line::DesktopHeader { name, date };
     }
     if let Some(reactions) = whole(line, reactions_line) {
@@ -613,17 +645,25 @@ fn classify_content(line: &str) -> Line<'_> {
     if whole(line, link_label).is_some() {
         return Line::LinkLabel;
     }
-    if let Some(tags) = whole(line, hashtag_line) {
+    if shape.first == b'#'
+        && let Some(tags) = whole(line, hashtag_line)
+    {
         return Line::Hashtags(tags);
     }
-    if let Some((place, date)) = whole(line, place_date) {
+    // Every date form has digits, and place/date lines are short.
+    if shape.short
+        && shape.has_digit
+        && let Some((place, date)) = whole(line, place_date)
+    {
         return Line::PlaceDate { place, date };
     }
-    if let Some(t) = whole(line, timestamp) {
-        return Line::Timestamp(t);
-    }
-    if let Ok((_, (t, text))) = transcript_line(line) {
-        return Line::Transcript { t, text };
+    if shape.first.is_ascii_digit() {
+        if let Some(t) = whole(line, timestamp) {
+            return Line::Timestamp(t);
+        }
+        if let Ok((_, (t, text))) = transcript_line(line) {
+            return Line::Transcript { t, text };
+        }
     }
     if let Ok((_, (marker, text))) = quote(line) {
         return Line::Quote { marker, text };
@@ -825,6 +865,29 @@ mod tests {
         assert!(bullet("Plain").is_err());
         assert_eq!(quote("> cited"), Ok(("", (">", "cited"))));
         assert!(quote(">").is_err());
+    }
+
+    #[test]
+    fn shape_guards_do_not_change_classification() {
+        // Lines each rule accepts, with the guard's edge cases: they must still classify.
+        let c = |s| classify(s).line;
+        assert!(matches!(
+            c("Name, [19.01.23 14:05]"),
+            Line::DesktopHeader { .. }
+        ));
+        assert!(matches!(c("#A"), Line::Hashtags(_)));
+        assert!(matches!(c("Lodz, 1 December 2022"), Line::PlaceDate { .. }));
+        assert!(matches!(c("9:59"), Line::Timestamp(599)));
+        let long_place = format!("📍 {}, 1 December 2022", "Л".repeat(48));
+        assert!(matches!(c(&long_place), Line::PlaceDate { .. }));
+        // The one thing the length limit changes: a marker run so long that the whole
+        // line passes MAX_PLACE_DATE_CHARS is text, though `place_date` alone accepts it.
+        let long_marker = format!(
+            "{} Minsk, January 19, 2023",
+            "📍".repeat(MAX_PLACE_DATE_CHARS)
+        );
+        assert!(place_date(&long_marker).is_ok_and(|(rest, _)| rest.is_empty()));
+        assert!(matches!(c(&long_marker), Line::Bullet { .. }));
     }
 
     #[test]
