@@ -164,6 +164,12 @@ pub fn display_text(raw: &str) -> Cow<'_, str> {
 /// `caseless` alone.
 fn push_folded_alnum(c: char, key: &mut String) {
     let cp = c as u32;
+    // General Punctuation (dashes, quotes, bullets) and the pictograph blocks from U+1F300
+    // (not the enclosed alphanumerics just before them) hold no letters
+    // or digits: skip the property lookup for the most common non-letters of dumps.
+    if (0x2000..=0x206F).contains(&cp) || (0x1F300..=0x1FAFF).contains(&cp) {
+        return;
+    }
     let lowercase_is_fold = (cp < 0x0370 && !matches!(c, '\u{00DF}' | '\u{01F0}' | '\u{0345}'))
         || (0x0400..0x0530).contains(&cp);
     if lowercase_is_fold {
