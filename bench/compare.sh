@@ -4,13 +4,8 @@
 #   bench/compare.sh [MB]        (default 200)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mb=${1:-200}
-tmp=${TMPDIR:-/tmp}/tgclean-bench
-mkdir -p "$tmp"
-input="$tmp/gen-text-$mb.dat"
-cargo build --release --quiet --example gen_dump
-cargo build --release --quiet
-[ -s "$input" ] || target/release/examples/gen_dump --mb "$mb" --seed 1 --format text > "$input"
+. bench/corpus.sh
+prepare_corpus "${1:-200}" text
 bytes=$(stat -c %s "$input")
 echo "corpus: $input, $bytes bytes; machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
 

@@ -7,14 +7,8 @@ cd "$(dirname "$0")/.."
 mb=${1:-1000}
 format=${2:-text}
 threads=${3:-2}
-tmp=${TMPDIR:-/tmp}/tgclean-bench
-mkdir -p "$tmp"
-input="$tmp/gen-$format-$mb.dat"
-cargo build --release --quiet --example gen_dump
-cargo build --release --quiet
-if [ ! -s "$input" ]; then
-  target/release/examples/gen_dump --mb "$mb" --seed 1 --format "$format" > "$input"
-fi
+. bench/corpus.sh
+prepare_corpus "$mb" "$format"
 echo "input: $input ($(du -m "$input" | cut -f1) MB, format $format, $threads threads)"
 /usr/bin/time -f "peak_rss_kb=%M wall_s=%e" -o "$tmp/time.txt" \
   target/release/tgclean clean --threads "$threads" --stats "$tmp/stats.json" "$input" > /dev/null
