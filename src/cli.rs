@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use tgclean::config::{DEFAULT_MAX_POST_BYTES, DEFAULT_MIN_DEDUP_CHARS};
+use tgclean::lang::LangDetector;
 use tgclean::{Config, DedupMode, Format, InputSpec, StatsTarget};
 
 const EXIT_CODES: &str = "\
@@ -67,6 +68,16 @@ pub enum FormatArg {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LangArg {
+    /// Script census, distinctive letters, whichlang.
+    Fast,
+    /// The whatlang trigram detector.
+    Whatlang,
+    /// No language detection.
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum DedupArg {
     /// Drop paragraphs seen earlier; drop posts with nothing new.
     Paragraph,
@@ -107,6 +118,11 @@ pub struct CleanArgs {
     /// For jsonl input: the field holding the text (default: text, message or content).
     #[arg(long, value_name = "NAME")]
     pub text_field: Option<String>,
+    /// Language detector for `lang`: fast (script census, distinctive letters and
+    /// whichlang; a few µs per post), whatlang (more Latin-script languages, ~60 µs per
+    /// post) or off (`lang` is null).
+    #[arg(long, value_enum, default_value = "fast")]
+    pub lang: LangArg,
     /// Deduplication mode.
     #[arg(long, value_enum, default_value = "paragraph")]
     pub dedup: DedupArg,
@@ -171,6 +187,11 @@ impl CleanArgs {
                 FormatArg::Jsonl => Format::Jsonl,
             },
             text_field: self.text_field,
+            lang: match self.lang {
+                LangArg::Fast => LangDetector::Fast,
+                LangArg::Whatlang => LangDetector::Whatlang,
+                LangArg::Off => LangDetector::Off,
+            },
             dedup: match self.dedup {
                 DedupArg::Paragraph => DedupMode::Paragraph,
                 DedupArg::Post => DedupMode::Post,

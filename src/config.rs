@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::dedup::DedupMode;
+use crate::lang::LangDetector;
 
 /// Input format (SPEC §2). `Auto` sniffs each file's content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -69,6 +70,8 @@ pub struct Config {
     pub format: Format,
     /// For `jsonl`: the field holding the text, instead of `text`/`message`/`content`.
     pub text_field: Option<String>,
+    /// How `lang` is detected.
+    pub lang: LangDetector,
     pub dedup: DedupMode,
     pub keep_duplicates: bool,
     pub min_dedup_chars: usize,
@@ -119,6 +122,7 @@ impl Default for Config {
             max_duplicate_ratio: None,
             format: Format::Auto,
             text_field: None,
+            lang: LangDetector::Fast,
             dedup: DedupMode::Paragraph,
             keep_duplicates: false,
             min_dedup_chars: DEFAULT_MIN_DEDUP_CHARS,

@@ -20,7 +20,7 @@ use crate::message::{Item, Skip, message_post};
 use crate::normalise;
 use crate::normalise::Digest16;
 use crate::output::{self, RecordSink};
-use crate::post::{Post, Reason, build_post, detect_lang};
+use crate::post::{Post, Reason, build_post};
 use crate::record::{ExplainRecord, FirstCopy, Hex16, Record, Source};
 use crate::segment::{PostSegmenter, RawPost};
 use crate::state::{self, SeenState};
@@ -466,13 +466,14 @@ impl Cleaner<'_> {
             decisions.push(self.judge(post)?);
         }
         let (file, format) = (self.file.as_str(), self.format.name());
+        let lang = self.config.lang;
         let lines: Vec<Vec<u8>> = self.pool.install(|| {
             posts
                 .par_iter_mut()
                 .zip(decisions.par_iter())
                 .filter_map(|(post, d)| d.as_ref().map(|d| (post, d)))
                 .map(|(post, d)| {
-                    post.lang = detect_lang(&post.paragraphs);
+                    post.lang = lang.detect(&post.paragraphs);
                     let source = Source {
                         file,
                         format,

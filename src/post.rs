@@ -230,7 +230,7 @@ pub fn build_post(raw: RawPost) -> Post {
         mentions,
         links,
         reactions: raw.reactions,
-        // Detected later, only for posts that are written (see `detect_lang`).
+        // Detected later, only for posts that are written (see `lang`).
         lang: None,
         id,
         read: raw.read,
@@ -299,36 +299,6 @@ pub fn collect_entities(
             _ => {}
         }
     }
-}
-
-/// How much text language detection looks at: enough for a confident guess, bounded so
-/// a huge post does not cost more than a small one.
-const LANG_SAMPLE_BYTES: usize = 512;
-
-/// Lowest whatlang confidence accepted. Below it short posts get `null` rather than a
-/// guess: a wrong language label misroutes a post in every downstream corpus filter.
-const MIN_LANG_CONFIDENCE: f64 = 0.25;
-
-/// ISO 639-1 code of the post's language (`whatlang`), or `None` when the detector is
-/// not confident.
-pub fn detect_lang(paragraphs: &[Paragraph]) -> Option<&'static str> {
-    // Sample paragraphs spread over the whole post, so a long post is judged by all of
-    // its parts, not by its opening lines.
-    let total: usize = paragraphs.iter().map(|p| p.text.len()).sum();
-    let stride = total.div_ceil(LANG_SAMPLE_BYTES).max(1);
-    let mut sample = String::with_capacity(LANG_SAMPLE_BYTES * 2);
-    for p in paragraphs.iter().step_by(stride) {
-        sample.push_str(&p.text);
-        sample.push('\n');
-        if sample.len() >= LANG_SAMPLE_BYTES {
-            break;
-        }
-    }
-    let info = whatlang::detect(&sample)?;
-    if !info.is_reliable() && info.confidence() < MIN_LANG_CONFIDENCE {
-        return None;
-    }
-    isolang::Language::from_639_3(info.lang().code())?.to_639_1()
 }
 
 #[cfg(test)]
@@ -404,17 +374,5 @@ mod tests {
         assert!(json.starts_with("{\"repeated_in_post\":0,"));
         assert!(json.contains("\"label\":2"));
         assert_eq!(json.matches(':').count(), Reason::ALL.len());
-    }
-
-    #[test]
-    fn language_is_detected() {
-        let en = build_post(raw(&[
-            "The two Foreign Ministers had an in-depth discussion on the status of bilateral relations.",
-        ]));
-        assert_eq!(detect_lang(&en.paragraphs), Some("en"));
-        let ru = build_post(raw(&[
-            "Сегодня мы подводим итоги уходящего года, который прошел под знаком победы.",
-        ]));
-        assert_eq!(detect_lang(&ru.paragraphs), Some("ru"));
     }
 }

@@ -19,8 +19,13 @@ fn realdata() -> Option<PathBuf> {
 
 /// Records of a run over one path, and the run summary.
 fn clean(path: &PathBuf) -> (Vec<Value>, Value) {
+    clean_with(path, &[])
+}
+
+fn clean_with(path: &PathBuf, extra: &[&str]) -> (Vec<Value>, Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_tgclean"))
         .args(["clean", "--quiet", "--stats", "-"])
+        .args(extra)
         .arg(path)
         .output()
         .expect("run tgclean");
@@ -168,4 +173,36 @@ fn exact_repeats_in_scraper_dumps_are_dropped() {
             .iter()
             .all(|r| ids.insert(r["id"].as_str().unwrap().to_owned()))
     );
+}
+
+/// The fast language detector must agree with whatlang on the real posts both label, and
+/// where they differ on the Russian science channel, whatlang is the one that is wrong
+/// (headlines called Bulgarian or Ukrainian): the fast detector must say Russian.
+#[test]
+fn fast_language_detector_agrees_with_whatlang() {
+    let Some(dir) = realdata() else { return };
+    let (fast, _) = clean_with(&dir, &["--lang", "fast"]);
+    let (slow, _) = clean_with(&dir, &["--lang", "whatlang"]);
+    assert_eq!(fast.len(), slow.len());
+    let (mut both, mut agree) = (0, 0);
+    for (f, s) in fast.iter().zip(&slow) {
+        assert_eq!(f["id"], s["id"], "same records in the same order");
+        if let (Some(a), Some(b)) = (f["lang"].as_str(), s["lang"].as_str()) {
+            both += 1;
+            agree += usize::from(a == b);
+        }
+    }
+    assert!(both > 3000, "only {both} records labelled by both");
+    let share = agree as f64 / both as f64;
+    eprintln!("fast vs whatlang: {agree} of {both} agree ({share:.3})");
+    assert!(share > 0.95, "agreement {share:.3}");
+    let science = by_file(&fast)
+        .remove("1001000724666_messages.json")
+        .unwrap_or_default();
+    let not_ru: Vec<_> = science
+        .iter()
+        .filter(|r| r["lang"].as_str().is_some_and(|l| l != "ru"))
+        .map(|r| r["paragraphs"][0]["text"].as_str().unwrap_or(""))
+        .collect();
+    assert!(!science.is_empty() && not_ru.is_empty(), "{not_ru:?}");
 }

@@ -1,0 +1,428 @@
+//! Names the language of a post (`lang`, ISO 639-1) from a sample of its paragraphs.
+//!
+//! Two detectors. `Fast` (the default) counts letters per script in one pass and decides
+//! most scripts from that census alone: Cyrillic and Arabic-script languages by the
+//! letters only one of them uses (і/ї/є/ґ for Ukrainian, پ/چ/گ for Persian…), Latin by
+//! the same kind of letters (ą/ł for Polish, ř/ů for Czech…) and otherwise by `whichlang`,
+//! a hashed n-gram linear model. It costs a few microseconds per post. `Whatlang` is the
+//! trigram detector of the `whatlang` crate: more Latin-script languages, but about 60 µs
+//! per post, which alone would cap a core near 60 MB/s.
+
+use crate::post::Paragraph;
+
+/// How `lang` is filled in (`--lang`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LangDetector {
+    #[default]
+    Fast,
+    Whatlang,
+    /// `lang` is always `null`.
+    Off,
+}
+
+/// Bytes of text the detectors look at: enough for a stable answer, little enough to be
+/// cheap on long posts.
+const SAMPLE_BYTES: usize = 512;
+
+/// Fewest letters of the dominant script for an answer; shorter posts get `null`.
+const MIN_LETTERS: u32 = 12;
+
+/// Lowest whatlang confidence accepted (`Whatlang` only).
+const MIN_WHATLANG_CONFIDENCE: f64 = 0.25;
+
+impl LangDetector {
+    /// The post's language, or `None` when the text is too short or the detector unsure.
+    pub fn detect(self, paragraphs: &[Paragraph]) -> Option<&'static str> {
+        match self {
+            LangDetector::Off => None,
+            LangDetector::Fast => detect_fast(&sample(paragraphs)),
+            LangDetector::Whatlang => detect_whatlang(&sample(paragraphs)),
+        }
+    }
+}
+
+/// Paragraphs spread over the whole post, so a long post is judged by all of its parts,
+/// not by its opening lines.
+fn sample(paragraphs: &[Paragraph]) -> String {
+    let total: usize = paragraphs.iter().map(|p| p.text.len()).sum();
+    let stride = total.div_ceil(SAMPLE_BYTES).max(1);
+    let mut sample = String::with_capacity(SAMPLE_BYTES * 2);
+    for p in paragraphs.iter().step_by(stride) {
+        push_words(&p.text, &mut sample);
+        sample.push('\n');
+        if sample.len() >= SAMPLE_BYTES {
+            break;
+        }
+    }
+    sample
+}
+
+/// Appends the words of `text` that are language, leaving out links: a Cyrillic headline
+/// followed by its article URL has more Latin letters than Cyrillic ones.
+fn push_words(text: &str, sample: &mut String) {
+    if !text.contains("://") && !text.contains("www.") {
+        sample.push_str(text);
+        return;
+    }
+    for word in text.split_ascii_whitespace() {
+        if !word.contains("://") && !word.starts_with("www.") {
+            sample.push_str(word);
+            sample.push(' ');
+        }
+    }
+}
+
+fn detect_whatlang(sample: &str) -> Option<&'static str> {
+    let info = whatlang::detect(sample)?;
+    if !info.is_reliable() && info.confidence() < MIN_WHATLANG_CONFIDENCE {
+        return None;
+    }
+    isolang::Language::from_639_3(info.lang().code())?.to_639_1()
+}
+
+/// Writing systems told apart by the census.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Script {
+    Latin,
+    Cyrillic,
+    Greek,
+    Armenian,
+    Hebrew,
+    Arabic,
+    Devanagari,
+    Bengali,
+    Thai,
+    Georgian,
+    Hangul,
+    Kana,
+    Han,
+}
+
+const SCRIPTS: [Script; 13] = [
+    Script::Latin,
+    Script::Cyrillic,
+    Script::Greek,
+    Script::Armenian,
+    Script::Hebrew,
+    Script::Arabic,
+    Script::Devanagari,
+    Script::Bengali,
+    Script::Thai,
+    Script::Georgian,
+    Script::Hangul,
+    Script::Kana,
+    Script::Han,
+];
+
+fn script_of(c: char) -> Option<Script> {
+    Some(match c as u32 {
+        0x41..=0x5A | 0x61..=0x7A | 0xC0..=0x24F if c.is_alphabetic() => Script::Latin,
+        0x0370..=0x03FF | 0x1F00..=0x1FFF => Script::Greek,
+        0x0400..=0x052F => Script::Cyrillic,
+        0x0531..=0x058F => Script::Armenian,
+        0x05D0..=0x05FF => Script::Hebrew,
+        0x0620..=0x064A | 0x066E..=0x06D3 | 0x0750..=0x077F | 0xFB50..=0xFDFF | 0xFE70..=0xFEFF => {
+            Script::Arabic
+        }
+        0x0900..=0x097F => Script::Devanagari,
+        0x0980..=0x09FF => Script::Bengali,
+        0x0E00..=0x0E7F => Script::Thai,
+        0x10A0..=0x10FF => Script::Georgian,
+        0x1100..=0x11FF | 0x3130..=0x318F | 0xAC00..=0xD7AF => Script::Hangul,
+        0x3040..=0x30FF | 0xFF66..=0xFF9F => Script::Kana,
+        0x3400..=0x4DBF | 0x4E00..=0x9FFF => Script::Han,
+        _ => return None,
+    })
+}
+
+/// Letters that single out one language among those sharing a script.
+#[derive(Debug, Default)]
+struct Markers {
+    uk: u32,
+    be: u32,
+    kk: u32,
+    sr: u32,
+    mk: u32,
+    ru: u32,
+    bg_hard_sign: u32,
+    fa: u32,
+    ur: u32,
+    pl: u32,
+    cs: u32,
+    ro: u32,
+    hu: u32,
+}
+
+impl Markers {
+    fn count(&mut self, c: char) {
+        let slot = match c.to_lowercase().next().unwrap_or(c) {
+            'і' | 'ї' | 'є' | 'ґ' => &mut self.uk,
+            'ў' => &mut self.be,
+            'ә' | 'ғ' | 'қ' | 'ң' | 'ө' | 'ұ' | 'ү' | 'һ' => &mut self.kk,
+            'ђ' | 'ћ' | 'џ' => &mut self.sr,
+            'ѓ' | 'ќ' | 'ѕ' => &mut self.mk,
+            'ы' | 'э' | 'ё' => &mut self.ru,
+            'ъ' => &mut self.bg_hard_sign,
+            'پ' | 'چ' | 'ژ' | 'گ' | 'ک' | 'ی' => &mut self.fa,
+            'ٹ' | 'ڈ' | 'ڑ' | 'ں' | 'ے' | 'ہ' => &mut self.ur,
+            'ą' | 'ę' | 'ł' | 'ś' | 'ź' | 'ż' | 'ń' => &mut self.pl,
+            'ř' | 'ů' | 'ě' => &mut self.cs,
+            'ș' | 'ț' | 'ă' => &mut self.ro,
+            'ő' | 'ű' => &mut self.hu,
+            _ => return,
+        };
+        *slot += 1;
+    }
+}
+
+/// The `Fast` detector over one sample.
+fn detect_fast(sample: &str) -> Option<&'static str> {
+    let mut counts = [0u32; SCRIPTS.len()];
+    let mut markers = Markers::default();
+    for c in sample.chars() {
+        if c.is_ascii() {
+            if c.is_ascii_alphabetic() {
+                counts[0] += 1;
+            }
+            continue;
+        }
+        if let Some(script) = script_of(c) {
+            counts[script as usize] += 1;
+            markers.count(c);
+        }
+    }
+    let (best, &letters) = counts
+        .iter()
+        .enumerate()
+        .max_by_key(|&(i, n)| (n, usize::MAX - i))?;
+    if letters < MIN_LETTERS {
+        return None;
+    }
+    Some(match SCRIPTS[best] {
+        Script::Cyrillic => cyrillic(&markers),
+        Script::Arabic => {
+            if markers.ur > 0 && markers.ur >= markers.fa / 2 {
+                "ur"
+            } else if markers.fa > 0 {
+                "fa"
+            } else {
+                "ar"
+            }
+        }
+        Script::Latin => return latin(sample, &markers),
+        Script::Greek => "el",
+        Script::Armenian => "hy",
+        Script::Hebrew => "he",
+        Script::Devanagari => "hi",
+        Script::Bengali => "bn",
+        Script::Thai => "th",
+        Script::Georgian => "ka",
+        Script::Hangul => "ko",
+        // Japanese mixes kana with kanji; kana alone outnumbering Han is rare, so any
+        // kana beside Han text also says Japanese.
+        Script::Kana => "ja",
+        Script::Han if counts[Script::Kana as usize] * 10 >= letters => "ja",
+        Script::Han => "zh",
+    })
+}
+
+fn cyrillic(m: &Markers) -> &'static str {
+    if m.kk >= 2 {
+        "kk"
+    } else if m.be > 0 && m.be * 2 >= m.uk {
+        "be"
+    } else if m.uk > m.ru {
+        "uk"
+    } else if m.mk > 0 {
+        "mk"
+    } else if m.sr > 0 {
+        "sr"
+    } else if m.ru == 0 && m.bg_hard_sign >= 2 {
+        // Bulgarian writes ъ as a vowel, often; Russian rarely, and never without ы/э/ё
+        // in a sample this long.
+        "bg"
+    } else {
+        "ru"
+    }
+}
+
+fn latin(sample: &str, m: &Markers) -> Option<&'static str> {
+    let marked = [(m.pl, "pl"), (m.cs, "cs"), (m.ro, "ro"), (m.hu, "hu")];
+    if let Some(&(_, code)) = marked
+        .iter()
+        .filter(|(n, _)| *n >= 2)
+        .max_by_key(|(n, _)| *n)
+    {
+        return Some(code);
+    }
+    use whichlang::Lang;
+    Some(match whichlang::detect_language(sample) {
+        Lang::Eng => "en",
+        Lang::Deu => "de",
+        Lang::Fra => "fr",
+        Lang::Spa => "es",
+        Lang::Por => "pt",
+        Lang::Ita => "it",
+        Lang::Nld => "nl",
+        Lang::Swe => "sv",
+        Lang::Tur => "tr",
+        Lang::Vie => "vi",
+        // A non-Latin answer for Latin text means the model has no idea.
+        Lang::Ara | Lang::Cmn | Lang::Hin | Lang::Jpn | Lang::Kor | Lang::Rus => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fast(text: &str) -> Option<&'static str> {
+        detect_fast(text)
+    }
+
+    #[test]
+    fn cyrillic_languages_by_their_own_letters() {
+        assert_eq!(
+            fast("Министр иностранных дел заявил, что переговоры продолжатся на этой неделе."),
+            Some("ru")
+        );
+        assert_eq!(
+            fast("Міністр закордонних справ заявив, що переговори триватимуть цього тижня."),
+            Some("uk")
+        );
+        assert_eq!(
+            fast("Міністр замежных спраў заявіў, што перамовы працягнуцца на гэтым тыдні."),
+            Some("be")
+        );
+        assert_eq!(
+            fast("Министърът на външните работи заяви, че преговорите ще продължат тази седмица."),
+            Some("bg")
+        );
+        assert_eq!(
+            fast(
+                "Министар спољних послова изјавио је да ће се преговори наставити ове недеље, рекао је ђак."
+            ),
+            Some("sr")
+        );
+        assert_eq!(
+            fast("Сыртқы істер министрі келіссөздер осы аптада жалғасатынын мәлімдеді."),
+            Some("kk")
+        );
+    }
+
+    #[test]
+    fn latin_languages() {
+        assert_eq!(
+            fast("The foreign minister said that the talks would continue later this week."),
+            Some("en")
+        );
+        assert_eq!(
+            fast(
+                "Der Außenminister sagte, dass die Gespräche später in dieser Woche fortgesetzt werden."
+            ),
+            Some("de")
+        );
+        assert_eq!(
+            fast(
+                "Le ministre des Affaires étrangères a déclaré que les discussions se poursuivraient cette semaine."
+            ),
+            Some("fr")
+        );
+        assert_eq!(
+            fast(
+                "El ministro de Asuntos Exteriores dijo que las conversaciones continuarán esta semana."
+            ),
+            Some("es")
+        );
+        assert_eq!(
+            fast(
+                "Minister spraw zagranicznych powiedział, że rozmowy będą kontynuowane w tym tygodniu."
+            ),
+            Some("pl")
+        );
+        assert_eq!(
+            fast("Ministr zahraničí řekl, že rozhovory budou pokračovat příští týden ve středu."),
+            Some("cs")
+        );
+    }
+
+    #[test]
+    fn other_scripts() {
+        assert_eq!(
+            fast("وقال وزير الخارجية إن المحادثات ستستمر هذا الأسبوع"),
+            Some("ar")
+        );
+        assert_eq!(
+            fast("وزیر امور خارجه گفت که گفتگوها این هفته ادامه پیدا می‌کند"),
+            Some("fa")
+        );
+        assert_eq!(
+            fast("Ο υπουργός Εξωτερικών δήλωσε ότι οι συνομιλίες θα συνεχιστούν"),
+            Some("el")
+        );
+        assert_eq!(
+            fast("שר החוץ אמר כי השיחות יימשכו השבוע הזה בירושלים"),
+            Some("he")
+        );
+        assert_eq!(
+            fast("外务大臣表示，会谈将于本周继续进行，双方将讨论合作问题"),
+            Some("zh")
+        );
+        assert_eq!(
+            fast("外務大臣は、今週も協議が続くと述べました。これからも話し合います"),
+            Some("ja")
+        );
+        assert_eq!(
+            fast("외무장관은 이번 주에도 회담이 계속될 것이라고 말했습니다"),
+            Some("ko")
+        );
+    }
+
+    #[test]
+    fn short_or_letterless_text_has_no_language() {
+        assert_eq!(fast("OK"), None);
+        assert_eq!(fast("12:30 🔥🔥🔥 — 2024"), None);
+        assert_eq!(fast(""), None);
+    }
+
+    #[test]
+    fn dominant_script_wins_in_mixed_text() {
+        assert_eq!(
+            fast("Сегодня министр провёл встречу с делегацией, talks in Geneva continue"),
+            Some("ru")
+        );
+    }
+
+    #[test]
+    fn links_are_not_language() {
+        let mut s = String::new();
+        push_words(
+            "Раскрыта технология создания небесного диска | https://example.ru/article/raskryta-tehnologiya-sozd www.example.com",
+            &mut s,
+        );
+        assert_eq!(s, "Раскрыта технология создания небесного диска | ");
+        assert_eq!(fast(&s), Some("ru"));
+    }
+
+    #[test]
+    fn off_is_always_none() {
+        let p = Paragraph {
+            kind: crate::segment::ParagraphKind::Text,
+            line: None,
+            marker: None,
+            t: None,
+            text: "The foreign minister said that the talks would continue.".into(),
+            key: [0; 16],
+            key_chars: 0,
+        };
+        assert_eq!(LangDetector::Off.detect(std::slice::from_ref(&p)), None);
+        assert_eq!(
+            LangDetector::Fast.detect(std::slice::from_ref(&p)),
+            Some("en")
+        );
+        assert_eq!(
+            LangDetector::Whatlang.detect(std::slice::from_ref(&p)),
+            Some("en")
+        );
+    }
+}
