@@ -156,6 +156,17 @@ pub fn display_text(raw: &str) -> Cow<'_, str> {
     }
 }
 
+/// Characters that are neither letters nor digits whatever NFKC makes of them, and
+/// that cannot combine with their neighbours: General Punctuation (dashes, quotes,
+/// bullets), arrows, mathematical and technical symbols, box drawing, geometric shapes,
+/// miscellaneous symbols and dingbats up to the circled digits (❗ ✅ ☝), variation
+/// selector 16, and the pictograph blocks from U+1F300 (not the enclosed alphanumerics
+/// just before them). They are the most common non-letters of dumps, so the key skips
+/// them without any property lookup. The exhaustive test checks every one of them.
+fn never_in_key(cp: u32) -> bool {
+    matches!(cp, 0x2000..=0x206F | 0x2190..=0x23FF | 0x2500..=0x2775 | 0x2794..=0x27BF | 0xFE0F | 0x1F300..=0x1FAFF)
+}
+
 /// Appends the full case folding of `c`, keeping only letters and digits.
 ///
 /// Below U+0370 (except `ß`, `ǰ` and U+0345) and in the Cyrillic block, full case folding is
@@ -164,10 +175,7 @@ pub fn display_text(raw: &str) -> Cow<'_, str> {
 /// `caseless` alone.
 fn push_folded_alnum(c: char, key: &mut String) {
     let cp = c as u32;
-    // General Punctuation (dashes, quotes, bullets) and the pictograph blocks from U+1F300
-    // (not the enclosed alphanumerics just before them) hold no letters
-    // or digits: skip the property lookup for the most common non-letters of dumps.
-    if (0x2000..=0x206F).contains(&cp) || (0x1F300..=0x1FAFF).contains(&cp) {
+    if never_in_key(cp) {
         return;
     }
     let lowercase_is_fold = (cp < 0x0370 && !matches!(c, '\u{00DF}' | '\u{01F0}' | '\u{0345}'))
@@ -188,21 +196,92 @@ fn push_folded_alnum(c: char, key: &mut String) {
     }
 }
 
+/// ASCII byte → its key byte: lower-case letters and digits, 0 for everything dropped.
+const ASCII_KEY: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_digit() || c.is_ascii_lowercase() {
+            c
+        } else if c.is_ascii_uppercase() {
+            c.to_ascii_lowercase()
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
+
+/// True when `c` alone is already NFKC and cannot take part in any composition or
+/// reordering with its neighbours (quick check Yes, combining class 0). A text made only
+/// of such characters is its own NFKC, so it can be folded character by character.
+fn is_nfkc_stable(c: char) -> bool {
+    unicode_normalization::char::canonical_combining_class(c) == 0
+        && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes
+}
+
+/// The key of a text whose characters are all NFKC-stable, folded byte by byte for ASCII,
+/// Latin-1 letters and basic Cyrillic. `false` (with `key` partly written) at the first
+/// character that may change under NFKC: the caller then takes the general path.
+fn fold_stable_text(display: &str, key: &mut String) -> bool {
+    let b = display.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let lead = b[i];
+        if lead < 0x80 {
+            let k = ASCII_KEY[usize::from(lead)];
+            if k != 0 {
+                key.push(char::from(k));
+            }
+            i += 1;
+            continue;
+        }
+        let Some(c) = display[i..].chars().next() else {
+            return false;
+        };
+        i += c.len_utf8();
+        let cp = c as u32;
+        // Basic Cyrillic and Latin-1 letters: case folding is a fixed offset (Ё/ё and the
+        // other U+0400–U+040F letters fold 0x50 up).
+        let folded = match cp {
+            0x0400..=0x040F => char::from_u32(cp + 0x50),
+            0x0410..=0x042F => char::from_u32(cp + 0x20),
+            0x0430..=0x045F => Some(c),
+            0x00C0..=0x00D6 | 0x00D8..=0x00DE => char::from_u32(cp + 0x20),
+            0x00E0..=0x00F6 | 0x00F8..=0x00FF => Some(c),
+            _ => None,
+        };
+        if let Some(f) = folded {
+            key.push(f);
+        } else if never_in_key(cp) {
+            continue;
+        } else if is_nfkc_stable(c) {
+            push_folded_alnum(c, key);
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
 /// The dedup key of a display text (SPEC §4): NFKC, full case folding, then only
 /// letters and digits. Emoji, punctuation, quotes and spaces vanish; digits stay
 /// because in news numbers are facts.
 pub fn key_text(display: &str) -> String {
     let mut key = String::with_capacity(display.len());
-    if display.is_ascii() {
-        // NFKC and case folding of ASCII are the identity and lowercasing respectively.
-        key.extend(
-            display
-                .bytes()
-                .filter(u8::is_ascii_alphanumeric)
-                .map(|b| char::from(b.to_ascii_lowercase())),
-        );
-        return key;
+    key_text_into(display, &mut key);
+    key
+}
+
+/// `key_text` into a reused buffer (cleared first).
+pub fn key_text_into(display: &str, key: &mut String) {
+    key.clear();
+    if fold_stable_text(display, key) {
+        return;
     }
+    key.clear();
     let nfkc: Cow<'_, str> = if is_nfkc_quick(display.chars()) == IsNormalized::Yes {
         Cow::Borrowed(display)
     } else {
@@ -214,10 +293,9 @@ pub fn key_text(display: &str) -> String {
                 key.push(c.to_ascii_lowercase());
             }
         } else {
-            push_folded_alnum(c, &mut key);
+            push_folded_alnum(c, key);
         }
     }
-    key
 }
 
 /// SHA-256 of the key's UTF-8, first 16 bytes.
@@ -296,13 +374,25 @@ mod tests {
 
     #[test]
     fn fast_folding_matches_the_reference_on_every_code_point() {
+        // Alone, between letters of the fast paths, and before a combining mark (which
+        // must send the whole text down the general path).
         for cp in 0..=0x10FFFFu32 {
             let Some(c) = char::from_u32(cp) else {
                 continue;
             };
-            let s = c.to_string();
-            assert_eq!(key_text(&s), reference_key(&s), "U+{cp:04X}");
+            for s in [c.to_string(), format!("Жa{c}Éz"), format!("{c}\u{0301}ё")] {
+                assert_eq!(key_text(&s), reference_key(&s), "U+{cp:04X} in {s:?}");
+            }
         }
+    }
+
+    #[test]
+    fn fast_key_paths() {
+        assert_eq!(key_text("ЁЖИК Ѐ ПРИВЕТ, Мир!"), "ёжикѐприветмир");
+        assert_eq!(key_text("ÀÉÎÕÜ Çà ß ×÷"), "àéîõüçàss");
+        assert_eq!(key_text("❗️ Hello — “world” ✅ 👍🏻"), "helloworld");
+        // A combining accent: the general path composes it.
+        assert_eq!(key_text("Cafe\u{0301}"), "café");
     }
 
     #[test]

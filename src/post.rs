@@ -161,8 +161,9 @@ pub fn build_post(raw: RawPost) -> Post {
     // takes over for long ones so a 100k-line post is not quadratic.
     let mut in_post: std::collections::HashSet<Digest16> = std::collections::HashSet::new();
     const SCAN_LIMIT: usize = 32;
+    let mut key_text = String::new();
     for p in raw.paragraphs {
-        let key_text = normalise::key_text(&p.text);
+        normalise::key_text_into(&p.text, &mut key_text);
         let key = (!key_text.is_empty()).then(|| normalise::digest(&key_text));
         let repeated = |k: &Digest16, paragraphs: &[Paragraph]| {
             if paragraphs.len() <= SCAN_LIMIT {
