@@ -140,6 +140,15 @@ impl PostSegmenter {
         self
     }
 
+    /// A segmenter for text that starts at a cut found by [`find_cut`] somewhere after the
+    /// start of the input: its first post is not the input's first document.
+    pub fn after_cut() -> Self {
+        PostSegmenter {
+            at_file_start: false,
+            ..PostSegmenter::new()
+        }
+    }
+
     /// A segmenter for the text of one message: everything is one post, and a plain first
     /// line is not taken as a document title (see `message::message_post`).
     pub fn single_post() -> Self {
@@ -364,9 +373,97 @@ impl PostSegmenter {
     }
 }
 
+/// How far into a block [`find_cut`] looks before giving up: posts are rarely longer,
+/// and a block without headers should not be classified twice.
+pub const CUT_SCAN_BYTES: usize = 64 * 1024;
+
+/// Offset of the first line of `block` (never the first line) at which the segmenter
+/// closes whatever post is open and starts a new one whatever came earlier: a forward or
+/// desktop header whose previous non-blank line, inside the block, is not a header. (After
+/// a header, an identical forward header would collapse into the same post.) Segmenting
+/// the text before and after such a line separately, the second part with
+/// [`PostSegmenter::after_cut`], gives the same posts as segmenting it whole.
+pub fn find_cut(block: &[u8]) -> Option<usize> {
+    let mut after_content = false;
+    let mut start = 0;
+    while start < block.len().min(CUT_SCAN_BYTES) {
+        let end = memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |i| start + i);
+        let raw = &block[start..end];
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.contains(&b'\r') {
+            // Lone CRs split this into lines the cut would not fall between.
+            after_content = false;
+        } else {
+            let text = String::from_utf8_lossy(raw);
+            let display = crate::normalise::display_text(&text);
+            if !display.is_empty() {
+                let header = matches!(
+                    grammar::classify(&display).line,
+                    Line::ForwardHeader(_) | Line::DesktopHeader { .. }
+                );
+                if header && after_content {
+                    return Some(start);
+                }
+                after_content = !header;
+            }
+        }
+        start = end + 1;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Segments `text` whose first line is number `first`, as a chunk would be.
+    fn segment_from(mut seg: PostSegmenter, text: &str, first: u64) -> Vec<RawPost> {
+        let mut out = Vec::new();
+        crate::input::for_each_line("t", &mut text.as_bytes(), |n, line| {
+            seg.push(first - 1 + n, &crate::normalise::display_text(line), &mut out);
+            Ok(())
+        })
+        .unwrap();
+        seg.finish(&mut out);
+        out
+    }
+
+    #[test]
+    fn segmenting_either_side_of_a_cut_changes_nothing() {
+        let texts = [
+            include_str!("../seeds/004_938382bba7e78ea9.txt").to_owned(),
+            "Forwarded from A\nForwarded from A\nBody\n❤1\nForwarded from A\nForwarded from B\nText\n\
+             Forwarded from B\nMore\n00:12\nForwarded from C\nstamped\nChannel, [1/2/2024 10:00 AM]\n\
+             Forwarded from C\nbody\n"
+                .repeat(3),
+        ];
+        for text in &texts {
+            let whole = segment_from(PostSegmenter::new(), text, 1);
+            let mut cuts = 0;
+            for (start, _) in text.match_indices('\n') {
+                let Some(c) = find_cut(&text.as_bytes()[start + 1..]) else {
+                    continue;
+                };
+                let at = start + 1 + c;
+                cuts += 1;
+                let mut parts = segment_from(PostSegmenter::new(), &text[..at], 1);
+                let first = 1 + crate::input::count_lines(&text.as_bytes()[..at]);
+                parts.extend(segment_from(PostSegmenter::after_cut(), &text[at..], first));
+                assert_eq!(parts, whole, "cut at byte {at}");
+            }
+            assert!(cuts > 5, "{cuts} cuts");
+        }
+    }
+
+    #[test]
+    fn no_cut_between_collapsing_headers() {
+        assert_eq!(find_cut(b"Forwarded from A\nForwarded from A\nBody\n"), None);
+        assert_eq!(
+            find_cut(b"text\nForwarded from A\nForwarded from A\nBody\n"),
+            Some(5)
+        );
+        assert_eq!(find_cut(b"Forwarded from A\nBody\nplain\n"), None);
+    }
 
     fn segment(text: &str) -> Vec<RawPost> {
         let mut seg = PostSegmenter::new();

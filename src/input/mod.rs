@@ -1,7 +1,9 @@
 //! Finds and opens the inputs: files, directories (recursed, sorted) and stdin.
 
+mod chunks;
 mod lines;
 
+pub use chunks::{Chunk, ChunkReader, count_lines};
 pub use lines::{FileCounts, for_each_line};
 
 use std::cmp::Ordering;

@@ -1,0 +1,277 @@
+//! Cuts a plain-text input into newline-aligned chunks that begin where a post must
+//! begin, so that each chunk can be segmented on its own, in parallel with the others.
+
+use std::io::{self, Read};
+
+use memchr::{memchr_iter, memrchr};
+
+/// A run of whole lines of one input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    pub bytes: Vec<u8>,
+    /// Number (1-based) of the chunk's first line, counted as `for_each_line` counts.
+    pub first_line: u64,
+    /// True when a segmenter can start afresh on this chunk: it is the start of the
+    /// input or begins at a cut. False when it goes on with the post left open at the end
+    /// of the previous chunk (no cut was found before the chunk grew too big).
+    pub fresh: bool,
+}
+
+/// Reads chunks from `reader`. `cut` names the offset of a line (never 0) inside a
+/// newline-aligned block where a post starts whatever came before it, if it finds one.
+pub struct ChunkReader<R, F> {
+    reader: R,
+    cut: F,
+    /// Bytes read after the last line feed, carried into the next block.
+    carry: Vec<u8>,
+    /// The chunk being assembled, which begins at a cut (or is a continuation).
+    pending: Vec<u8>,
+    pending_fresh: bool,
+    next_line: u64,
+    eof: bool,
+    block_bytes: usize,
+    max_chunk_bytes: usize,
+}
+
+impl<R: Read, F: FnMut(&[u8]) -> Option<usize>> ChunkReader<R, F> {
+    /// Blocks of about `block_bytes` are read and searched for a cut; a chunk in which no
+    /// cut turns up is handed on, as not fresh, once it reaches `max_chunk_bytes`.
+    pub fn new(reader: R, cut: F, block_bytes: usize, max_chunk_bytes: usize) -> Self {
+        ChunkReader {
+            reader,
+            cut,
+            carry: Vec::new(),
+            pending: Vec::new(),
+            pending_fresh: true,
+            next_line: 1,
+            eof: false,
+            block_bytes: block_bytes.max(1),
+            max_chunk_bytes: max_chunk_bytes.max(1),
+        }
+    }
+
+    /// Hands `bytes` out as the next chunk, numbering its lines.
+    fn emit(&mut self, bytes: Vec<u8>, fresh: bool) -> Chunk {
+        let first_line = self.next_line;
+        self.next_line += count_lines(&bytes);
+        Chunk {
+            bytes,
+            first_line,
+            fresh,
+        }
+    }
+
+    /// The next chunk, `None` at the end of the input. On a read error the bytes read
+    /// before it are still returned first (as chunks), then the error.
+    pub fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
+        loop {
+            if self.eof {
+                if self.pending.is_empty() {
+                    return Ok(None);
+                }
+                let bytes = std::mem::take(&mut self.pending);
+                let fresh = self.pending_fresh;
+                return Ok(Some(self.emit(bytes, fresh)));
+            }
+            let block = match self.read_block() {
+                Ok(block) => block,
+                Err(e) => {
+                    // Keep what was read: the caller drains `pending` after the error.
+                    self.eof = true;
+                    let tail = std::mem::take(&mut self.carry);
+                    self.pending.extend_from_slice(&tail);
+                    return Err(e);
+                }
+            };
+            if block.is_empty() {
+                continue;
+            }
+            match (self.cut)(&block).filter(|&c| c > 0 && c < block.len()) {
+                Some(c) => {
+                    self.pending.extend_from_slice(&block[..c]);
+                    let done = std::mem::replace(&mut self.pending, block[c..].to_vec());
+                    let fresh = std::mem::replace(&mut self.pending_fresh, true);
+                    if !done.is_empty() {
+                        return Ok(Some(self.emit(done, fresh)));
+                    }
+                }
+                None => {
+                    self.pending.extend_from_slice(&block);
+                    if self.pending.len() >= self.max_chunk_bytes {
+                        let done = std::mem::take(&mut self.pending);
+                        let fresh = std::mem::replace(&mut self.pending_fresh, false);
+                        return Ok(Some(self.emit(done, fresh)));
+                    }
+                }
+            }
+        }
+    }
+
+    /// About `block_bytes` of input ending just after a line feed (or at the end of the
+    /// input), with the bytes after that line feed kept for the next block.
+    fn read_block(&mut self) -> io::Result<Vec<u8>> {
+        let mut block = std::mem::take(&mut self.carry);
+        let target = self.block_bytes.max(block.len() + 1);
+        loop {
+            let start = block.len();
+            // Past the target (a line longer than a block) the block grows geometrically.
+            let want = if start < target { target } else { start + start / 2 + 1 };
+            block.resize(want, 0);
+            let n = loop {
+                match self.reader.read(&mut block[start..]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        block.truncate(start);
+                        self.carry = block;
+                        return Err(e);
+                    }
+                }
+            };
+            block.truncate(start + n);
+            if n == 0 {
+                self.eof = true;
+                return Ok(block);
+            }
+            if block.len() < target {
+                continue;
+            }
+            // Cut after the last line feed; a block with none (one huge line) grows on.
+            if let Some(nl) = memrchr(b'\n', &block) {
+                self.carry = block[nl + 1..].to_vec();
+                block.truncate(nl + 1);
+                return Ok(block);
+            }
+        }
+    }
+}
+
+/// Lines in `bytes` as `for_each_line` numbers them: a line ends at LF, CRLF or a lone
+/// CR, and a last line without terminator counts too.
+pub fn count_lines(bytes: &[u8]) -> u64 {
+    if bytes.is_empty() {
+        return 0;
+    }
+    let lf = memchr_iter(b'\n', bytes).count() as u64;
+    let mut lone_cr = 0u64;
+    for i in memchr_iter(b'\r', bytes) {
+        let next = bytes.get(i + 1);
+        // A CR before LF, or ending the input, is dropped rather than splitting.
+        if next.is_some() && next != Some(&b'\n') {
+            lone_cr += 1;
+        }
+    }
+    let unterminated = u64::from(bytes.last() != Some(&b'\n'));
+    lf + lone_cr + unterminated
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_by_reader(bytes: &[u8]) -> u64 {
+        crate::input::for_each_line("t", &mut &bytes[..], |_, _| Ok(()))
+            .unwrap()
+            .lines
+    }
+
+    #[test]
+    fn line_counts_agree_with_the_line_reader() {
+        for text in [
+            "",
+            "a",
+            "a\n",
+            "a\nb",
+            "a\r\nb\r\n",
+            "a\rb\rc",
+            "a\r\rb\n",
+            "a\r",
+            "\n\n\n",
+            "x\r\n\ry\n",
+        ] {
+            assert_eq!(
+                count_lines(text.as_bytes()),
+                lines_by_reader(text.as_bytes()),
+                "{text:?}"
+            );
+        }
+    }
+
+    /// Cuts before every line that starts with `#`, like a header would.
+    fn cut_at_hash(block: &[u8]) -> Option<usize> {
+        memchr_iter(b'\n', block)
+            .map(|i| i + 1)
+            .find(|&i| block.get(i) == Some(&b'#'))
+    }
+
+    fn chunks(text: &str, block: usize, max: usize) -> Vec<Chunk> {
+        let mut r = ChunkReader::new(text.as_bytes(), cut_at_hash, block, max);
+        let mut out = Vec::new();
+        while let Some(c) = r.next_chunk().unwrap() {
+            out.push(c);
+        }
+        out
+    }
+
+    #[test]
+    fn chunks_start_at_cuts_and_cover_the_input() {
+        let text = "#a\nx\ny\n#b\nz\n#c\nw\nv\nu\n#d\nlast";
+        for block in [1, 3, 5, 8, 100] {
+            let got = chunks(text, block, 1 << 20);
+            let joined: Vec<u8> = got.iter().flat_map(|c| c.bytes.clone()).collect();
+            assert_eq!(joined, text.as_bytes(), "block {block}");
+            assert!(got.iter().all(|c| c.fresh));
+            let mut line = 1;
+            for c in &got {
+                assert_eq!(c.first_line, line);
+                line += count_lines(&c.bytes);
+                assert_eq!(c.bytes.first(), Some(&b'#'), "block {block}: {c:?}");
+            }
+        }
+        // Big blocks: one chunk per cut found, the rest rides along.
+        let got = chunks(text, 100, 1 << 20);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1].first_line, 4);
+    }
+
+    #[test]
+    fn a_chunk_without_cuts_is_handed_on_when_too_big() {
+        let text = "#a\n".to_owned() + &"line\n".repeat(100);
+        let got = chunks(&text, 16, 64);
+        assert!(got.len() > 3);
+        assert!(got[0].fresh);
+        assert!(got[1..].iter().all(|c| !c.fresh));
+        let joined: Vec<u8> = got.iter().flat_map(|c| c.bytes.clone()).collect();
+        assert_eq!(joined, text.as_bytes());
+    }
+
+    #[test]
+    fn a_read_error_keeps_what_was_read() {
+        struct Failing(Vec<u8>);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0.is_empty() {
+                    return Err(io::Error::other("disk gone"));
+                }
+                let n = buf.len().min(self.0.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0.drain(..n);
+                Ok(n)
+            }
+        }
+        let mut r = ChunkReader::new(Failing(b"#a\nx\n#b\ny\npart".to_vec()), cut_at_hash, 4, 1 << 20);
+        let mut got = Vec::new();
+        let err = loop {
+            match r.next_chunk() {
+                Ok(Some(c)) => got.extend(c.bytes),
+                Ok(None) => panic!("the error must be reported"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err.to_string(), "disk gone");
+        while let Some(c) = r.next_chunk().unwrap() {
+            got.extend(c.bytes);
+        }
+        assert_eq!(got, b"#a\nx\n#b\ny\npart");
+    }
+}
