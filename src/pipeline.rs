@@ -22,7 +22,7 @@ use crate::normalise::Digest16;
 use crate::output::{self, RecordSink};
 use crate::post::{Post, Reason, build_post};
 use crate::record::{ExplainRecord, FirstCopy, Hex16, Record, Source};
-use crate::segment::{PostSegmenter, RawPost};
+use crate::segment::{self, PostSegmenter, RawPost};
 use crate::state::{self, SeenState};
 use crate::stats::RunStats;
 
@@ -195,36 +195,63 @@ struct WrittenAt {
     message_id: Option<i64>,
 }
 
-/// The reading half of `clean_text`: segments the input into posts and sends them in
-/// batches. Returns what reading found and where over-long posts were split. Stops early
-/// (without an error of its own) when the receiving side has gone away.
-fn read_text_posts(
+/// Bytes read per block when looking for a cut: about one parallel task's worth of text.
+const CHUNK_BLOCK_BYTES: usize = 1 << 20;
+
+/// A chunk in which no cut turns up (a long text without headers) is handed on at this
+/// size and continued by the same segmenter, so memory stays bounded.
+const MAX_CHUNK_BYTES: usize = 16 << 20;
+
+/// Chunks segmented in parallel at once, per worker thread.
+const CHUNKS_PER_THREAD: usize = 4;
+
+/// What one chunk of text gave.
+struct ChunkPosts {
+    posts: Vec<Post>,
+    counts: input::FileCounts,
+    splits: Vec<u64>,
+    /// The segmenter, still holding the chunk's last post open, when the next chunk
+    /// continues it.
+    open: Option<PostSegmenter>,
+}
+
+/// Segments one chunk (lines → display text → posts) and computes its posts' keys. The
+/// last post is closed unless `keep_open`.
+fn segment_chunk(
     name: &str,
-    mut reader: Box<dyn BufRead + Send>,
+    chunk: &input::Chunk,
     mut segmenter: PostSegmenter,
-    tx: std::sync::mpsc::SyncSender<Vec<RawPost>>,
-) -> (Result<input::FileCounts, Error>, Vec<u64>) {
-    let mut batch = Vec::with_capacity(BATCH_POSTS);
-    let mut receiver_gone = false;
-    let read = input::for_each_line(name, &mut *reader, |line_no, line| {
-        let display = normalise::display_text(line);
-        segmenter.push(line_no, &display, &mut batch);
-        if batch.len() >= BATCH_POSTS {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_POSTS));
-            if tx.send(full).is_err() {
-                receiver_gone = true;
-                return Err(Error::Interrupted);
-            }
-        }
+    keep_open: bool,
+) -> ChunkPosts {
+    let mut raws = Vec::new();
+    let first = chunk.first_line;
+    // Reading from memory cannot fail, and `push` never returns an error.
+    let counts = input::for_each_line(name, &mut chunk.bytes.as_slice(), |n, line| {
+        segmenter.push(first - 1 + n, &normalise::display_text(line), &mut raws);
         Ok(())
-    });
-    if receiver_gone {
-        return (Ok(input::FileCounts::default()), Vec::new());
+    })
+    .unwrap_or_default();
+    if !keep_open {
+        segmenter.finish(&mut raws);
     }
-    // Whatever was read before a read error is still cleaned and written.
-    segmenter.finish(&mut batch);
-    let _ = tx.send(batch);
-    (read, std::mem::take(&mut segmenter.splits))
+    let splits = std::mem::take(&mut segmenter.splits);
+    ChunkPosts {
+        posts: raws.into_iter().map(build_post).collect(),
+        counts,
+        splits,
+        open: keep_open.then_some(segmenter),
+    }
+}
+
+/// The state of one plain-text input between chunks.
+struct TextChunks<'n> {
+    name: &'n str,
+    /// Fresh chunks waiting to be segmented in parallel.
+    pending: Vec<input::Chunk>,
+    /// The segmenter of a post that goes on in the next chunk.
+    open: Option<PostSegmenter>,
+    /// Lines where over-long posts were split.
+    splits: Vec<u64>,
 }
 
 struct Cleaner<'c> {
@@ -338,57 +365,179 @@ impl Cleaner<'_> {
         }
     }
 
-    /// Reads plain text on a thread of its own (lines → display text → posts), handing
-    /// batches of posts through a short queue to this thread, which finishes, dedups and
-    /// writes them: reading overlaps with the rest of the work.
+    /// Plain text: a reader thread cuts the input into chunks that start where a post
+    /// must start ([`segment::find_cut`]); the workers segment chunks and compute keys in
+    /// parallel; this thread judges the posts in input order and writes them.
     fn clean_text(
         &mut self,
         source: &InputSource,
         reader: Box<dyn BufRead + Send>,
     ) -> Result<(), Error> {
         self.format = Format::Text;
-        let segmenter = PostSegmenter::new()
-            .explaining(self.config.explain.is_some())
-            .max_post_bytes(self.config.max_post_bytes);
         let name = source.name.as_str();
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RawPost>>(2);
-        let (read, splits, processed) = std::thread::scope(|scope| {
-            // Named, so that profiles show the reading half apart from the rest.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<input::Chunk, Error>>(
+            CHUNKS_PER_THREAD * self.config.threads.max(1),
+        );
+        let mut text = TextChunks {
+            name,
+            pending: Vec::new(),
+            open: None,
+            splits: Vec::new(),
+        };
+        let (read_error, processed) = std::thread::scope(|scope| {
+            // Named, so that profiles show the reading apart from the rest.
             let producer = std::thread::Builder::new()
                 .name("tgclean-reader".into())
-                .spawn_scoped(scope, move || read_text_posts(name, reader, segmenter, tx))
+                .spawn_scoped(scope, move || {
+                    let mut chunks = input::ChunkReader::new(
+                        reader,
+                        segment::find_cut,
+                        CHUNK_BLOCK_BYTES,
+                        MAX_CHUNK_BYTES,
+                    );
+                    loop {
+                        let next = match chunks.next_chunk() {
+                            Ok(Some(chunk)) => Ok(chunk),
+                            Ok(None) => return,
+                            // What was read before the error still comes after it.
+                            Err(e) => Err(Error::Read {
+                                path: name.to_owned(),
+                                line: chunks.lines_read() + 1,
+                                source: e,
+                            }),
+                        };
+                        if tx.send(next).is_err() {
+                            return;
+                        }
+                    }
+                })
                 .map_err(|e| Error::Config(format!("cannot start the reader thread: {e}")))?;
+            let mut read_error = None;
             let mut processed = Ok(());
-            while let Ok(batch) = rx.recv() {
-                self.batch = batch;
-                processed = self.process_batch();
+            for next in &rx {
+                processed = match next {
+                    Ok(chunk) => self.take_chunk(&mut text, chunk),
+                    Err(e) => {
+                        read_error = Some(e);
+                        Ok(())
+                    }
+                };
                 if processed.is_err() {
                     break;
                 }
             }
+            if processed.is_ok() {
+                processed = self.flush_chunks(&mut text, false);
+            }
             // Dropping the queue stops a reader that is still going (after an error here).
             drop(rx);
-            Ok(match producer.join() {
-                Ok((read, splits)) => (read, splits, processed),
-                Err(_) => (
-                    Err(Error::Config(format!("{name}: the reader thread failed"))),
-                    Vec::new(),
-                    processed,
-                ),
-            })
+            if producer.join().is_err() {
+                read_error = Some(Error::Config(format!("{name}: the reader thread failed")));
+            }
+            Ok::<_, Error>((read_error, processed))
         })?;
         processed?;
-        for line in splits {
+        for line in std::mem::take(&mut text.splits) {
             self.stats.split_posts += 1;
             eprintln!(
                 "tgclean: {}:{line}: post longer than {} bytes, split here (--max-post-bytes)",
                 source.name, self.config.max_post_bytes
             );
         }
-        let counts = read?;
-        self.stats.bytes += counts.bytes;
-        self.stats.invalid_utf8 += counts.invalid_utf8;
-        Ok(())
+        match read_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn text_segmenter(&self, input_start: bool) -> PostSegmenter {
+        let segmenter = if input_start {
+            PostSegmenter::new()
+        } else {
+            PostSegmenter::after_cut()
+        };
+        segmenter
+            .explaining(self.config.explain.is_some())
+            .max_post_bytes(self.config.max_post_bytes)
+    }
+
+    /// Queues a fresh chunk for parallel segmentation, or continues the open post with a
+    /// chunk that is not fresh.
+    fn take_chunk(&mut self, text: &mut TextChunks<'_>, chunk: input::Chunk) -> Result<(), Error> {
+        if chunk.fresh {
+            if let Some(mut open) = text.open.take() {
+                let mut raws = Vec::new();
+                open.finish(&mut raws);
+                text.splits.append(&mut open.splits);
+                self.judge_and_write(raws.into_iter().map(build_post).collect())?;
+            }
+            text.pending.push(chunk);
+            if text.pending.len() >= CHUNKS_PER_THREAD * self.config.threads.max(1) {
+                self.flush_chunks(text, false)?;
+            }
+            return Ok(());
+        }
+        if text.open.is_none() {
+            self.flush_chunks(text, true)?;
+        }
+        let segmenter = match text.open.take() {
+            Some(s) => s,
+            None => self.text_segmenter(chunk.first_line == 1),
+        };
+        let done = segment_chunk(text.name, &chunk, segmenter, true);
+        self.take_chunk_posts(text, done)
+    }
+
+    /// Segments the queued chunks in parallel and judges their posts in order; with
+    /// `keep_last_open`, the last chunk's open post is kept for the chunk that continues it.
+    fn flush_chunks(
+        &mut self,
+        text: &mut TextChunks<'_>,
+        keep_last_open: bool,
+    ) -> Result<(), Error> {
+        if text.pending.is_empty() {
+            return Ok(());
+        }
+        let chunks = std::mem::take(&mut text.pending);
+        let last = chunks.len() - 1;
+        let segmenters: Vec<PostSegmenter> = chunks
+            .iter()
+            .map(|c| self.text_segmenter(c.first_line == 1))
+            .collect();
+        let name = text.name;
+        let done: Vec<ChunkPosts> = self.pool.install(|| {
+            chunks
+                .par_iter()
+                .zip(segmenters)
+                .enumerate()
+                .map(|(i, (chunk, seg))| {
+                    segment_chunk(name, chunk, seg, keep_last_open && i == last)
+                })
+                .collect()
+        });
+        let mut posts = Vec::new();
+        for mut d in done {
+            posts.append(&mut d.posts);
+            self.stats.bytes += d.counts.bytes;
+            self.stats.invalid_utf8 += d.counts.invalid_utf8;
+            text.splits.append(&mut d.splits);
+            if d.open.is_some() {
+                text.open = d.open;
+            }
+        }
+        self.judge_and_write(posts)
+    }
+
+    fn take_chunk_posts(
+        &mut self,
+        text: &mut TextChunks<'_>,
+        mut done: ChunkPosts,
+    ) -> Result<(), Error> {
+        self.stats.bytes += done.counts.bytes;
+        self.stats.invalid_utf8 += done.counts.invalid_utf8;
+        text.splits.append(&mut done.splits);
+        text.open = done.open;
+        self.judge_and_write(done.posts)
     }
 
     fn clean_json(
@@ -456,9 +605,16 @@ impl Cleaner<'_> {
             return Ok(());
         }
         let raws = std::mem::take(&mut self.batch);
-        let mut posts: Vec<Post> = self
+        let posts: Vec<Post> = self
             .pool
             .install(|| raws.into_par_iter().map(build_post).collect());
+        self.judge_and_write(posts)
+    }
+
+    /// Judges `posts` in input order, then detects languages and serialises the records
+    /// that are written in parallel, and writes them in order.
+    fn judge_and_write(&mut self, mut posts: Vec<Post>) -> Result<(), Error> {
+        check_interrupt()?;
         // Dedup needs input order; language and serialisation do not, and run only for
         // the records that are written.
         let mut decisions = Vec::with_capacity(posts.len());

@@ -420,7 +420,11 @@ mod tests {
     fn segment_from(mut seg: PostSegmenter, text: &str, first: u64) -> Vec<RawPost> {
         let mut out = Vec::new();
         crate::input::for_each_line("t", &mut text.as_bytes(), |n, line| {
-            seg.push(first - 1 + n, &crate::normalise::display_text(line), &mut out);
+            seg.push(
+                first - 1 + n,
+                &crate::normalise::display_text(line),
+                &mut out,
+            );
             Ok(())
         })
         .unwrap();
@@ -457,7 +461,10 @@ mod tests {
 
     #[test]
     fn no_cut_between_collapsing_headers() {
-        assert_eq!(find_cut(b"Forwarded from A\nForwarded from A\nBody\n"), None);
+        assert_eq!(
+            find_cut(b"Forwarded from A\nForwarded from A\nBody\n"),
+            None
+        );
         assert_eq!(
             find_cut(b"text\nForwarded from A\nForwarded from A\nBody\n"),
             Some(5)

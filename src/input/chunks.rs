@@ -50,6 +50,11 @@ impl<R: Read, F: FnMut(&[u8]) -> Option<usize>> ChunkReader<R, F> {
         }
     }
 
+    /// Lines handed out so far.
+    pub fn lines_read(&self) -> u64 {
+        self.next_line - 1
+    }
+
     /// Hands `bytes` out as the next chunk, numbering its lines.
     fn emit(&mut self, bytes: Vec<u8>, fresh: bool) -> Chunk {
         let first_line = self.next_line;
@@ -115,7 +120,11 @@ impl<R: Read, F: FnMut(&[u8]) -> Option<usize>> ChunkReader<R, F> {
         loop {
             let start = block.len();
             // Past the target (a line longer than a block) the block grows geometrically.
-            let want = if start < target { target } else { start + start / 2 + 1 };
+            let want = if start < target {
+                target
+            } else {
+                start + start / 2 + 1
+            };
             block.resize(want, 0);
             let n = loop {
                 match self.reader.read(&mut block[start..]) {
@@ -259,7 +268,12 @@ mod tests {
                 Ok(n)
             }
         }
-        let mut r = ChunkReader::new(Failing(b"#a\nx\n#b\ny\npart".to_vec()), cut_at_hash, 4, 1 << 20);
+        let mut r = ChunkReader::new(
+            Failing(b"#a\nx\n#b\ny\npart".to_vec()),
+            cut_at_hash,
+            4,
+            1 << 20,
+        );
         let mut got = Vec::new();
         let err = loop {
             match r.next_chunk() {
