@@ -159,8 +159,37 @@ pub fn is_emoji_grapheme(g: &str) -> bool {
     !first.is_ascii() && first.is_emoji_char()
 }
 
+/// Latin and Cyrillic letters: never emoji, never keycap bases, and never joined to
+/// the character before them in one grapheme cluster.
+fn is_plain_letter(c: char) -> bool {
+    matches!(c as u32, 0xC0..=0x24F | 0x400..=0x482 | 0x48A..=0x52F)
+}
+
+/// Quick and exact rejection for the common case of a line of words: an ASCII
+/// character other than a keycap base, or a Latin or Cyrillic letter, followed by
+/// nothing, ASCII or such a letter, is a grapheme cluster of one character that is no
+/// emoji. This saves grapheme segmentation on most lines.
+fn cannot_begin_emoji(i: &str) -> bool {
+    let mut chars = i.chars();
+    let Some(first) = chars.next() else {
+        return true;
+    };
+    let plain_first = if first.is_ascii() {
+        !matches!(first, '0'..='9' | '#' | '*')
+    } else {
+        is_plain_letter(first)
+    };
+    plain_first
+        && chars
+            .next()
+            .is_none_or(|c| c.is_ascii() || is_plain_letter(c))
+}
+
 /// emoji = one grapheme cluster that is an emoji (flag, ZWJ sequence, keycap, VS16 form)
 pub fn emoji(i: &str) -> Res<'_, &str> {
+    if cannot_begin_emoji(i) {
+        return fail(i);
+    }
     match i.graphemes(true).next() {
         Some(g) if is_emoji_grapheme(g) => Ok((&i[g.len()..], g)),
         _ => fail(i),
@@ -581,7 +610,10 @@ fn whole<'a, O>(i: &'a str, p: impl Fn(&'a str) -> Res<'a, O>) -> Option<O> {
 /// Classifies one non-empty display line. Order matters: the most specific kinds are
 /// tried first, plain text is what is left.
 pub fn classify(line: &str) -> Classified<'_> {
-    if let Ok((after, phrase)) = boilerplate(line) {
+    let shape = Shape::of(line);
+    if matches!(shape.phrase_start, 'b' | 't' | 'v' | 'p')
+        && let Ok((after, phrase)) = boilerplate(line)
+    {
         let after = after.trim_start();
         if after.is_empty() {
             return Classified {
@@ -596,7 +628,7 @@ pub fn classify(line: &str) -> Classified<'_> {
     }
     Classified {
         glued_boilerplate: None,
-        line: classify_content(line),
+        line: classify_content_shaped(line, shape),
     }
 }
 
@@ -611,6 +643,11 @@ struct Shape {
     last: u8,
     has_digit: bool,
     short: bool,
+    /// The first character is an ASCII letter (lower-cased here) or one of the Cyrillic
+    /// letters that start a phrase of the grammar; 0 otherwise. Only U+212A/U+212B
+    /// lower-case to ASCII from elsewhere, and no phrase starts with `k` or `å`, so
+    /// testing this before a case-insensitive phrase is exact.
+    phrase_start: char,
 }
 
 impl Shape {
@@ -624,13 +661,24 @@ impl Shape {
             last: b.last().copied().unwrap_or(0),
             has_digit: short && b.iter().any(u8::is_ascii_digit),
             short,
+            phrase_start: match line.chars().next() {
+                Some(c) if c.is_ascii_alphabetic() => c.to_ascii_lowercase(),
+                Some('П' | 'п') => 'п',
+                Some('Ч' | 'ч') => 'ч',
+                _ => '\0',
+            },
         }
     }
 }
 
 fn classify_content(line: &str) -> Line<'_> {
-    let shape = Shape::of(line);
-    if let Some(src) = whole(line, forward_header) {
+    classify_content_shaped(line, Shape::of(line))
+}
+
+fn classify_content_shaped(line: &str, shape: Shape) -> Line<'_> {
+    if (shape.first == b'[' || matches!(shape.phrase_start, 'f' | 'п'))
+        && let Some(src) = whole(line, forward_header)
+    {
         return Line::ForwardHeader(src);
     }
     // A desktop-copy header ends with its `[dd.mm.yy HH:MM]` stamp.
@@ -642,7 +690,11 @@ fn classify_content(line: &str) -> Line<'_> {
     if let Some(reactions) = whole(line, reactions_line) {
         return Line::Reactions(reactions);
     }
-    if whole(line, link_label).is_some() {
+    // A label, or an emoji run before one.
+    if (matches!(shape.phrase_start, 'r' | 'l' | 'c' | 'f' | 'ч' | 'п')
+        || !cannot_begin_emoji(line))
+        && whole(line, link_label).is_some()
+    {
         return Line::LinkLabel;
     }
     if shape.first == b'#'
@@ -856,6 +908,30 @@ mod tests {
     }
 
     #[test]
+    fn quick_emoji_rejection_is_exact() {
+        // Every pair the quick test rejects really starts with a one-character cluster
+        // that is no emoji.
+        let plain: Vec<char> = (0..=0x52Fu32)
+            .filter_map(char::from_u32)
+            .chain(['\u{20E3}', '\u{FE0F}', '\u{200D}', '\u{0301}', '🔥'])
+            .collect();
+        for &a in &plain {
+            for &b in &plain {
+                let s = format!("{a}{b}");
+                if cannot_begin_emoji(&s) {
+                    let g = s.graphemes(true).next().unwrap();
+                    assert!(!is_emoji_grapheme(g), "{s:?}");
+                    // (CR LF is one cluster, but never inside a line.)
+                    assert!(g.chars().count() == 1 || s == "\r\n", "{s:?}");
+                }
+            }
+        }
+        assert!(!cannot_begin_emoji("1\u{20E3}"));
+        assert!(!cannot_begin_emoji("a\u{20E3}"));
+        assert!(cannot_begin_emoji("Жизнь"));
+    }
+
+    #[test]
     fn bullets_and_quotes() {
         assert_eq!(bullet("💬 text"), Ok(("", ("💬", true, "text"))));
         assert_eq!(bullet("☝️text"), Ok(("", ("☝️", true, "text"))));
@@ -871,6 +947,30 @@ mod tests {
     fn shape_guards_do_not_change_classification() {
         // Lines each rule accepts, with the guard's edge cases: they must still classify.
         let c = |s| classify(s).line;
+        assert_eq!(c("Be the first to comment"), Line::Boilerplate);
+        assert_eq!(c("view in telegram"), Line::Boilerplate);
+        assert_eq!(
+            classify("Please open Telegram to view this postText").glued_boilerplate,
+            Some("Please open Telegram to view this post")
+        );
+        assert_eq!(c("[Forwarded from X]"), Line::ForwardHeader("X"));
+        assert_eq!(c("FORWARDED FROM Y"), Line::ForwardHeader("Y"));
+        assert_eq!(c("Переслано от Z"), Line::ForwardHeader("Z"));
+        assert_eq!(c("переслано от Z"), Line::ForwardHeader("Z"));
+        for label in [
+            "Read more",
+            "👉 Подробнее",
+            "Читать далее →",
+            "learn more",
+            "Full text:",
+            "continue reading…",
+            "🇷🇺 Read in full 🇷🇺",
+        ] {
+            assert_eq!(c(label), Line::LinkLabel, "{label}");
+        }
+        assert!(matches!(c("1️⃣ point"), Line::Bullet { emoji: true, .. }));
+        assert!(matches!(c("#️⃣7"), Line::Reactions(_)));
+        assert!(matches!(c("Жизнь"), Line::Text(_)));
         assert!(matches!(
             c("Name, [19.01.23 14:05]"),
             Line::DesktopHeader { .. }
@@ -893,6 +993,30 @@ mod tests {
     #[test]
     fn classify_orders_the_rules() {
         let c = |s| classify(s).line;
+        assert_eq!(c("Be the first to comment"), Line::Boilerplate);
+        assert_eq!(c("view in telegram"), Line::Boilerplate);
+        assert_eq!(
+            classify("Please open Telegram to view this postText").glued_boilerplate,
+            Some("Please open Telegram to view this post")
+        );
+        assert_eq!(c("[Forwarded from X]"), Line::ForwardHeader("X"));
+        assert_eq!(c("FORWARDED FROM Y"), Line::ForwardHeader("Y"));
+        assert_eq!(c("Переслано от Z"), Line::ForwardHeader("Z"));
+        assert_eq!(c("переслано от Z"), Line::ForwardHeader("Z"));
+        for label in [
+            "Read more",
+            "👉 Подробнее",
+            "Читать далее →",
+            "learn more",
+            "Full text:",
+            "continue reading…",
+            "🇷🇺 Read in full 🇷🇺",
+        ] {
+            assert_eq!(c(label), Line::LinkLabel, "{label}");
+        }
+        assert!(matches!(c("1️⃣ point"), Line::Bullet { emoji: true, .. }));
+        assert!(matches!(c("#️⃣7"), Line::Reactions(_)));
+        assert!(matches!(c("Жизнь"), Line::Text(_)));
         assert_eq!(c("Forwarded from A"), Line::ForwardHeader("A"));
         assert_eq!(
             c("👍1"),

@@ -91,6 +91,23 @@ fn may_need_rewrite(s: &str) -> bool {
     false
 }
 
+/// Characters of the scripts and symbol blocks dumps are made of that are NFC whatever
+/// surrounds them (NFC quick check Yes, combining class 0), known without a table
+/// lookup. The exhaustive test checks the claim against the Unicode tables.
+fn is_plainly_nfc(c: char) -> bool {
+    matches!(c as u32,
+        0..=0x2FF
+        | 0x400..=0x482
+        | 0x48A..=0x52F
+        | 0x2010..=0x2027
+        | 0x2030..=0x205E
+        | 0x2190..=0x2328
+        | 0x232B..=0x23FF
+        | 0x2500..=0x27BF
+        | 0xFE0F
+        | 0x1F000..=0x1FAFF)
+}
+
 /// Every display rewrite, character by character (the slow path of `display_text`).
 fn full_rewrite(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
@@ -143,7 +160,7 @@ pub fn display_text(raw: &str) -> Cow<'_, str> {
         return Cow::Borrowed(raw);
     }
     if !may_need_rewrite(raw) {
-        if is_nfc_quick(raw.chars()) == IsNormalized::Yes {
+        if raw.chars().all(is_plainly_nfc) || is_nfc_quick(raw.chars()) == IsNormalized::Yes {
             return Cow::Borrowed(raw);
         }
         return Cow::Owned(raw.nfc().collect());
@@ -164,7 +181,7 @@ pub fn display_text(raw: &str) -> Cow<'_, str> {
 /// just before them). They are the most common non-letters of dumps, so the key skips
 /// them without any property lookup. The exhaustive test checks every one of them.
 fn never_in_key(cp: u32) -> bool {
-    matches!(cp, 0x2000..=0x206F | 0x2190..=0x23FF | 0x2500..=0x2775 | 0x2794..=0x27BF | 0xFE0F | 0x1F300..=0x1FAFF)
+    matches!(cp, 0x2000..=0x206F | 0x2190..=0x23FF | 0x2500..=0x2775 | 0x2794..=0x27BF | 0xFE0F | 0x1F1E6..=0x1F1FF | 0x1F300..=0x1FAFF)
 }
 
 /// Appends the full case folding of `c`, keeping only letters and digits.
@@ -383,6 +400,27 @@ mod tests {
             for s in [c.to_string(), format!("Жa{c}Éz"), format!("{c}\u{0301}ё")] {
                 assert_eq!(key_text(&s), reference_key(&s), "U+{cp:04X} in {s:?}");
             }
+        }
+    }
+
+    #[test]
+    fn plainly_nfc_characters_are_nfc_stable() {
+        for c in (0..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|&c| is_plainly_nfc(c))
+        {
+            assert_eq!(
+                unicode_normalization::char::canonical_combining_class(c),
+                0,
+                "U+{:04X}",
+                c as u32
+            );
+            assert_eq!(
+                is_nfc_quick(std::iter::once(c)),
+                IsNormalized::Yes,
+                "U+{:04X}",
+                c as u32
+            );
         }
     }
 
