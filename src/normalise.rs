@@ -64,31 +64,45 @@ fn is_clean_ascii(s: &str) -> bool {
     true
 }
 
-/// Quick byte scan for lines that may need a display rewrite: ASCII controls, a space at
-/// either end or doubled, and the lead bytes of every non-ASCII character the rewrite
-/// touches (NBSP, soft hyphen, NEL, U+1680, U+180E, U+2000–U+206F, U+3000, U+FEFF). A
-/// line that passes needs only the NFC check. Conservative: a hit just takes the slow
-/// path.
+/// Quick scan for lines that may need a display rewrite: ASCII controls, a space at
+/// either end or doubled, and exactly the non-ASCII characters the rewrite touches (C1
+/// controls, NBSP, soft hyphen, U+1680, U+180E, U+2000–U+200F, U+2028, U+2029, U+202F,
+/// U+205F–U+2064, U+3000, U+FEFF). Quotes, dashes and bullets of General Punctuation
+/// stay on the fast path. A line that passes needs only the NFC check; the exhaustive
+/// test checks every code point.
 fn may_need_rewrite(s: &str) -> bool {
     let b = s.as_bytes();
     if b.first() == Some(&b' ') || b.last() == Some(&b' ') {
         return true;
     }
-    let mut prev_space = false;
-    for (i, &c) in b.iter().enumerate() {
-        match c {
-            b' ' if prev_space => return true,
-            0x00..=0x1F | 0x7F => return true,
-            0xC2 if matches!(b.get(i + 1), Some(0x85 | 0xA0 | 0xAD)) => return true,
-            0xE1 if matches!(b.get(i + 1), Some(0x9A | 0xA0)) => return true,
-            0xE2 if matches!(b.get(i + 1), Some(0x80 | 0x81)) => return true,
-            0xE3 if b.get(i + 1) == Some(&0x80) => return true,
-            0xEF if b.get(i + 1) == Some(&0xBB) => return true,
-            _ => {}
-        }
-        prev_space = c == b' ';
+    if memchr::memmem::find(b, b"  ").is_some() {
+        return true;
     }
-    false
+    // Branch-free, so it vectorises.
+    if b.iter()
+        .fold(false, |acc, &c| acc | (c < 0x20) | (c == 0x7F))
+    {
+        return true;
+    }
+    let next = |i: usize| (b.get(i + 1).copied(), b.get(i + 2).copied());
+    let touched = memchr::memchr3_iter(0xC2, 0xE1, 0xE2, b).any(|i| {
+        matches!(
+            (b[i], next(i)),
+            (0xC2, (Some(0x80..=0xA0 | 0xAD), _))
+                | (0xE1, (Some(0x9A), Some(0x80)) | (Some(0xA0), Some(0x8E)))
+                | (0xE2, (Some(0x80), Some(0x80..=0x8F | 0xA8 | 0xA9 | 0xAF)))
+                | (0xE2, (Some(0x81), Some(0x9F..=0xA4)))
+        )
+    });
+    if touched {
+        return true;
+    }
+    memchr::memchr2_iter(0xE3, 0xEF, b).any(|i| {
+        matches!(
+            (b[i], next(i)),
+            (0xE3, (Some(0x80), Some(0x80))) | (0xEF, (Some(0xBB), Some(0xBF)))
+        )
+    })
 }
 
 /// Characters of the scripts and symbol blocks dumps are made of that are NFC whatever
@@ -399,6 +413,18 @@ mod tests {
             };
             for s in [c.to_string(), format!("Жa{c}Éz"), format!("{c}\u{0301}ё")] {
                 assert_eq!(key_text(&s), reference_key(&s), "U+{cp:04X} in {s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn rewrite_scan_misses_no_code_point() {
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            for s in [format!("a{c}b"), c.to_string()] {
+                if !may_need_rewrite(&s) {
+                    let nfc: String = s.nfc().collect();
+                    assert_eq!(full_rewrite(&s), nfc, "U+{:04X}", c as u32);
+                }
             }
         }
     }

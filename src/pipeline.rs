@@ -226,7 +226,7 @@ fn segment_chunk(
     let mut raws = Vec::new();
     let first = chunk.first_line;
     // Reading from memory cannot fail, and `push` never returns an error.
-    let counts = input::for_each_line(name, &mut chunk.bytes.as_slice(), |n, line| {
+    let counts = input::for_each_line_in(name, &chunk.bytes, |n, line| {
         segmenter.push(first - 1 + n, &normalise::display_text(line), &mut raws);
         Ok(())
     })

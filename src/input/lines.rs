@@ -64,9 +64,66 @@ pub fn for_each_line(
     }
 }
 
+/// `for_each_line` over text already in memory. Valid UTF-8 (the usual case) is checked
+/// once for the whole buffer, with SIMD, and its lines are passed without copying.
+pub fn for_each_line_in(
+    name: &str,
+    bytes: &[u8],
+    mut on_line: impl FnMut(u64, &str) -> Result<(), Error>,
+) -> Result<FileCounts, Error> {
+    let Ok(text) = simdutf8::basic::from_utf8(bytes) else {
+        return for_each_line(name, &mut &bytes[..], on_line);
+    };
+    let mut counts = FileCounts {
+        bytes: bytes.len() as u64,
+        ..FileCounts::default()
+    };
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (line, next) = match memchr::memchr(b'\n', rest.as_bytes()) {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, ""),
+        };
+        rest = next;
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        for part in line.split('\r') {
+            counts.lines += 1;
+            on_line(counts.lines, part)?;
+        }
+    }
+    Ok(counts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn in_memory_lines_match_streamed_lines() {
+        for input in [
+            &b""[..],
+            b"a",
+            b"a\n",
+            b"\n\n",
+            b"a\r\nb\nc\rd",
+            b"x\r\n\ry\r",
+            b"ok\nbad \xFF\xFE here\n",
+        ] {
+            let mut streamed = Vec::new();
+            let a = for_each_line("t", &mut &input[..], |n, l| {
+                streamed.push((n, l.to_owned()));
+                Ok(())
+            })
+            .unwrap();
+            let mut in_memory = Vec::new();
+            let b = for_each_line_in("t", input, |n, l| {
+                in_memory.push((n, l.to_owned()));
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!((streamed, a), (in_memory, b), "{input:?}");
+        }
+    }
 
     fn collect(input: &[u8]) -> (Vec<(u64, String)>, FileCounts) {
         let mut lines = Vec::new();

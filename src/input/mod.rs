@@ -4,7 +4,7 @@ mod chunks;
 mod lines;
 
 pub use chunks::{Chunk, ChunkReader, count_lines};
-pub use lines::{FileCounts, for_each_line};
+pub use lines::{FileCounts, for_each_line, for_each_line_in};
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
