@@ -122,6 +122,29 @@ fn is_plainly_nfc(c: char) -> bool {
         | 0x1F000..=0x1FAFF)
 }
 
+/// True when every character of `s` is plainly NFC. Bytes below U+0300 (lead bytes up to
+/// 0xCB, and all continuation bytes) and the Cyrillic lead bytes 0xD0, 0xD1 and 0xD3 are
+/// passed over in a tight loop; only other characters are decoded and looked at.
+fn is_plainly_nfc_text(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while let Some(off) = b[i..]
+        .iter()
+        .position(|&c| c >= 0xCC && c != 0xD0 && c != 0xD1 && c != 0xD3)
+    {
+        let at = i + off;
+        // A byte from 0xCC up is a lead byte, so `at` is a character boundary.
+        let Some(c) = s.get(at..).and_then(|rest| rest.chars().next()) else {
+            return false;
+        };
+        if !is_plainly_nfc(c) {
+            return false;
+        }
+        i = at + c.len_utf8();
+    }
+    true
+}
+
 /// Every display rewrite, character by character (the slow path of `display_text`).
 fn full_rewrite(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
@@ -174,7 +197,7 @@ pub fn display_text(raw: &str) -> Cow<'_, str> {
         return Cow::Borrowed(raw);
     }
     if !may_need_rewrite(raw) {
-        if raw.chars().all(is_plainly_nfc) || is_nfc_quick(raw.chars()) == IsNormalized::Yes {
+        if is_plainly_nfc_text(raw) || is_nfc_quick(raw.chars()) == IsNormalized::Yes {
             return Cow::Borrowed(raw);
         }
         return Cow::Owned(raw.nfc().collect());
@@ -204,7 +227,8 @@ fn never_in_key(cp: u32) -> bool {
 /// exactly `to_lowercase`, which std answers from a fast table; everything else goes
 /// through `caseless`. An exhaustive test over every code point pins this to
 /// `caseless` alone.
-fn push_folded_alnum(c: char, key: &mut String) {
+fn push_folded_alnum(c: char, key: &mut Vec<u8>) {
+    let mut push = |f: char| key.extend_from_slice(f.encode_utf8(&mut [0; 4]).as_bytes());
     let cp = c as u32;
     if never_in_key(cp) {
         return;
@@ -214,16 +238,17 @@ fn push_folded_alnum(c: char, key: &mut String) {
     if lowercase_is_fold {
         // А–я and Ё/ё are letters; skip the general property lookup for them.
         if (0x0410..=0x044F).contains(&cp) || cp == 0x0401 || cp == 0x0451 {
-            key.extend(c.to_lowercase());
+            c.to_lowercase().for_each(&mut push);
         } else {
-            key.extend(c.to_lowercase().filter(|f| f.is_alphanumeric()));
+            c.to_lowercase()
+                .filter(|f| f.is_alphanumeric())
+                .for_each(&mut push);
         }
     } else {
-        key.extend(
-            std::iter::once(c)
-                .default_case_fold()
-                .filter(|f| f.is_alphanumeric()),
-        );
+        std::iter::once(c)
+            .default_case_fold()
+            .filter(|f| f.is_alphanumeric())
+            .for_each(&mut push);
     }
 }
 
@@ -256,7 +281,7 @@ fn is_nfkc_stable(c: char) -> bool {
 /// The key of a text whose characters are all NFKC-stable, folded byte by byte for ASCII,
 /// Latin-1 letters and basic Cyrillic. `false` (with `key` partly written) at the first
 /// character that may change under NFKC: the caller then takes the general path.
-fn fold_stable_text(display: &str, key: &mut String) -> bool {
+fn fold_stable_text(display: &str, key: &mut Vec<u8>) -> bool {
     let b = display.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -264,28 +289,41 @@ fn fold_stable_text(display: &str, key: &mut String) -> bool {
         if lead < 0x80 {
             let k = ASCII_KEY[usize::from(lead)];
             if k != 0 {
-                key.push(char::from(k));
+                key.push(k);
             }
             i += 1;
             continue;
         }
-        let Some(c) = display[i..].chars().next() else {
+        // Basic Cyrillic, byte to byte: Ѐ–Џ and А–Я fold to ѐ–џ and а–я (a fixed
+        // offset), а–я and ѐ–џ stay. A D0/D1 lead byte is always followed by one
+        // continuation byte in valid UTF-8.
+        if let (0xD0 | 0xD1, Some(&second)) = (lead, b.get(i + 1)) {
+            let folded = match (lead, second) {
+                (0xD0, 0x80..=0x8F) => Some([0xD1, second + 0x10]),
+                (0xD0, 0x90..=0x9F) => Some([0xD0, second + 0x20]),
+                (0xD0, 0xA0..=0xAF) => Some([0xD1, second - 0x20]),
+                (0xD0, 0xB0..=0xBF) | (0xD1, 0x80..=0x9F) => Some([lead, second]),
+                _ => None,
+            };
+            if let Some(pair) = folded {
+                key.extend_from_slice(&pair);
+                i += 2;
+                continue;
+            }
+        }
+        let Some(c) = display.get(i..).and_then(|rest| rest.chars().next()) else {
             return false;
         };
         i += c.len_utf8();
         let cp = c as u32;
-        // Basic Cyrillic and Latin-1 letters: case folding is a fixed offset (Ё/ё and the
-        // other U+0400–U+040F letters fold 0x50 up).
+        // Latin-1 letters: case folding is a fixed offset.
         let folded = match cp {
-            0x0400..=0x040F => char::from_u32(cp + 0x50),
-            0x0410..=0x042F => char::from_u32(cp + 0x20),
-            0x0430..=0x045F => Some(c),
             0x00C0..=0x00D6 | 0x00D8..=0x00DE => char::from_u32(cp + 0x20),
             0x00E0..=0x00F6 | 0x00F8..=0x00FF => Some(c),
             _ => None,
         };
         if let Some(f) = folded {
-            key.push(f);
+            key.extend_from_slice(f.encode_utf8(&mut [0; 4]).as_bytes());
         } else if never_in_key(cp) {
             continue;
         } else if is_nfkc_stable(c) {
@@ -301,13 +339,14 @@ fn fold_stable_text(display: &str, key: &mut String) -> bool {
 /// letters and digits. Emoji, punctuation, quotes and spaces vanish; digits stay
 /// because in news numbers are facts.
 pub fn key_text(display: &str) -> String {
-    let mut key = String::with_capacity(display.len());
+    let mut key = Vec::with_capacity(display.len());
     key_text_into(display, &mut key);
-    key
+    // Only whole characters are ever appended, so the key is valid UTF-8.
+    String::from_utf8_lossy(&key).into_owned()
 }
 
-/// `key_text` into a reused buffer (cleared first).
-pub fn key_text_into(display: &str, key: &mut String) {
+/// `key_text` as UTF-8 bytes into a reused buffer (cleared first).
+pub fn key_text_into(display: &str, key: &mut Vec<u8>) {
     key.clear();
     if fold_stable_text(display, key) {
         return;
@@ -321,7 +360,7 @@ pub fn key_text_into(display: &str, key: &mut String) {
     for c in nfkc.chars() {
         if c.is_ascii() {
             if c.is_ascii_alphanumeric() {
-                key.push(c.to_ascii_lowercase());
+                key.push(c.to_ascii_lowercase() as u8);
             }
         } else {
             push_folded_alnum(c, key);
@@ -329,9 +368,14 @@ pub fn key_text_into(display: &str, key: &mut String) {
     }
 }
 
+/// Characters in a UTF-8 key (its bytes that start a character).
+pub fn key_chars(key: &[u8]) -> usize {
+    key.iter().filter(|&&b| (b as i8) >= -0x40).count()
+}
+
 /// SHA-256 of the key's UTF-8, first 16 bytes.
-pub fn digest(key: &str) -> Digest16 {
-    let full = Sha256::digest(key.as_bytes());
+pub fn digest(key: impl AsRef<[u8]>) -> Digest16 {
+    let full = Sha256::digest(key.as_ref());
     let mut out = [0u8; DIGEST_LEN];
     out.copy_from_slice(&full[..DIGEST_LEN]);
     out
@@ -426,6 +470,19 @@ mod tests {
                     assert_eq!(full_rewrite(&s), nfc, "U+{:04X}", c as u32);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn plainly_nfc_text_agrees_with_the_character_test() {
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let s = format!("aЖ{c}é");
+            assert_eq!(
+                is_plainly_nfc_text(&s),
+                s.chars().all(is_plainly_nfc),
+                "U+{:04X}",
+                c as u32
+            );
         }
     }
 

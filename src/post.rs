@@ -161,7 +161,7 @@ pub fn build_post(raw: RawPost) -> Post {
     // takes over for long ones so a 100k-line post is not quadratic.
     let mut in_post: std::collections::HashSet<Digest16> = std::collections::HashSet::new();
     const SCAN_LIMIT: usize = 32;
-    let mut key_text = String::new();
+    let mut key_text = Vec::new();
     for p in raw.paragraphs {
         normalise::key_text_into(&p.text, &mut key_text);
         let key = (!key_text.is_empty()).then(|| normalise::digest(&key_text));
@@ -200,7 +200,7 @@ pub fn build_post(raw: RawPost) -> Post {
             line: p.line,
             marker: p.marker,
             t: p.t,
-            key_chars: key_text.chars().count(),
+            key_chars: normalise::key_chars(&key_text),
             text: p.text,
             key,
         });
