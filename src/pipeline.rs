@@ -202,6 +202,22 @@ const CHUNK_BLOCK_BYTES: usize = 1 << 20;
 /// size and continued by the same segmenter, so memory stays bounded.
 const MAX_CHUNK_BYTES: usize = 16 << 20;
 
+/// Block and maximum chunk sizes. The integration tests shrink them through
+/// `TGCLEAN_CHUNK_BYTES` and `TGCLEAN_MAX_CHUNK_BYTES` to check that chunking never
+/// changes the output; nothing else should set them.
+fn chunk_sizes() -> (usize, usize) {
+    let var = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    (
+        var("TGCLEAN_CHUNK_BYTES", CHUNK_BLOCK_BYTES),
+        var("TGCLEAN_MAX_CHUNK_BYTES", MAX_CHUNK_BYTES),
+    )
+}
+
 /// Chunks segmented in parallel at once, per worker thread.
 const CHUNKS_PER_THREAD: usize = 4;
 
@@ -389,12 +405,8 @@ impl Cleaner<'_> {
             let producer = std::thread::Builder::new()
                 .name("tgclean-reader".into())
                 .spawn_scoped(scope, move || {
-                    let mut chunks = input::ChunkReader::new(
-                        reader,
-                        segment::find_cut,
-                        CHUNK_BLOCK_BYTES,
-                        MAX_CHUNK_BYTES,
-                    );
+                    let (block, max) = chunk_sizes();
+                    let mut chunks = input::ChunkReader::new(reader, segment::find_cut, block, max);
                     loop {
                         let next = match chunks.next_chunk() {
                             Ok(Some(chunk)) => Ok(chunk),
@@ -427,7 +439,10 @@ impl Cleaner<'_> {
                 }
             }
             if processed.is_ok() {
-                processed = self.flush_chunks(&mut text, false);
+                // Either chunks wait, or a post left open by the last chunk does.
+                processed = self
+                    .flush_chunks(&mut text, false)
+                    .and_then(|()| self.close_open_post(&mut text));
             }
             // Dropping the queue stops a reader that is still going (after an error here).
             drop(rx);
@@ -465,12 +480,7 @@ impl Cleaner<'_> {
     /// chunk that is not fresh.
     fn take_chunk(&mut self, text: &mut TextChunks<'_>, chunk: input::Chunk) -> Result<(), Error> {
         if chunk.fresh {
-            if let Some(mut open) = text.open.take() {
-                let mut raws = Vec::new();
-                open.finish(&mut raws);
-                text.splits.append(&mut open.splits);
-                self.judge_and_write(raws.into_iter().map(build_post).collect())?;
-            }
+            self.close_open_post(text)?;
             text.pending.push(chunk);
             if text.pending.len() >= CHUNKS_PER_THREAD * self.config.threads.max(1) {
                 self.flush_chunks(text, false)?;
@@ -486,6 +496,17 @@ impl Cleaner<'_> {
         };
         let done = segment_chunk(text.name, &chunk, segmenter, true);
         self.take_chunk_posts(text, done)
+    }
+
+    /// Closes the post a continued chunk left open, if any, and judges it.
+    fn close_open_post(&mut self, text: &mut TextChunks<'_>) -> Result<(), Error> {
+        let Some(mut open) = text.open.take() else {
+            return Ok(());
+        };
+        let mut raws = Vec::new();
+        open.finish(&mut raws);
+        text.splits.append(&mut open.splits);
+        self.judge_and_write(raws.into_iter().map(build_post).collect())
     }
 
     /// Segments the queued chunks in parallel and judges their posts in order; with

@@ -325,7 +325,8 @@ pub fn write_generated_dump(dir: &Path, posts: usize) -> PathBuf {
 #[test]
 fn output_is_identical_for_any_thread_count() {
     let dir = tempfile::tempdir().unwrap();
-    let input = write_generated_dump(dir.path(), 2000);
+    // About 3 MB: several chunks, segmented in parallel.
+    let input = write_generated_dump(dir.path(), 12000);
     // Records, explain lines and the state file: all must be the same bytes.
     let run = |threads: &str| {
         let explain = dir.path().join(format!("explain-{threads}.jsonl"));
@@ -349,14 +350,62 @@ fn output_is_identical_for_any_thread_count() {
         )
     };
     let one = run("1");
-    assert!(records(&one.0).len() > 1000);
+    assert!(records(&one.0).len() > 6000);
     assert!(
-        records(&one.0).len() < 2000,
+        records(&one.0).len() < 12000,
         "the generated duplicates are removed"
     );
     assert!(!one.1.is_empty());
     assert_eq!(one, run("2"));
     assert_eq!(one, run("4"));
+}
+
+/// Cutting the text into chunks (segmented in parallel, or continued when no cut turns
+/// up) must not change a byte: tiny chunks against one chunk for the whole input.
+#[test]
+fn chunk_size_never_changes_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_generated_dump(dir.path(), 3000);
+    let doc = dir.path().join("document.txt");
+    // A long header-less document: no cut at all, so chunks continue one another.
+    let body: String = (0..4000)
+        .map(|i| format!("Plain paragraph {i} of a document.\n"))
+        .collect();
+    fs::write(&doc, "A title line\n".to_owned() + &body).unwrap();
+    let run = |block: &str, max: &str, path: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tgclean"))
+            .args([
+                "clean",
+                "--quiet",
+                "--threads",
+                "2",
+                "--max-post-bytes",
+                "20000",
+            ])
+            .arg(path)
+            .env("TGCLEAN_CHUNK_BYTES", block)
+            .env("TGCLEAN_MAX_CHUNK_BYTES", max)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.stdout, out.stderr)
+    };
+    for path in [&input, &doc] {
+        let whole = run("1000000000", "1000000000", path);
+        assert!(records(&whole.0).len() > 5);
+        for (block, max) in [("512", "2048"), ("4096", "4096"), ("65536", "1000000")] {
+            assert_eq!(
+                run(block, max, path),
+                whole,
+                "blocks of {block}, chunks up to {max}"
+            );
+        }
+    }
 }
 
 #[test]
