@@ -177,7 +177,7 @@ mod tests {
         let long = "A paragraph long enough to count as a repeat.";
         let rec = |id: &str, text: &str, dup: Value| {
             serde_json::json!({"id": id, "duplicate_of": dup,
-                "paragraphs": [{"key": normalise::hex16(&normalise::digest(&normalise::key_text(text))), "text": text}]})
+                "paragraphs": [{"key": normalise::hex16(&normalise::digest(normalise::key_text(text))), "text": text}]})
         };
         assert!(
             finder
