@@ -16,13 +16,13 @@ use crate::dedup::{Deduper, Verdict};
 use crate::error::Error;
 use crate::formats::{ItemSink, jsonl, tg_html::TgHtmlReader, tg_json, tme_html::TmeHtmlReader};
 use crate::input::{self, CountingReader, InputSource, Sniffed};
-use crate::message::{Item, Skip, message_post};
+use crate::message::{Item, Message, Skip, message_post};
 use crate::normalise;
 use crate::normalise::Digest16;
 use crate::output::{self, RecordSink};
 use crate::post::{Post, Reason, build_post};
 use crate::record::{ExplainRecord, FirstCopy, Hex16, Record, Source};
-use crate::segment::{self, PostSegmenter, RawPost};
+use crate::segment::{self, PostSegmenter};
 use crate::state::{self, SeenState};
 use crate::stats::RunStats;
 
@@ -259,6 +259,48 @@ fn segment_chunk(
     }
 }
 
+/// What the JSON reader thread hands over, in input order.
+enum ReaderEvent {
+    Items(Vec<Item>),
+    Problem(Error),
+}
+
+/// The reader thread's sink: batches items for the queue to the judging thread.
+struct ChannelSink {
+    tx: std::sync::mpsc::SyncSender<ReaderEvent>,
+    batch: Vec<Item>,
+}
+
+impl ChannelSink {
+    fn flush(&mut self) -> Result<(), Error> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let items = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_POSTS));
+        // A closed queue means the judging side stopped (output failed, or interrupted).
+        self.tx
+            .send(ReaderEvent::Items(items))
+            .map_err(|_| Error::Interrupted)
+    }
+}
+
+impl ItemSink for ChannelSink {
+    fn item(&mut self, item: Item) -> Result<(), Error> {
+        self.batch.push(item);
+        if self.batch.len() >= BATCH_POSTS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn problem(&mut self, error: Error) {
+        // Problems keep their place among the items.
+        if self.flush().is_ok() {
+            let _ = self.tx.send(ReaderEvent::Problem(error));
+        }
+    }
+}
+
 /// The state of one plain-text input between chunks.
 struct TextChunks<'n> {
     name: &'n str,
@@ -280,8 +322,8 @@ struct Cleaner<'c> {
     explained_files: Vec<String>,
     stats: RunStats,
     pool: rayon::ThreadPool,
-    /// Posts read but not yet judged; all from `file`.
-    batch: Vec<RawPost>,
+    /// Messages read but not yet turned into posts; all from `file`.
+    batch: Vec<Message>,
     file: String,
     format: Format,
     /// Kept across consecutive HTML export pages: a page may continue the previous one.
@@ -292,8 +334,7 @@ impl ItemSink for Cleaner<'_> {
     fn item(&mut self, item: Item) -> Result<(), Error> {
         match item {
             Item::Message(msg) => {
-                self.batch
-                    .push(message_post(msg, self.config.explain.is_some()));
+                self.batch.push(msg);
                 if self.batch.len() >= BATCH_POSTS {
                     self.process_batch()?;
                 }
@@ -561,6 +602,8 @@ impl Cleaner<'_> {
         self.judge_and_write(done.posts)
     }
 
+    /// JSON exports and JSON Lines: parsed on a reader thread of their own, which hands
+    /// messages over in batches, in order; posts are then built in parallel.
     fn clean_json(
         &mut self,
         source: &InputSource,
@@ -568,16 +611,54 @@ impl Cleaner<'_> {
         format: Format,
     ) -> Result<(), Error> {
         self.format = format;
-        let mut counted = CountingReader::new(reader);
-        let result = if format == Format::TgJson {
-            tg_json::read(&source.name, &mut counted, self)
-        } else {
-            let field = self.config.text_field.clone();
-            jsonl::read(&source.name, &mut counted, field.as_deref(), self)
-                .map(|invalid| self.stats.invalid_utf8 += invalid)
-        };
-        self.stats.bytes += counted.bytes;
-        result
+        let name = source.name.as_str();
+        let field = self.config.text_field.clone();
+        let (tx, rx) = std::sync::mpsc::sync_channel::<ReaderEvent>(4);
+        std::thread::scope(|scope| {
+            let producer = std::thread::Builder::new()
+                .name("tgclean-reader".into())
+                .spawn_scoped(scope, move || {
+                    let mut counted = CountingReader::new(reader);
+                    let mut sink = ChannelSink {
+                        tx,
+                        batch: Vec::with_capacity(BATCH_POSTS),
+                    };
+                    let result = if format == Format::TgJson {
+                        tg_json::read(name, &mut counted, &mut sink).map(|()| 0)
+                    } else {
+                        jsonl::read(name, &mut counted, field.as_deref(), &mut sink)
+                    };
+                    let _ = sink.flush();
+                    (result, counted.bytes)
+                })
+                .map_err(|e| Error::Config(format!("cannot start the reader thread: {e}")))?;
+            let mut processed = Ok(());
+            for event in &rx {
+                processed = match event {
+                    ReaderEvent::Items(items) => items.into_iter().try_for_each(|i| self.item(i)),
+                    ReaderEvent::Problem(e) => {
+                        self.input_error(&e);
+                        Ok(())
+                    }
+                };
+                if processed.is_err() {
+                    break;
+                }
+            }
+            // Dropping the queue stops a reader that is still going (after an error here).
+            drop(rx);
+            let (result, bytes) = producer.join().unwrap_or((
+                Err(Error::Config(format!("{name}: the reader thread failed"))),
+                0,
+            ));
+            self.stats.bytes += bytes;
+            processed?;
+            // A reader stopped by a closed queue reports `Interrupted`; only a real
+            // interruption gets here with the queue open, and then the run stops anyway.
+            let invalid = result?;
+            self.stats.invalid_utf8 += invalid;
+            Ok(())
+        })
     }
 
     fn clean_html(
@@ -625,10 +706,14 @@ impl Cleaner<'_> {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let raws = std::mem::take(&mut self.batch);
-        let posts: Vec<Post> = self
-            .pool
-            .install(|| raws.into_par_iter().map(build_post).collect());
+        let messages = std::mem::take(&mut self.batch);
+        let explaining = self.config.explain.is_some();
+        let posts: Vec<Post> = self.pool.install(|| {
+            messages
+                .into_par_iter()
+                .map(|m| build_post(message_post(m, explaining)))
+                .collect()
+        });
         self.judge_and_write(posts)
     }
 
