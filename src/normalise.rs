@@ -75,7 +75,9 @@ fn may_need_rewrite(s: &str) -> bool {
     if b.first() == Some(&b' ') || b.last() == Some(&b' ') {
         return true;
     }
-    if memchr::memmem::find(b, b"  ").is_some() {
+    static DOUBLE_SPACE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"  "));
+    if DOUBLE_SPACE.find(b).is_some() {
         return true;
     }
     // Branch-free, so it vectorises.
@@ -278,6 +280,25 @@ fn is_nfkc_stable(c: char) -> bool {
         && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes
 }
 
+/// Folds the run of ASCII bytes of `b` that starts at `start` into `key`, without a
+/// branch per byte: every byte is written, and the write position only moves on for
+/// letters and digits. Returns where the run ends.
+fn fold_ascii_run(b: &[u8], start: usize, key: &mut Vec<u8>) -> usize {
+    let run = &b[start..];
+    let len = run.iter().position(|&c| c >= 0x80).unwrap_or(run.len());
+    let at = key.len();
+    key.resize(at + len + 1, 0);
+    let out = &mut key[at..];
+    let mut n = 0;
+    for &c in &run[..len] {
+        let k = ASCII_KEY[usize::from(c)];
+        out[n] = k;
+        n += usize::from(k != 0);
+    }
+    key.truncate(at + n);
+    start + len
+}
+
 /// The key of a text whose characters are all NFKC-stable, folded byte by byte for ASCII,
 /// Latin-1 letters and basic Cyrillic. `false` (with `key` partly written) at the first
 /// character that may change under NFKC: the caller then takes the general path.
@@ -287,11 +308,7 @@ fn fold_stable_text(display: &str, key: &mut Vec<u8>) -> bool {
     while i < b.len() {
         let lead = b[i];
         if lead < 0x80 {
-            let k = ASCII_KEY[usize::from(lead)];
-            if k != 0 {
-                key.push(k);
-            }
-            i += 1;
+            i = fold_ascii_run(b, i, key);
             continue;
         }
         // Basic Cyrillic, byte to byte: Ѐ–Џ and А–Я fold to ѐ–џ and а–я (a fixed
