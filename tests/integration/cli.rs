@@ -562,3 +562,30 @@ fn check_reports_ids_and_keys_written_twice_across_files() {
     );
     assert!(err.contains("paragraphs[1]: key "), "{err}");
 }
+
+#[test]
+fn language_detector_is_chosen_with_lang() {
+    let langs = |detector: &str| -> Vec<Value> {
+        let out = tgclean(&["clean", "--quiet", "--lang", detector, "seeds"]);
+        assert_eq!(out.status.code(), Some(0));
+        records(&out.stdout)
+            .iter()
+            .map(|r| r["lang"].clone())
+            .collect()
+    };
+    let fast = langs("fast");
+    assert_eq!(fast, langs("fast"), "deterministic");
+    // The seeds are English articles and an English channel copy.
+    assert!(
+        fast.iter().filter(|l| *l == "en").count() >= fast.len() - 1,
+        "{fast:?}"
+    );
+    let whatlang = langs("whatlang");
+    assert_eq!(whatlang.len(), fast.len());
+    assert!(whatlang.iter().any(|l| l == "en"));
+    assert!(langs("off").iter().all(Value::is_null));
+    assert_eq!(
+        tgclean(&["clean", "--lang", "klingon"]).status.code(),
+        Some(2)
+    );
+}
