@@ -47,21 +47,23 @@ fn joins_emoji(c: char) -> bool {
 /// and they are then borrowed unchanged.
 fn is_clean_ascii(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.first() == Some(&b' ') || b.last() == Some(&b' ') {
-        return false;
-    }
-    let mut prev_space = false;
-    for &c in b {
-        if !(0x20..0x7F).contains(&c) {
-            return false;
-        }
-        let space = c == b' ';
-        if space && prev_space {
-            return false;
-        }
-        prev_space = space;
-    }
-    true
+    b.first() != Some(&b' ')
+        && b.last() != Some(&b' ')
+        && b.is_ascii()
+        && !has_ascii_control(b)
+        && !has_double_space(b)
+}
+
+/// Any byte below 0x20 or DEL; branch-free, so it vectorises.
+fn has_ascii_control(b: &[u8]) -> bool {
+    b.iter()
+        .fold(false, |acc, &c| acc | (c < 0x20) | (c == 0x7F))
+}
+
+fn has_double_space(b: &[u8]) -> bool {
+    static DOUBLE_SPACE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"  "));
+    DOUBLE_SPACE.find(b).is_some()
 }
 
 /// Quick scan for lines that may need a display rewrite: ASCII controls, a space at
@@ -75,15 +77,7 @@ fn may_need_rewrite(s: &str) -> bool {
     if b.first() == Some(&b' ') || b.last() == Some(&b' ') {
         return true;
     }
-    static DOUBLE_SPACE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"  "));
-    if DOUBLE_SPACE.find(b).is_some() {
-        return true;
-    }
-    // Branch-free, so it vectorises.
-    if b.iter()
-        .fold(false, |acc, &c| acc | (c < 0x20) | (c == 0x7F))
-    {
+    if has_double_space(b) || has_ascii_control(b) {
         return true;
     }
     let next = |i: usize| (b.get(i + 1).copied(), b.get(i + 2).copied());
