@@ -536,7 +536,7 @@ impl Cleaner<'_> {
             None => self.text_segmenter(chunk.first_line == 1),
         };
         let done = segment_chunk(text.name, &chunk, segmenter, true);
-        self.take_chunk_posts(text, done)
+        self.take_chunk_posts(text, vec![done])
     }
 
     /// Closes the post a continued chunk left open, if any, and judges it.
@@ -577,6 +577,16 @@ impl Cleaner<'_> {
                 })
                 .collect()
         });
+        self.take_chunk_posts(text, done)
+    }
+
+    /// Counts what the chunks read, keeps a post left open, and judges their posts in
+    /// order.
+    fn take_chunk_posts(
+        &mut self,
+        text: &mut TextChunks<'_>,
+        done: Vec<ChunkPosts>,
+    ) -> Result<(), Error> {
         let mut posts = Vec::new();
         for mut d in done {
             posts.append(&mut d.posts);
@@ -588,18 +598,6 @@ impl Cleaner<'_> {
             }
         }
         self.judge_and_write(posts)
-    }
-
-    fn take_chunk_posts(
-        &mut self,
-        text: &mut TextChunks<'_>,
-        mut done: ChunkPosts,
-    ) -> Result<(), Error> {
-        self.stats.bytes += done.counts.bytes;
-        self.stats.invalid_utf8 += done.counts.invalid_utf8;
-        text.splits.append(&mut done.splits);
-        text.open = done.open;
-        self.judge_and_write(done.posts)
     }
 
     /// JSON exports and JSON Lines: parsed on a reader thread of their own, which hands
