@@ -993,30 +993,6 @@ mod tests {
     #[test]
     fn classify_orders_the_rules() {
         let c = |s| classify(s).line;
-        assert_eq!(c("Be the first to comment"), Line::Boilerplate);
-        assert_eq!(c("view in telegram"), Line::Boilerplate);
-        assert_eq!(
-            classify("Please open Telegram to view this postText").glued_boilerplate,
-            Some("Please open Telegram to view this post")
-        );
-        assert_eq!(c("[Forwarded from X]"), Line::ForwardHeader("X"));
-        assert_eq!(c("FORWARDED FROM Y"), Line::ForwardHeader("Y"));
-        assert_eq!(c("Переслано от Z"), Line::ForwardHeader("Z"));
-        assert_eq!(c("переслано от Z"), Line::ForwardHeader("Z"));
-        for label in [
-            "Read more",
-            "👉 Подробнее",
-            "Читать далее →",
-            "learn more",
-            "Full text:",
-            "continue reading…",
-            "🇷🇺 Read in full 🇷🇺",
-        ] {
-            assert_eq!(c(label), Line::LinkLabel, "{label}");
-        }
-        assert!(matches!(c("1️⃣ point"), Line::Bullet { emoji: true, .. }));
-        assert!(matches!(c("#️⃣7"), Line::Reactions(_)));
-        assert!(matches!(c("Жизнь"), Line::Text(_)));
         assert_eq!(c("Forwarded from A"), Line::ForwardHeader("A"));
         assert_eq!(
             c("👍1"),
