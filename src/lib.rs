@@ -14,6 +14,7 @@ pub mod error;
 pub mod formats;
 pub mod grammar;
 pub mod input;
+pub mod json;
 pub mod lang;
 pub mod message;
 pub mod normalise;

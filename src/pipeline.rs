@@ -21,7 +21,7 @@ use crate::normalise;
 use crate::normalise::Digest16;
 use crate::output::{self, RecordSink};
 use crate::post::{Post, Reason, build_post};
-use crate::record::{ExplainRecord, FirstCopy, Hex16, Record, Source};
+use crate::record::{ExplainRecord, FirstCopy, Hex16, Source, write_record};
 use crate::segment::{self, PostSegmenter};
 use crate::state::{self, SeenState};
 use crate::stats::RunStats;
@@ -740,17 +740,22 @@ impl Cleaner<'_> {
                         line: post.line,
                         message_id: post.message_id,
                     };
-                    let record = Record::new(post, &d.keep, source, &d.dropped, d.duplicate_of);
-                    let mut line = Vec::with_capacity(1024);
-                    serde_json::to_writer(&mut line, &record).map_err(|e| Error::Write {
-                        target: "record".into(),
-                        source: e.into(),
-                    })?;
-                    line.push(b'\n');
-                    Ok(line)
+                    // Text is written about twice (joined, then per paragraph).
+                    let text: usize = post.paragraphs.iter().map(|p| p.text.len()).sum();
+                    let mut line =
+                        Vec::with_capacity(2 * text + 128 * post.paragraphs.len() + 1024);
+                    write_record(
+                        &mut line,
+                        post,
+                        &d.keep,
+                        &source,
+                        &d.dropped,
+                        d.duplicate_of,
+                    );
+                    line
                 })
-                .collect::<Result<_, Error>>()
-        })?;
+                .collect()
+        });
         for line in &lines {
             self.sink.write_line(line)?;
         }

@@ -2,8 +2,9 @@
 
 use serde::{Serialize, Serializer};
 
+use crate::json;
 use crate::normalise::Digest16;
-use crate::post::{DropCounts, Post};
+use crate::post::{DropCounts, Post, Reason};
 use crate::segment::ParagraphKind;
 
 /// Version of the record layout, written in every record.
@@ -163,6 +164,128 @@ impl<'a> Record<'a> {
     }
 }
 
+/// Appends the record of `post` (as [`Record::new`] makes it) and a newline to `out`,
+/// byte for byte as `serde_json` would write it, without building the record: the joined
+/// text, the paragraph list and the reactions are written straight from the post.
+pub fn write_record(
+    out: &mut Vec<u8>,
+    post: &Post,
+    keep: &[bool],
+    source: &Source<'_>,
+    dropped: &DropCounts,
+    duplicate_of: Option<Digest16>,
+) {
+    let kept = || {
+        post.paragraphs
+            .iter()
+            .zip(keep)
+            .filter(|(_, k)| **k)
+            .map(|(p, _)| p)
+    };
+    out.extend_from_slice(b"{\"id\":");
+    json::write_hex16(out, &post.id);
+    out.extend_from_slice(b",\"schema\":");
+    json::write_int(out, SCHEMA_VERSION);
+    out.extend_from_slice(b",\"source\":");
+    write_source(out, source);
+    out.extend_from_slice(b",\"channel\":");
+    json::write_opt_str(out, post.channel.as_deref());
+    out.extend_from_slice(b",\"forwarded_from\":");
+    json::write_opt_str(out, post.forwarded_from.as_deref());
+    out.extend_from_slice(b",\"date\":");
+    json::write_opt_str(out, post.date.map(|d| d.iso()).as_deref());
+    out.extend_from_slice(b",\"place\":");
+    json::write_opt_str(out, post.place.as_deref());
+    out.extend_from_slice(b",\"title\":");
+    json::write_opt_str(out, post.title.as_deref());
+    out.extend_from_slice(b",\"text\":\"");
+    for (i, p) in kept().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b"\\n");
+        }
+        if let Some(marker) = &p.marker {
+            json::write_str_contents(out, marker);
+            out.push(b' ');
+        }
+        json::write_str_contents(out, &p.text);
+    }
+    out.extend_from_slice(b"\",\"paragraphs\":[");
+    for (i, p) in kept().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"kind\":\"");
+        out.extend_from_slice(p.kind.name().as_bytes());
+        out.extend_from_slice(b"\",\"marker\":");
+        json::write_opt_str(out, p.marker.as_deref());
+        out.extend_from_slice(b",\"t\":");
+        json::write_opt_int(out, p.t);
+        out.extend_from_slice(b",\"text\":");
+        json::write_str(out, &p.text);
+        out.extend_from_slice(b",\"key\":");
+        json::write_hex16(out, &p.key);
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"],\"hashtags\":");
+    write_str_list(out, &post.hashtags);
+    out.extend_from_slice(b",\"mentions\":");
+    write_str_list(out, &post.mentions);
+    out.extend_from_slice(b",\"links\":");
+    write_str_list(out, &post.links);
+    out.extend_from_slice(b",\"reactions\":[");
+    for (i, (emoji, count)) in post.reactions.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"emoji\":");
+        json::write_str(out, emoji);
+        out.extend_from_slice(b",\"count\":");
+        json::write_int(out, *count);
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"],\"views\":");
+    json::write_opt_int(out, post.views);
+    out.extend_from_slice(b",\"lang\":");
+    json::write_opt_str(out, post.lang);
+    out.extend_from_slice(b",\"dropped\":{");
+    for (i, reason) in Reason::ALL.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        json::write_key(out, reason.name());
+        json::write_int(out, dropped.get(reason));
+    }
+    out.extend_from_slice(b"},\"duplicate_of\":");
+    match duplicate_of {
+        Some(d) => json::write_hex16(out, &d),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b"}\n");
+}
+
+fn write_source(out: &mut Vec<u8>, source: &Source<'_>) {
+    out.extend_from_slice(b"{\"file\":");
+    json::write_str(out, source.file);
+    out.extend_from_slice(b",\"format\":");
+    json::write_str(out, source.format);
+    out.extend_from_slice(b",\"line\":");
+    json::write_opt_int(out, source.line);
+    out.extend_from_slice(b",\"message_id\":");
+    json::write_opt_int(out, source.message_id);
+    out.push(b'}');
+}
+
+fn write_str_list(out: &mut Vec<u8>, items: &[String]) {
+    out.push(b'[');
+    for (i, s) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        json::write_str(out, s);
+    }
+    out.push(b']');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,5 +351,106 @@ mod tests {
         let mut keys_sorted = keys.clone();
         keys_sorted.sort_unstable();
         assert_eq!(keys_sorted, required_sorted);
+    }
+}
+
+#[cfg(test)]
+mod writer_tests {
+    use super::*;
+    use crate::grammar::Date;
+    use crate::post::build_post;
+    use crate::segment::{RawParagraph, RawPost};
+    use proptest::prelude::*;
+
+    /// Text with what JSON escapes, non-ASCII and emoji among plain words.
+    fn text() -> impl Strategy<Value = String> {
+        "([a-zA-Zа-яё0-9 ]{0,12}[\"\\\\\\x00-\\x1f\\x7fé😀🇷🇺]?){0,5}"
+    }
+
+    fn kind() -> impl Strategy<Value = ParagraphKind> {
+        prop_oneof![
+            Just(ParagraphKind::Title),
+            Just(ParagraphKind::Text),
+            Just(ParagraphKind::Bullet),
+            Just(ParagraphKind::Quote),
+            Just(ParagraphKind::Transcript),
+        ]
+    }
+
+    fn paragraph() -> impl Strategy<Value = RawParagraph> {
+        (
+            kind(),
+            proptest::option::of(text()),
+            proptest::option::of(any::<u32>()),
+            text(),
+        )
+            .prop_map(|(kind, marker, t, text)| RawParagraph {
+                kind,
+                line: None,
+                marker,
+                t,
+                text,
+            })
+    }
+
+    prop_compose! {
+        fn post()(
+            paragraphs in proptest::collection::vec(paragraph(), 0..6),
+            names in proptest::collection::vec(proptest::option::of(text()), 4),
+            lists in proptest::collection::vec(proptest::collection::vec(text(), 0..3), 3),
+            reactions in proptest::collection::vec((text(), any::<u64>()), 0..3),
+            numbers in (any::<Option<u64>>(), any::<Option<i64>>(), any::<Option<u64>>()),
+            day in proptest::option::of((1900u16..2100, 1u8..=12, 1u8..=28)),
+            lang in proptest::option::of(prop_oneof![Just("en"), Just("ru")]),
+        ) -> Post {
+            let [channel, forwarded_from, place, title]: [Option<String>; 4] =
+                names.try_into().unwrap();
+            let [hashtags, mentions, links]: [Vec<String>; 3] = lists.try_into().unwrap();
+            let mut post = build_post(RawPost {
+                line: numbers.0,
+                message_id: numbers.1,
+                views: numbers.2,
+                channel,
+                forwarded_from,
+                date: day.and_then(|(y, m, d)| Date::new(y, m, d)),
+                place,
+                title,
+                paragraphs,
+                hashtags,
+                mentions,
+                links,
+                reactions,
+                ..RawPost::default()
+            });
+            post.lang = lang;
+            post
+        }
+    }
+
+    proptest! {
+        /// The hand-written record is the serde one, byte for byte.
+        #[test]
+        fn write_record_matches_serde_json(
+            post in post(),
+            keep_bits in any::<u8>(),
+            file in text(),
+            duplicate_of in any::<Option<[u8; 16]>>(),
+        ) {
+            let keep: Vec<bool> =
+                (0..post.paragraphs.len()).map(|i| keep_bits >> (i % 8) & 1 == 1).collect();
+            let source = Source {
+                file: &file,
+                format: "text",
+                line: post.line,
+                message_id: post.message_id,
+            };
+            let mut expected =
+                serde_json::to_vec(&Record::new(&post, &keep, source.clone(), &post.dropped, duplicate_of))
+                    .unwrap();
+            expected.push(b'\n');
+            let mut ours = Vec::new();
+            write_record(&mut ours, &post, &keep, &source, &post.dropped, duplicate_of);
+            prop_assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(expected).unwrap());
+        }
     }
 }

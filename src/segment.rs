@@ -5,14 +5,32 @@ use crate::grammar::{self, Classified, Date, Line};
 use crate::post::{DropCounts, Explained, Reason};
 
 /// What a paragraph is, as written in records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParagraphKind {
     Title,
     Text,
     Bullet,
     Quote,
     Transcript,
+}
+
+impl ParagraphKind {
+    /// The name written in records.
+    pub fn name(self) -> &'static str {
+        match self {
+            ParagraphKind::Title => "title",
+            ParagraphKind::Text => "text",
+            ParagraphKind::Bullet => "bullet",
+            ParagraphKind::Quote => "quote",
+            ParagraphKind::Transcript => "transcript",
+        }
+    }
+}
+
+impl serde::Serialize for ParagraphKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
 }
 
 /// One paragraph as read, in display form, before keys are computed.
