@@ -51,6 +51,11 @@ fn sample(paragraphs: &[Paragraph]) -> String {
         push_words(&p.text, &mut sample);
         sample.push('\n');
         if sample.len() >= SAMPLE_BYTES {
+            let mut end = SAMPLE_BYTES;
+            while !sample.is_char_boundary(end) {
+                end -= 1;
+            }
+            sample.truncate(end);
             break;
         }
     }
@@ -155,20 +160,24 @@ struct Markers {
 
 impl Markers {
     fn count(&mut self, c: char) {
-        let slot = match c.to_lowercase().next().unwrap_or(c) {
-            'і' | 'ї' | 'є' | 'ґ' => &mut self.uk,
-            'ў' => &mut self.be,
+        // Both cases are listed: a table match is cheaper than lower-casing every letter.
+        let slot = match c {
+            'і' | 'ї' | 'є' | 'ґ' | 'І' | 'Ї' | 'Є' | 'Ґ' => &mut self.uk,
+            'ў' | 'Ў' => &mut self.be,
             'ә' | 'ғ' | 'қ' | 'ң' | 'ө' | 'ұ' | 'ү' | 'һ' => &mut self.kk,
-            'ђ' | 'ћ' | 'џ' => &mut self.sr,
-            'ѓ' | 'ќ' | 'ѕ' => &mut self.mk,
-            'ы' | 'э' | 'ё' => &mut self.ru,
-            'ъ' => &mut self.bg_hard_sign,
+            'Ә' | 'Ғ' | 'Қ' | 'Ң' | 'Ө' | 'Ұ' | 'Ү' | 'Һ' => &mut self.kk,
+            'ђ' | 'ћ' | 'џ' | 'Ђ' | 'Ћ' | 'Џ' => &mut self.sr,
+            'ѓ' | 'ќ' | 'ѕ' | 'Ѓ' | 'Ќ' | 'Ѕ' => &mut self.mk,
+            'ы' | 'э' | 'ё' | 'Ы' | 'Э' | 'Ё' => &mut self.ru,
+            'ъ' | 'Ъ' => &mut self.bg_hard_sign,
             'پ' | 'چ' | 'ژ' | 'گ' | 'ک' | 'ی' => &mut self.fa,
             'ٹ' | 'ڈ' | 'ڑ' | 'ں' | 'ے' | 'ہ' => &mut self.ur,
-            'ą' | 'ę' | 'ł' | 'ś' | 'ź' | 'ż' | 'ń' => &mut self.pl,
-            'ř' | 'ů' | 'ě' => &mut self.cs,
-            'ș' | 'ț' | 'ă' => &mut self.ro,
-            'ő' | 'ű' => &mut self.hu,
+            'ą' | 'ę' | 'ł' | 'ś' | 'ź' | 'ż' | 'ń' | 'Ą' | 'Ę' | 'Ł' | 'Ś' | 'Ź' | 'Ż' | 'Ń' => {
+                &mut self.pl
+            }
+            'ř' | 'ů' | 'ě' | 'Ř' | 'Ů' | 'Ě' => &mut self.cs,
+            'ș' | 'ț' | 'ă' | 'Ș' | 'Ț' | 'Ă' => &mut self.ro,
+            'ő' | 'ű' | 'Ő' | 'Ű' => &mut self.hu,
             _ => return,
         };
         *slot += 1;
@@ -256,7 +265,7 @@ fn latin(sample: &str, m: &Markers) -> Option<&'static str> {
         return Some(code);
     }
     use whichlang::Lang;
-    Some(match whichlang::detect_language(sample) {
+    Some(match whichlang::detect_language(&latin_words(sample)) {
         Lang::Eng => "en",
         Lang::Deu => "de",
         Lang::Fra => "fr",
@@ -272,12 +281,63 @@ fn latin(sample: &str, m: &Markers) -> Option<&'static str> {
     })
 }
 
+/// Bytes of Latin-script words given to `whichlang`. Its cost is per byte (three hashed
+/// n-grams per letter), and a few sentences decide between the languages it knows.
+const LATIN_SAMPLE_BYTES: usize = 256;
+
+/// The words of `sample` written in Latin script, up to [`LATIN_SAMPLE_BYTES`]: words in
+/// other scripts say nothing about which Latin-script language a post is in.
+fn latin_words(sample: &str) -> std::borrow::Cow<'_, str> {
+    let latin = |c: char| c.is_ascii() || matches!(c as u32, 0xC0..=0x24F);
+    if sample.len() <= LATIN_SAMPLE_BYTES && sample.chars().all(latin) {
+        return sample.into();
+    }
+    let mut words = String::with_capacity(LATIN_SAMPLE_BYTES + 64);
+    for word in sample.split_whitespace().filter(|w| w.chars().all(latin)) {
+        words.push_str(word);
+        words.push(' ');
+        if words.len() >= LATIN_SAMPLE_BYTES {
+            break;
+        }
+    }
+    words.into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn fast(text: &str) -> Option<&'static str> {
         detect_fast(text)
+    }
+
+    #[test]
+    fn markers_count_both_cases_alike() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let mut lower = c.to_lowercase();
+            let (Some(l), None) = (lower.next(), lower.next()) else {
+                continue;
+            };
+            let (mut a, mut b) = (Markers::default(), Markers::default());
+            a.count(c);
+            b.count(l);
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "{c:?} and {l:?}");
+        }
+    }
+
+    #[test]
+    fn latin_words_leave_other_scripts_out() {
+        assert_eq!(
+            latin_words("Die Straße безопасность und der Fluß"),
+            "Die Straße und der Fluß "
+        );
+        assert!(matches!(
+            latin_words("short\nand Latin"),
+            std::borrow::Cow::Borrowed("short\nand Latin")
+        ));
+        let long = "word ".repeat(200);
+        let words = latin_words(&long);
+        assert!(words.len() >= LATIN_SAMPLE_BYTES && words.len() < LATIN_SAMPLE_BYTES + 8);
     }
 
     #[test]
