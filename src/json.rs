@@ -5,42 +5,15 @@
 //! paragraphs with nothing to escape, so finding the next `"`, `\` or control character
 //! a word at a time makes writing them several times cheaper.
 
-/// Bytes with every lane set to `b`.
-const fn lanes(b: u8) -> u64 {
-    u64::from_ne_bytes([b; 8])
-}
-
-/// A word whose high bit is set in the lane of every byte below 0x20, `"` or `\`, and
-/// possibly in higher lanes after one of those (a borrow can run on), never below the
-/// first: the lowest set bit is exact.
-fn escape_lanes(word: u64) -> u64 {
-    let high = lanes(0x80);
-    let below_space = word.wrapping_sub(lanes(0x20)) & !word;
-    let quote = word ^ lanes(b'"');
-    let backslash = word ^ lanes(b'\\');
-    let is_quote = quote.wrapping_sub(lanes(1)) & !quote;
-    let is_backslash = backslash.wrapping_sub(lanes(1)) & !backslash;
-    (below_space | is_quote | is_backslash) & high
-}
+use crate::swar;
 
 /// Index of the first byte of `bytes` that JSON strings must escape.
 pub fn find_escape(bytes: &[u8]) -> Option<usize> {
-    let mut words = bytes.chunks_exact(8);
-    let mut at = 0;
-    for word in &mut words {
-        let mut lane = [0u8; 8];
-        lane.copy_from_slice(word);
-        let hits = escape_lanes(u64::from_le_bytes(lane));
-        if hits != 0 {
-            return Some(at + (hits.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    words
-        .remainder()
-        .iter()
-        .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
-        .map(|i| at + i)
+    swar::find(
+        bytes,
+        |w| swar::lanes_below(w, 0x20) | swar::lanes_equal(w, b'"') | swar::lanes_equal(w, b'\\'),
+        |b| b < 0x20 || b == b'"' || b == b'\\',
+    )
 }
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";

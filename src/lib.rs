@@ -25,6 +25,7 @@ pub mod record;
 pub mod segment;
 pub mod state;
 pub mod stats;
+mod swar;
 
 pub use config::{Config, Format, InputSpec, StatsTarget};
 pub use dedup::DedupMode;

@@ -8,6 +8,8 @@
 use std::borrow::Cow;
 
 use caseless::Caseless;
+
+use crate::swar;
 use sha2::{Digest, Sha256};
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick, is_nfkc_quick};
 
@@ -120,15 +122,11 @@ fn is_plainly_nfc(c: char) -> bool {
 
 /// True when every character of `s` is plainly NFC. Bytes below U+0300 (lead bytes up to
 /// 0xCB, and all continuation bytes) and the Cyrillic lead bytes 0xD0, 0xD1 and 0xD3 are
-/// passed over in a tight loop; only other characters are decoded and looked at.
+/// passed over eight at a time; only other characters are decoded and looked at.
 fn is_plainly_nfc_text(s: &str) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
-    while let Some(off) = b[i..]
-        .iter()
-        .position(|&c| c >= 0xCC && c != 0xD0 && c != 0xD1 && c != 0xD3)
-    {
-        let at = i + off;
+    while let Some(at) = next_lead_to_check(b, i) {
         // A byte from 0xCC up is a lead byte, so `at` is a character boundary.
         let Some(c) = s.get(at..).and_then(|rest| rest.chars().next()) else {
             return false;
@@ -139,6 +137,19 @@ fn is_plainly_nfc_text(s: &str) -> bool {
         i = at + c.len_utf8();
     }
     true
+}
+
+/// The first byte of `b` from `from` on that is 0xCC or above, other than 0xD0, 0xD1 and
+/// 0xD3.
+fn next_lead_to_check(b: &[u8], from: usize) -> Option<usize> {
+    let cyrillic =
+        |w| swar::lanes_equal(w, 0xD0) | swar::lanes_equal(w, 0xD1) | swar::lanes_equal(w, 0xD3);
+    let found = swar::find(
+        b.get(from..)?,
+        |w| swar::lanes_at_least(w, 0xCC) & !cyrillic(w),
+        |c| c >= 0xCC && !matches!(c, 0xD0 | 0xD1 | 0xD3),
+    );
+    found.map(|i| from + i)
 }
 
 /// Every display rewrite, character by character (the slow path of `display_text`).
