@@ -190,9 +190,41 @@ pub fn emoji(i: &str) -> Res<'_, &str> {
     if cannot_begin_emoji(i) {
         return fail(i);
     }
-    match i.graphemes(true).next() {
-        Some(g) if is_emoji_grapheme(g) => Ok((&i[g.len()..], g)),
-        _ => fail(i),
+    let g = match lone_symbol(i) {
+        Some(len) => &i[..len],
+        None => match i.graphemes(true).next() {
+            Some(g) => g,
+            None => return fail(i),
+        },
+    };
+    if is_emoji_grapheme(g) {
+        Ok((&i[g.len()..], g))
+    } else {
+        fail(i)
+    }
+}
+
+/// Length of the first grapheme cluster of `i` in the common case of a symbol or
+/// pictograph alone (`☝️ text`, `🔥12`), found without grapheme segmentation: a character
+/// of the arrow-to-dingbat or pictograph blocks, an optional VS16, then the end, ASCII
+/// or a plain letter, none of which extends a cluster. `None` for anything else; the
+/// exhaustive test checks it against the segmenter.
+fn lone_symbol(i: &str) -> Option<usize> {
+    let mut chars = i.chars();
+    let first = chars.next()?;
+    if !matches!(first as u32, 0x2190..=0x2BFF | 0x1F300..=0x1FAFF) {
+        return None;
+    }
+    let mut len = first.len_utf8();
+    let mut next = chars.next();
+    if next == Some('\u{FE0F}') {
+        len += 3;
+        next = chars.next();
+    }
+    match next {
+        None => Some(len),
+        Some(c) if c.is_ascii() || is_plain_letter(c) => Some(len),
+        Some(_) => None,
     }
 }
 
@@ -201,10 +233,12 @@ pub fn emoji_run(i: &str) -> Res<'_, &str> {
     recognize(many1(emoji)).parse(i)
 }
 
+const FORWARD_PHRASES: [&str; 2] = ["Forwarded from", "Переслано от"];
+
 /// forward_header = ["["] ("Forwarded from" / "Переслано от") [":"] SP source ["]"]
 pub fn forward_header(i: &str) -> Res<'_, &str> {
     let (i, open) = opt(char('[')).parse(i)?;
-    let (i, _) = alt((tag_no_case("Forwarded from"), tag_no_case("Переслано от"))).parse(i)?;
+    let (i, _) = alt(FORWARD_PHRASES.map(tag_no_case)).parse(i)?;
     let (i, _) = (opt(char(':')), space1).parse(i)?;
     let source = if open.is_some() {
         match i.trim_end().strip_suffix(']') {
@@ -362,18 +396,19 @@ pub fn reactions_line(i: &str) -> Res<'_, Vec<Reaction<'_>>> {
 /// label = "Read in full" / "Read more" / "Learn more" / "Continue reading" / "Full text"
 ///       / "Читать полностью" / "Читать далее" / "Подробнее"
 fn label_phrase(i: &str) -> Res<'_, &str> {
-    alt((
-        tag_no_case("Read in full"),
-        tag_no_case("Read more"),
-        tag_no_case("Learn more"),
-        tag_no_case("Continue reading"),
-        tag_no_case("Full text"),
-        tag_no_case("Читать полностью"),
-        tag_no_case("Читать далее"),
-        tag_no_case("Подробнее"),
-    ))
-    .parse(i)
+    alt(LABEL_PHRASES.map(tag_no_case)).parse(i)
 }
+
+const LABEL_PHRASES: [&str; 8] = [
+    "Read in full",
+    "Read more",
+    "Learn more",
+    "Continue reading",
+    "Full text",
+    "Читать полностью",
+    "Читать далее",
+    "Подробнее",
+];
 
 /// link_label = [emoji_run *SP] label *(SP / "." / ":" / "…" / "→" / "»" / ">") [emoji_run]
 pub fn link_label(i: &str) -> Res<'_, &str> {
@@ -402,14 +437,15 @@ pub fn hashtag_line(i: &str) -> Res<'_, Vec<&str>> {
 /// boilerplate = "Be the first to comment" / "This media is not supported in your browser"
 ///             / "VIEW IN TELEGRAM" / "Please open Telegram to view this post"
 pub fn boilerplate(i: &str) -> Res<'_, &str> {
-    alt((
-        tag_no_case("Be the first to comment"),
-        tag_no_case("This media is not supported in your browser"),
-        tag_no_case("VIEW IN TELEGRAM"),
-        tag_no_case("Please open Telegram to view this post"),
-    ))
-    .parse(i)
+    alt(BOILERPLATE_PHRASES.map(tag_no_case)).parse(i)
 }
+
+const BOILERPLATE_PHRASES: [&str; 4] = [
+    "Be the first to comment",
+    "This media is not supported in your browser",
+    "VIEW IN TELEGRAM",
+    "Please open Telegram to view this post",
+];
 
 /// sixty = 2DIGIT below 60   (minutes or seconds of a stamp)
 fn sixty(i: &str) -> Res<'_, u32> {
@@ -518,9 +554,13 @@ pub fn date(i: &str) -> Res<'_, Date> {
 /// place = 1*(letter / SP / "-" / "." / "'") "," SP   (at most 48 characters, starts upper-case)
 pub fn place(i: &str) -> Res<'_, &str> {
     terminated(
+        // At most 48 characters: a longer run is not followed by the comma, so the
+        // scan of a long line of words stops early.
         verify(
-            take_while1(|c: char| c.is_alphabetic() || matches!(c, ' ' | '-' | '.' | '\'' | '’')),
-            |p: &str| p.chars().count() <= 48 && p.starts_with(char::is_uppercase),
+            take_while_m_n(1, 48, |c: char| {
+                c.is_alphabetic() || matches!(c, ' ' | '-' | '.' | '\'' | '’')
+            }),
+            |p: &str| p.starts_with(char::is_uppercase),
         ),
         (char(','), space1),
     )
@@ -611,7 +651,7 @@ fn whole<'a, O>(i: &'a str, p: impl Fn(&'a str) -> Res<'a, O>) -> Option<O> {
 /// tried first, plain text is what is left.
 pub fn classify(line: &str) -> Classified<'_> {
     let shape = Shape::of(line);
-    if matches!(shape.phrase_start, 'b' | 't' | 'v' | 'p')
+    if BOILERPLATE_HEADS.admit(&shape.head)
         && let Ok((after, phrase)) = boilerplate(line)
     {
         let after = after.trim_start();
@@ -643,12 +683,57 @@ struct Shape {
     last: u8,
     has_digit: bool,
     short: bool,
-    /// The first character is an ASCII letter (lower-cased here) or one of the Cyrillic
-    /// letters that start a phrase of the grammar; 0 otherwise. Only U+212A/U+212B
-    /// lower-case to ASCII from elsewhere, and no phrase starts with `k` or `å`, so
-    /// testing this before a case-insensitive phrase is exact.
-    phrase_start: char,
+    /// The first four characters, lower-cased as `tag_no_case` compares them: a
+    /// case-insensitive phrase can only match a line whose head is the phrase's head.
+    head: Head,
 }
+
+/// Up to four characters, each lower-cased to one character (`'\0'` past the end, and
+/// for a character whose lower case is not a single character, which no phrase has).
+type Head = [char; 4];
+
+fn lower_char(c: char) -> char {
+    match c {
+        _ if c.is_ascii() => c.to_ascii_lowercase(),
+        'а'..='я' => c,
+        // А–Я lower-case to а–я, 0x20 on.
+        'А'..='Я' => char::from_u32(c as u32 + 0x20).unwrap_or('\0'),
+        _ => {
+            let mut lower = c.to_lowercase();
+            match (lower.next(), lower.next()) {
+                (Some(l), None) => l,
+                _ => '\0',
+            }
+        }
+    }
+}
+
+fn head_of(s: &str) -> Head {
+    let mut head = ['\0'; 4];
+    for (slot, c) in head.iter_mut().zip(s.chars()) {
+        *slot = lower_char(c);
+    }
+    head
+}
+
+/// The heads of a list of phrases, worked out once.
+struct PhraseHeads(std::sync::LazyLock<Vec<Head>>);
+
+impl PhraseHeads {
+    fn admit(&self, head: &Head) -> bool {
+        self.0.contains(head)
+    }
+}
+
+static BOILERPLATE_HEADS: PhraseHeads = PhraseHeads(std::sync::LazyLock::new(|| {
+    BOILERPLATE_PHRASES.map(head_of).to_vec()
+}));
+static FORWARD_HEADS: PhraseHeads = PhraseHeads(std::sync::LazyLock::new(|| {
+    FORWARD_PHRASES.map(head_of).to_vec()
+}));
+static LABEL_HEADS: PhraseHeads = PhraseHeads(std::sync::LazyLock::new(|| {
+    LABEL_PHRASES.map(head_of).to_vec()
+}));
 
 impl Shape {
     fn of(line: &str) -> Shape {
@@ -661,12 +746,7 @@ impl Shape {
             last: b.last().copied().unwrap_or(0),
             has_digit: short && b.iter().any(u8::is_ascii_digit),
             short,
-            phrase_start: match line.chars().next() {
-                Some(c) if c.is_ascii_alphabetic() => c.to_ascii_lowercase(),
-                Some('П' | 'п') => 'п',
-                Some('Ч' | 'ч') => 'ч',
-                _ => '\0',
-            },
+            head: head_of(line),
         }
     }
 }
@@ -676,7 +756,7 @@ fn classify_content(line: &str) -> Line<'_> {
 }
 
 fn classify_content_shaped(line: &str, shape: Shape) -> Line<'_> {
-    if (shape.first == b'[' || matches!(shape.phrase_start, 'f' | 'п'))
+    if (shape.first == b'[' || FORWARD_HEADS.admit(&shape.head))
         && let Some(src) = whole(line, forward_header)
     {
         return Line::ForwardHeader(src);
@@ -691,8 +771,7 @@ fn classify_content_shaped(line: &str, shape: Shape) -> Line<'_> {
         return Line::Reactions(reactions);
     }
     // A label, or an emoji run before one.
-    if (matches!(shape.phrase_start, 'r' | 'l' | 'c' | 'f' | 'ч' | 'п')
-        || !cannot_begin_emoji(line))
+    if (LABEL_HEADS.admit(&shape.head) || !cannot_begin_emoji(line))
         && whole(line, link_label).is_some()
     {
         return Line::LinkLabel;
@@ -733,6 +812,7 @@ fn classify_content_shaped(line: &str, shape: Shape) -> Line<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn d(y: u16, m: u8, day: u8) -> Date {
         Date::new(y, m, day).unwrap()
@@ -941,6 +1021,148 @@ mod tests {
         assert!(bullet("Plain").is_err());
         assert_eq!(quote("> cited"), Ok(("", (">", "cited"))));
         assert!(quote(">").is_err());
+    }
+
+    #[test]
+    fn lone_symbols_are_whole_grapheme_clusters() {
+        let after = ["", " x", "a", "1", "#", "Жизнь", "é", "\u{24F}"];
+        let ranges = (0x2190..=0x2BFF).chain(0x1F300..=0x1FAFF);
+        for c in ranges.filter_map(char::from_u32) {
+            for vs16 in ["", "\u{FE0F}"] {
+                for rest in after {
+                    let line = format!("{c}{vs16}{rest}");
+                    let g = line.graphemes(true).next().unwrap();
+                    assert_eq!(lone_symbol(&line), Some(g.len()), "{line:?}");
+                }
+            }
+            for joined in [
+                "\u{200D}🔥",
+                "\u{1F3FB}",
+                "\u{20E3}",
+                "\u{0301}",
+                "\u{FE0F}\u{20E3}",
+            ] {
+                assert_eq!(lone_symbol(&format!("{c}{joined}")), None);
+            }
+        }
+    }
+
+    /// `classify` without any of the quick guards (phrase heads, first and last byte,
+    /// digits, the emoji rejection): only the place/date length limit, which is part of
+    /// the rule, stays.
+    fn classify_unguarded(line: &str) -> Classified<'_> {
+        if let Ok((after, phrase)) = boilerplate(line) {
+            let after = after.trim_start();
+            return Classified {
+                glued_boilerplate: (!after.is_empty()).then_some(phrase),
+                line: if after.is_empty() {
+                    Line::Boilerplate
+                } else {
+                    content_unguarded(after)
+                },
+            };
+        }
+        Classified {
+            glued_boilerplate: None,
+            line: content_unguarded(line),
+        }
+    }
+
+    fn content_unguarded(line: &str) -> Line<'_> {
+        if let Some(src) = whole(line, forward_header) {
+            return Line::ForwardHeader(src);
+        }
+        if let Some((name, date)) = whole(line, desktop_header) {
+            return Line::DesktopHeader { name, date };
+        }
+        if let Some(reactions) = whole(line, reactions_line) {
+            return Line::Reactions(reactions);
+        }
+        if whole(line, link_label).is_some() {
+            return Line::LinkLabel;
+        }
+        if let Some(tags) = whole(line, hashtag_line) {
+            return Line::Hashtags(tags);
+        }
+        if line.chars().count() <= MAX_PLACE_DATE_CHARS
+            && let Some((place, date)) = whole(line, place_date)
+        {
+            return Line::PlaceDate { place, date };
+        }
+        if let Some(t) = whole(line, timestamp) {
+            return Line::Timestamp(t);
+        }
+        if let Ok((_, (t, text))) = transcript_line(line) {
+            return Line::Transcript { t, text };
+        }
+        if let Ok((_, (marker, text))) = quote(line) {
+            return Line::Quote { marker, text };
+        }
+        if let Ok((_, (marker, emoji, text))) = bullet(line) {
+            return Line::Bullet {
+                marker,
+                emoji,
+                text,
+            };
+        }
+        Line::Text(line)
+    }
+
+    #[rustfmt::skip]
+    const OTHER_PIECES: &[&str] = &[
+        "[", "]", "(", ")", ", ", " ", "#", "#tag", "1", "12", "1.2K", "19.01.23",
+        "14:05", "January 19, 2023", "2023-01-19", "Minsk", "Минск", ">", "»",
+        "—", "•", "- ", "1) ", "👍", "🔥", "☝️", "❗️", "🇷🇺", "1️⃣", "👨‍👩‍👧", "→",
+        "…", ":", "word", "Слово", "ß", "İ", "K", "ſ", "/", "|", "x",
+    ];
+
+    /// Pieces of lines: every phrase, marker and date form, in any case, among words.
+    fn line_piece() -> impl Strategy<Value = String> {
+        let phrases: Vec<&str> = LABEL_PHRASES
+            .iter()
+            .chain(&BOILERPLATE_PHRASES)
+            .chain(&FORWARD_PHRASES)
+            .copied()
+            .collect();
+        let fixed = prop::sample::select(
+            phrases
+                .into_iter()
+                .chain(OTHER_PIECES.iter().copied())
+                .collect::<Vec<_>>(),
+        );
+        (fixed, any::<u8>()).prop_map(|(p, case)| match case % 3 {
+            0 => p.to_owned(),
+            1 => p.to_uppercase(),
+            _ => p.to_lowercase(),
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        /// The guards only skip parsers that would fail: every line classifies as it
+        /// would without them.
+        #[test]
+        fn guards_never_change_a_classification(
+            pieces in proptest::collection::vec(line_piece(), 1..7)
+        ) {
+            let line = pieces.concat();
+            let line = line.trim();
+            if !line.is_empty() {
+                proptest::prop_assert_eq!(classify(line), classify_unguarded(line), "{:?}", line);
+            }
+        }
+    }
+
+    #[test]
+    fn heads_lower_case_as_tag_no_case_compares() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let mut lower = c.to_lowercase();
+            let expected = match (lower.next(), lower.next()) {
+                (Some(l), None) => l,
+                _ => '\0',
+            };
+            assert_eq!(lower_char(c), expected, "{c:?}");
+        }
     }
 
     #[test]
