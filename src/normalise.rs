@@ -285,58 +285,55 @@ fn is_nfkc_stable(c: char) -> bool {
         && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes
 }
 
-/// Folds the run of ASCII bytes of `b` that starts at `start` into `key`, without a
-/// branch per byte: every byte is written, and the write position only moves on for
-/// letters and digits. Returns where the run ends.
-fn fold_ascii_run(b: &[u8], start: usize, key: &mut Vec<u8>) -> usize {
-    let run = &b[start..];
-    let len = run.iter().position(|&c| c >= 0x80).unwrap_or(run.len());
-    let at = key.len();
-    key.resize(at + len + 1, 0);
-    let out = &mut key[at..];
-    let mut n = 0;
-    for &c in &run[..len] {
-        let k = ASCII_KEY[usize::from(c)];
-        out[n] = k;
-        n += usize::from(k != 0);
+/// Basic Cyrillic, byte to byte: Ѐ–Џ and А–Я fold to ѐ–џ and а–я (a fixed offset), а–я
+/// and ѐ–џ stay. `None` for anything else.
+fn fold_cyrillic_pair(lead: u8, second: u8) -> Option<[u8; 2]> {
+    match (lead, second) {
+        (0xD0, 0x80..=0x8F) => Some([0xD1, second + 0x10]),
+        (0xD0, 0x90..=0x9F) => Some([0xD0, second + 0x20]),
+        (0xD0, 0xA0..=0xAF) => Some([0xD1, second - 0x20]),
+        (0xD0, 0xB0..=0xBF) | (0xD1, 0x80..=0x9F) => Some([lead, second]),
+        _ => None,
     }
-    key.truncate(at + n);
-    start + len
 }
 
 /// The key of a text whose characters are all NFKC-stable, folded byte by byte for ASCII,
 /// Latin-1 letters and basic Cyrillic. `false` (with `key` partly written) at the first
 /// character that may change under NFKC: the caller then takes the general path.
+///
+/// ASCII and Cyrillic never fold to more bytes than they take, so they are written into
+/// room made up front, with no capacity check per byte; every ASCII byte is stored and
+/// the write position moves on only for letters and digits, so there is no branch on
+/// what the byte is.
 fn fold_stable_text(display: &str, key: &mut Vec<u8>) -> bool {
     let b = display.as_bytes();
+    let mut n = key.len();
+    key.resize(n + b.len(), 0);
     let mut i = 0;
     while i < b.len() {
         let lead = b[i];
         if lead < 0x80 {
-            i = fold_ascii_run(b, i, key);
+            let k = ASCII_KEY[usize::from(lead)];
+            key[n] = k;
+            n += usize::from(k != 0);
+            i += 1;
             continue;
         }
-        // Basic Cyrillic, byte to byte: Ѐ–Џ and А–Я fold to ѐ–џ and а–я (a fixed
-        // offset), а–я and ѐ–џ stay. A D0/D1 lead byte is always followed by one
-        // continuation byte in valid UTF-8.
-        if let (0xD0 | 0xD1, Some(&second)) = (lead, b.get(i + 1)) {
-            let folded = match (lead, second) {
-                (0xD0, 0x80..=0x8F) => Some([0xD1, second + 0x10]),
-                (0xD0, 0x90..=0x9F) => Some([0xD0, second + 0x20]),
-                (0xD0, 0xA0..=0xAF) => Some([0xD1, second - 0x20]),
-                (0xD0, 0xB0..=0xBF) | (0xD1, 0x80..=0x9F) => Some([lead, second]),
-                _ => None,
-            };
-            if let Some(pair) = folded {
-                key.extend_from_slice(&pair);
-                i += 2;
-                continue;
-            }
+        if let Some(pair) = b
+            .get(i + 1)
+            .and_then(|&second| fold_cyrillic_pair(lead, second))
+        {
+            key[n..n + 2].copy_from_slice(&pair);
+            n += 2;
+            i += 2;
+            continue;
         }
         let Some(c) = display.get(i..).and_then(|rest| rest.chars().next()) else {
             return false;
         };
         i += c.len_utf8();
+        // Other characters may fold to more bytes: append them, then make room again.
+        key.truncate(n);
         let cp = c as u32;
         // Latin-1 letters: case folding is a fixed offset.
         let folded = match cp {
@@ -346,14 +343,16 @@ fn fold_stable_text(display: &str, key: &mut Vec<u8>) -> bool {
         };
         if let Some(f) = folded {
             key.extend_from_slice(f.encode_utf8(&mut [0; 4]).as_bytes());
-        } else if never_in_key(cp) {
-            continue;
-        } else if is_nfkc_stable(c) {
+        } else if !never_in_key(cp) {
+            if !is_nfkc_stable(c) {
+                return false;
+            }
             push_folded_alnum(c, key);
-        } else {
-            return false;
         }
+        n = key.len();
+        key.resize(n + (b.len() - i), 0);
     }
+    key.truncate(n);
     true
 }
 
