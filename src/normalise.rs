@@ -152,19 +152,36 @@ fn next_lead_to_check(b: &[u8], from: usize) -> Option<usize> {
     found.map(|i| from + i)
 }
 
-/// Every display rewrite, character by character (the slow path of `display_text`).
+/// Every display rewrite (the slow path of `display_text`). Only characters whose first
+/// byte is below `!`, DEL, or 0xC2, 0xE1, 0xE2, 0xE3, 0xEF can be spaces, invisibles,
+/// controls or ZWJ; the runs between them are copied whole.
 fn full_rewrite(raw: &str) -> String {
+    let b = raw.as_bytes();
     let mut out = String::with_capacity(raw.len());
     let mut pending_space = false;
-    let mut chars = raw.chars().peekable();
-    let mut prev: Option<char> = None;
-    while let Some(c) = chars.next() {
+    let mut i = 0;
+    while i < b.len() {
+        let end = next_rewrite_candidate(b, i).unwrap_or(b.len());
+        // Candidates are ASCII or lead bytes, so `end` is a character boundary.
+        if let Some(run) = raw.get(i..end).filter(|r| !r.is_empty()) {
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            out.push_str(run);
+            i = end;
+        }
+        let Some(c) = raw.get(i..).and_then(|rest| rest.chars().next()) else {
+            break;
+        };
+        i += c.len_utf8();
         if c == '\u{200D}' {
-            let next = chars.peek().copied();
-            let keep = prev.is_some_and(joins_emoji) && next.is_some_and(joins_emoji);
+            // Kept only inside an emoji sequence: between two characters that join.
+            let next = raw.get(i..).and_then(|rest| rest.chars().next());
+            let keep =
+                out.chars().next_back().is_some_and(joins_emoji) && next.is_some_and(joins_emoji);
             if keep && !pending_space {
                 out.push(c);
-                prev = Some(c);
             }
             continue;
         }
@@ -183,12 +200,29 @@ fn full_rewrite(raw: &str) -> String {
             pending_space = false;
         }
         out.push(c);
-        prev = Some(c);
     }
-    if is_nfc_quick(out.chars()) != IsNormalized::Yes {
+    if !is_plainly_nfc_text(&out) && is_nfc_quick(out.chars()) != IsNormalized::Yes {
         out = out.nfc().collect();
     }
     out
+}
+
+/// The first byte from `from` on that may start a character `full_rewrite` changes.
+fn next_rewrite_candidate(b: &[u8], from: usize) -> Option<usize> {
+    let found = swar::find(
+        b.get(from..)?,
+        |w| {
+            swar::lanes_below(w, 0x21)
+                | swar::lanes_equal(w, 0x7F)
+                | swar::lanes_equal(w, 0xC2)
+                | swar::lanes_equal(w, 0xE1)
+                | swar::lanes_equal(w, 0xE2)
+                | swar::lanes_equal(w, 0xE3)
+                | swar::lanes_equal(w, 0xEF)
+        },
+        |c| c < 0x21 || matches!(c, 0x7F | 0xC2 | 0xE1 | 0xE2 | 0xE3 | 0xEF),
+    );
+    found.map(|i| from + i)
 }
 
 /// The display form of one line (SPEC §4): invisible characters and soft hyphens
@@ -410,6 +444,56 @@ pub fn hex16(d: &Digest16) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The rewrite as first written, character by character: the reference for the
+    /// run-copying `full_rewrite`.
+    fn full_rewrite_by_chars(raw: &str) -> String {
+        let mut out = String::with_capacity(raw.len());
+        let mut pending_space = false;
+        let mut chars = raw.chars().peekable();
+        let mut prev: Option<char> = None;
+        while let Some(c) = chars.next() {
+            if c == '\u{200D}' {
+                let next = chars.peek().copied();
+                let keep = prev.is_some_and(joins_emoji) && next.is_some_and(joins_emoji);
+                if keep && !pending_space {
+                    out.push(c);
+                    prev = Some(c);
+                }
+                continue;
+            }
+            if is_invisible(c) {
+                continue;
+            }
+            if c.is_whitespace() {
+                pending_space = !out.is_empty();
+                continue;
+            }
+            if c.is_control() {
+                continue;
+            }
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            out.push(c);
+            prev = Some(c);
+        }
+        if is_nfc_quick(out.chars()) != IsNormalized::Yes {
+            out = out.nfc().collect();
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn run_copying_rewrite_matches_the_reference(
+            s in "([a-zа-я ]{0,6}[\u{0}-\u{1f}\u{7f}-\u{a0}\u{ad}\u{1680}\u{180e}\u{2000}-\u{206f}\u{3000}\u{feff}\u{301}👨👍\u{fe0f}\u{1f3fb}]{0,3}){0,8}"
+        ) {
+            prop_assert_eq!(full_rewrite(&s), full_rewrite_by_chars(&s));
+        }
+    }
 
     #[test]
     fn clean_ascii_is_borrowed() {
