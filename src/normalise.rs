@@ -320,16 +320,19 @@ fn is_nfkc_stable(c: char) -> bool {
 }
 
 /// Basic Cyrillic, byte to byte: Ѐ–Џ and А–Я fold to ѐ–џ and а–я (a fixed offset), а–я
-/// and ѐ–џ stay. `None` for anything else.
-fn fold_cyrillic_pair(lead: u8, second: u8) -> Option<[u8; 2]> {
-    match (lead, second) {
-        (0xD0, 0x80..=0x8F) => Some([0xD1, second + 0x10]),
-        (0xD0, 0x90..=0x9F) => Some([0xD0, second + 0x20]),
-        (0xD0, 0xA0..=0xAF) => Some([0xD1, second - 0x20]),
-        (0xD0, 0xB0..=0xBF) | (0xD1, 0x80..=0x9F) => Some([lead, second]),
-        _ => None,
-    }
-}
+/// and ѐ–џ stay. Indexed by the low bit of the lead byte (0xD0 or 0xD1) and bits 4–5 of
+/// the continuation byte (0x80–0xBF): the folded lead byte (0 when the pair is not
+/// folded here) and what to add to the continuation byte.
+const CYRILLIC_FOLD: [(u8, u8); 8] = [
+    (0xD1, 0x10),                  // D0 80–8F: Ѐ–Џ → ѐ–џ
+    (0xD0, 0x20),                  // D0 90–9F: А–П → а–п
+    (0xD1, 0x20u8.wrapping_neg()), // D0 A0–AF: Р–Я → р–я
+    (0xD0, 0),                     // D0 B0–BF: а–п
+    (0xD1, 0),                     // D1 80–8F: р–я
+    (0xD1, 0),                     // D1 90–9F: ѐ–џ
+    (0, 0),                        // D1 A0–BF: historic letters, the general path
+    (0, 0),
+];
 
 /// The key of a text whose characters are all NFKC-stable, folded byte by byte for ASCII,
 /// Latin-1 letters and basic Cyrillic. `false` (with `key` partly written) at the first
@@ -353,14 +356,20 @@ fn fold_stable_text(display: &str, key: &mut Vec<u8>) -> bool {
             i += 1;
             continue;
         }
-        if let Some(pair) = b
-            .get(i + 1)
-            .and_then(|&second| fold_cyrillic_pair(lead, second))
+        if lead & 0xFE == 0xD0
+            && let Some(&second) = b.get(i + 1)
         {
-            key[n..n + 2].copy_from_slice(&pair);
-            n += 2;
-            i += 2;
-            continue;
+            // Table-driven, without a branch per case: Cyrillic words mix the D0 and D1
+            // halves of the block at random.
+            let (folded_lead, delta) =
+                CYRILLIC_FOLD[usize::from(lead & 1) << 2 | usize::from((second >> 4) & 3)];
+            if folded_lead != 0 {
+                key[n] = folded_lead;
+                key[n + 1] = second.wrapping_add(delta);
+                n += 2;
+                i += 2;
+                continue;
+            }
         }
         let Some(c) = display.get(i..).and_then(|rest| rest.chars().next()) else {
             return false;
