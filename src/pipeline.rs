@@ -102,6 +102,9 @@ pub fn run(config: &Config) -> Result<RunStats, Error> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.threads.max(1))
         .thread_name(|i| format!("tgclean-worker-{i}"))
+        // A job that panics drops its result channel; the run then reports the failed
+        // batch as an error instead of aborting.
+        .panic_handler(|_| {})
         .build()
         .map_err(|e| Error::Config(format!("cannot start worker threads: {e}")))?;
     let mut deduper = Deduper::new(config.dedup, config.min_dedup_chars);
@@ -121,6 +124,7 @@ pub fn run(config: &Config) -> Result<RunStats, Error> {
         sink: RecordSink::open(config.output.as_deref())?,
         stats: RunStats::default(),
         pool,
+        serialising: std::collections::VecDeque::new(),
         batch: Vec::with_capacity(BATCH_POSTS),
         file: String::new(),
         format: Format::Text,
@@ -133,6 +137,7 @@ pub fn run(config: &Config) -> Result<RunStats, Error> {
     for source in &sources {
         cleaner.clean_source(source)?;
     }
+    cleaner.write_serialised(0)?;
     check_interrupt()?;
     let Cleaner {
         sink,
@@ -310,6 +315,16 @@ struct TextChunks<'n> {
     open: Option<PostSegmenter>,
     /// Lines where over-long posts were split.
     splits: Vec<u64>,
+    /// Batches of chunks being segmented on the workers, in input order.
+    segmenting: std::collections::VecDeque<std::sync::mpsc::Receiver<Vec<ChunkPosts>>>,
+}
+
+/// Batches handed to the workers and not yet taken back, per stage: one is worked on
+/// while this thread judges or writes the one before it.
+const BATCHES_IN_FLIGHT: usize = 1;
+
+fn worker_failed(what: &str) -> Error {
+    Error::Config(format!("{what}: a worker thread failed"))
 }
 
 struct Cleaner<'c> {
@@ -322,6 +337,8 @@ struct Cleaner<'c> {
     explained_files: Vec<String>,
     stats: RunStats,
     pool: rayon::ThreadPool,
+    /// Records of judged batches, being serialised on the workers, in output order.
+    serialising: std::collections::VecDeque<std::sync::mpsc::Receiver<Vec<Vec<u8>>>>,
     /// Messages read but not yet turned into posts; all from `file`.
     batch: Vec<Message>,
     file: String,
@@ -440,6 +457,7 @@ impl Cleaner<'_> {
             pending: Vec::new(),
             open: None,
             splits: Vec::new(),
+            segmenting: std::collections::VecDeque::new(),
         };
         let (read_error, processed) = std::thread::scope(|scope| {
             // Named, so that profiles show the reading apart from the rest.
@@ -483,6 +501,7 @@ impl Cleaner<'_> {
                 // Either chunks wait, or a post left open by the last chunk does.
                 processed = self
                     .flush_chunks(&mut text, false)
+                    .and_then(|()| self.take_segmented(&mut text, 0))
                     .and_then(|()| self.close_open_post(&mut text));
             }
             // Dropping the queue stops a reader that is still going (after an error here).
@@ -530,6 +549,8 @@ impl Cleaner<'_> {
         }
         if text.open.is_none() {
             self.flush_chunks(text, true)?;
+            // The last of those chunks leaves open the post this one continues.
+            self.take_segmented(text, 0)?;
         }
         let segmenter = match text.open.take() {
             Some(s) => s,
@@ -550,8 +571,10 @@ impl Cleaner<'_> {
         self.judge_and_write(raws.into_iter().map(build_post).collect())
     }
 
-    /// Segments the queued chunks in parallel and judges their posts in order; with
-    /// `keep_last_open`, the last chunk's open post is kept for the chunk that continues it.
+    /// Hands the queued chunks to the workers to segment in parallel, and judges the
+    /// batches segmented before them, in order, down to [`BATCHES_IN_FLIGHT`]. With
+    /// `keep_last_open`, the last chunk's open post is kept for the chunk that continues
+    /// it.
     fn flush_chunks(
         &mut self,
         text: &mut TextChunks<'_>,
@@ -566,18 +589,34 @@ impl Cleaner<'_> {
             .iter()
             .map(|c| self.text_segmenter(c.first_line == 1))
             .collect();
-        let name = text.name;
-        let done: Vec<ChunkPosts> = self.pool.install(|| {
-            chunks
+        let name = text.name.to_owned();
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.pool.spawn(move || {
+            let done: Vec<ChunkPosts> = chunks
                 .par_iter()
                 .zip(segmenters)
                 .enumerate()
                 .map(|(i, (chunk, seg))| {
-                    segment_chunk(name, chunk, seg, keep_last_open && i == last)
+                    segment_chunk(&name, chunk, seg, keep_last_open && i == last)
                 })
-                .collect()
+                .collect();
+            // The receiver is gone only when the run has stopped.
+            let _ = tx.send(done);
         });
-        self.take_chunk_posts(text, done)
+        text.segmenting.push_back(rx);
+        self.take_segmented(text, BATCHES_IN_FLIGHT)
+    }
+
+    /// Judges segmented batches in order until at most `keep` are left in flight.
+    fn take_segmented(&mut self, text: &mut TextChunks<'_>, keep: usize) -> Result<(), Error> {
+        while text.segmenting.len() > keep {
+            let Some(batch) = text.segmenting.pop_front() else {
+                break;
+            };
+            let done = batch.recv().map_err(|_| worker_failed(text.name))?;
+            self.take_chunk_posts(text, done)?;
+        }
+        Ok(())
     }
 
     /// Counts what the chunks read, keeps a post left open, and judges their posts in
@@ -715,8 +754,9 @@ impl Cleaner<'_> {
         self.judge_and_write(posts)
     }
 
-    /// Judges `posts` in input order, then detects languages and serialises the records
-    /// that are written in parallel, and writes them in order.
+    /// Judges `posts` in input order, then hands the records that are written to the
+    /// workers, which detect languages and serialise them in parallel; writes the
+    /// batches serialised before, in order, down to [`BATCHES_IN_FLIGHT`].
     fn judge_and_write(&mut self, mut posts: Vec<Post>) -> Result<(), Error> {
         check_interrupt()?;
         // Dedup needs input order; language and serialisation do not, and run only for
@@ -725,17 +765,19 @@ impl Cleaner<'_> {
         for post in &posts {
             decisions.push(self.judge(post)?);
         }
-        let (file, format) = (self.file.as_str(), self.format.name());
+        let file = self.file.clone();
+        let format = self.format.name();
         let lang = self.config.lang;
-        let lines: Vec<Vec<u8>> = self.pool.install(|| {
-            posts
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.pool.spawn(move || {
+            let lines: Vec<Vec<u8>> = posts
                 .par_iter_mut()
                 .zip(decisions.par_iter())
                 .filter_map(|(post, d)| d.as_ref().map(|d| (post, d)))
                 .map(|(post, d)| {
                     post.lang = lang.detect(&post.paragraphs);
                     let source = Source {
-                        file,
+                        file: &file,
                         format,
                         line: post.line,
                         message_id: post.message_id,
@@ -754,12 +796,26 @@ impl Cleaner<'_> {
                     );
                     line
                 })
-                .collect()
+                .collect();
+            // The receiver is gone only when the run has stopped.
+            let _ = tx.send(lines);
         });
-        for line in &lines {
-            self.sink.write_line(line)?;
+        self.serialising.push_back(rx);
+        self.write_serialised(BATCHES_IN_FLIGHT)
+    }
+
+    /// Writes serialised batches in order until at most `keep` are left in flight.
+    fn write_serialised(&mut self, keep: usize) -> Result<(), Error> {
+        while self.serialising.len() > keep {
+            let Some(batch) = self.serialising.pop_front() else {
+                break;
+            };
+            let lines = batch.recv().map_err(|_| worker_failed("records"))?;
+            for line in &lines {
+                self.sink.write_line(line)?;
+            }
+            self.stats.records_written += lines.len() as u64;
         }
-        self.stats.records_written += lines.len() as u64;
         Ok(())
     }
 
