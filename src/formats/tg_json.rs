@@ -53,13 +53,11 @@ impl<R: BufRead> Read for EscapeRepair<R> {
             return Ok(0);
         }
         let (mut n, mut used) = (0, 0);
-        for &b in input {
-            if n >= out.len() {
-                break;
-            }
-            used += 1;
+        while used < input.len() && n < out.len() {
             if self.after_backslash {
                 self.after_backslash = false;
+                let b = input[used];
+                used += 1;
                 if b == b'x' {
                     self.repaired += 1;
                     for &c in b"u00" {
@@ -70,13 +68,25 @@ impl<R: BufRead> Read for EscapeRepair<R> {
                             self.carry.push(c);
                         }
                     }
-                    continue;
+                } else {
+                    out[n] = b;
+                    n += 1;
                 }
-            } else if b == b'\\' {
-                self.after_backslash = true;
+                continue;
             }
-            out[n] = b;
-            n += 1;
+            // Up to and including the next backslash, copied whole.
+            let room = (input.len() - used).min(out.len() - n);
+            let run = &input[used..used + room];
+            let take = match memchr::memchr(b'\\', run) {
+                Some(k) => {
+                    self.after_backslash = true;
+                    k + 1
+                }
+                None => room,
+            };
+            out[n..n + take].copy_from_slice(&run[..take]);
+            n += take;
+            used += take;
         }
         self.inner.consume(used);
         Ok(n)
@@ -496,6 +506,41 @@ mod tests {
         );
         assert_eq!(sink.messages().len(), 1, "messages before the cut are kept");
         assert!(r.unwrap_err().report().starts_with("t.json:3: "));
+    }
+
+    proptest::proptest! {
+        /// Whatever the read sizes, the repair is the byte-by-byte rewrite of the whole.
+        #[test]
+        fn escape_repair_matches_a_byte_by_byte_rewrite(
+            input in proptest::collection::vec(proptest::sample::select(b"ax\\u\"".to_vec()), 0..64),
+            buf_len in 1usize..9,
+        ) {
+            let mut expected = Vec::new();
+            let mut after_backslash = false;
+            for &b in &input {
+                if after_backslash {
+                    after_backslash = false;
+                    if b == b'x' {
+                        expected.extend_from_slice(b"u00");
+                        continue;
+                    }
+                } else if b == b'\\' {
+                    after_backslash = true;
+                }
+                expected.push(b);
+            }
+            let mut r = EscapeRepair::new(std::io::BufReader::with_capacity(3, &input[..]));
+            let mut out = Vec::new();
+            let mut buf = vec![0u8; buf_len];
+            loop {
+                let n = r.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&buf[..n]);
+            }
+            proptest::prop_assert_eq!(out, expected);
+        }
     }
 
     #[test]
