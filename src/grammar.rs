@@ -413,6 +413,10 @@ const LABEL_PHRASES: [&str; 8] = [
 /// link_label = [emoji_run *SP] label *(SP / "." / ":" / "…" / "→" / "»" / ">") [emoji_run]
 pub fn link_label(i: &str) -> Res<'_, &str> {
     let (i, _) = opt((emoji_run, space0)).parse(i)?;
+    // Most lines that start with an emoji are bullets: their first word tells at once.
+    if !LABEL_HEADS.admit(&head_of(i)) {
+        return fail(i);
+    }
     let (i, label) = label_phrase(i)?;
     let (i, _) = take_while(|c| matches!(c, ' ' | '.' | ':' | '…' | '→' | '»' | '>')).parse(i)?;
     let (i, _) = opt(emoji_run).parse(i)?;
