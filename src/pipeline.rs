@@ -201,7 +201,9 @@ struct WrittenAt {
 }
 
 /// Bytes read per block when looking for a cut: about one parallel task's worth of text.
-const CHUNK_BLOCK_BYTES: usize = 1 << 20;
+/// Measured on a 1 GB dump with 2 threads: 256 KiB is as fast as 1 MiB (a little faster:
+/// a chunk and its posts stay in cache) with about half the peak memory.
+const CHUNK_BLOCK_BYTES: usize = 256 << 10;
 
 /// A chunk in which no cut turns up (a long text without headers) is handed on at this
 /// size and continued by the same segmenter, so memory stays bounded.
@@ -223,8 +225,9 @@ fn chunk_sizes() -> (usize, usize) {
     )
 }
 
-/// Chunks segmented in parallel at once, per worker thread.
-const CHUNKS_PER_THREAD: usize = 4;
+/// Chunks segmented in parallel at once, per worker thread: enough that one slow chunk
+/// does not leave the other workers idle, few enough that batches in flight stay small.
+const CHUNKS_PER_THREAD: usize = 2;
 
 /// What one chunk of text gave.
 struct ChunkPosts {
