@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use crate::config::{Config, Format, StatsTarget};
 use crate::dedup::{Deduper, Verdict};
 use crate::error::Error;
+use crate::formats::export_split::split_export as tg_json_split;
 use crate::formats::{ItemSink, jsonl, tg_html::TgHtmlReader, tg_json, tme_html::TmeHtmlReader};
 use crate::input::{self, CountingReader, InputSource, Sniffed};
 use crate::message::{Item, Message, Skip, message_post};
@@ -270,6 +271,27 @@ fn segment_chunk(
 /// What the JSON reader thread hands over, in input order.
 enum ReaderEvent {
     Items(Vec<Item>),
+    /// Messages of a Telegram Desktop export, still to be parsed.
+    Raw(RawMessages),
+    Problem(Error),
+}
+
+/// Messages of an export as found by the splitter, in one buffer, parsed later on the
+/// workers.
+#[derive(Default)]
+struct RawMessages {
+    bytes: Vec<u8>,
+    /// Line, byte range in `bytes`, and chat name of each message.
+    messages: Vec<(u64, std::ops::Range<usize>, Option<std::sync::Arc<str>>)>,
+}
+
+/// Bytes of raw messages handed over at once.
+const RAW_BATCH_BYTES: usize = 512 << 10;
+
+/// What a message of an export became on a worker.
+enum Parsed {
+    Post(Box<Post>),
+    Skipped(Skip),
     Problem(Error),
 }
 
@@ -307,6 +329,37 @@ impl ItemSink for ChannelSink {
             let _ = self.tx.send(ReaderEvent::Problem(error));
         }
     }
+}
+
+/// The reader thread's side of an export: splits it into messages and queues them in
+/// batches. Stops with `Interrupted` when the judging side has gone.
+fn split_to_queue(
+    name: &str,
+    reader: impl Read,
+    tx: &std::sync::mpsc::SyncSender<ReaderEvent>,
+) -> Result<(), Error> {
+    let mut batch = RawMessages::default();
+    let send = |batch: &mut RawMessages| {
+        let full = std::mem::take(batch);
+        tx.send(ReaderEvent::Raw(full))
+            .map_err(|_| Error::Interrupted)
+    };
+    let result = tg_json_split(name, reader, &mut |m| {
+        let start = batch.bytes.len();
+        batch.bytes.extend_from_slice(m.bytes);
+        batch
+            .messages
+            .push((m.line, start..batch.bytes.len(), m.channel.cloned()));
+        if batch.bytes.len() >= RAW_BATCH_BYTES {
+            send(&mut batch)?;
+        }
+        Ok(())
+    });
+    // What was split before an error still comes before it.
+    if !batch.messages.is_empty() {
+        send(&mut batch)?;
+    }
+    result
 }
 
 /// The state of one plain-text input between chunks.
@@ -664,7 +717,7 @@ impl Cleaner<'_> {
                         batch: Vec::with_capacity(BATCH_POSTS),
                     };
                     let result = if format == Format::TgJson {
-                        tg_json::read(name, &mut counted, &mut sink).map(|()| 0)
+                        split_to_queue(name, &mut counted, &sink.tx).map(|()| 0)
                     } else {
                         jsonl::read(name, &mut counted, field.as_deref(), &mut sink)
                     };
@@ -676,6 +729,7 @@ impl Cleaner<'_> {
             for event in &rx {
                 processed = match event {
                     ReaderEvent::Items(items) => items.into_iter().try_for_each(|i| self.item(i)),
+                    ReaderEvent::Raw(raw) => self.parse_and_judge(name, raw),
                     ReaderEvent::Problem(e) => {
                         self.input_error(&e);
                         Ok(())
@@ -739,6 +793,38 @@ impl Cleaner<'_> {
         let result = reader.read(&html, self);
         self.tg_html = Some(reader);
         result
+    }
+
+    /// Parses a batch of export messages and builds their posts on the workers, then
+    /// judges them in order.
+    fn parse_and_judge(&mut self, name: &str, raw: RawMessages) -> Result<(), Error> {
+        check_interrupt()?;
+        let explaining = self.config.explain.is_some();
+        let parsed: Vec<Parsed> = self.pool.install(|| {
+            raw.messages
+                .par_iter()
+                .map(|(line, range, channel)| {
+                    let bytes = raw.bytes.get(range.clone()).unwrap_or_default();
+                    match tg_json::parse_message(name, *line, bytes, channel.as_deref()) {
+                        Ok(Item::Message(m)) => {
+                            Parsed::Post(Box::new(build_post(message_post(m, explaining))))
+                        }
+                        Ok(Item::Skipped(skip)) => Parsed::Skipped(skip),
+                        Err(e) => Parsed::Problem(e),
+                    }
+                })
+                .collect()
+        });
+        let mut posts = Vec::with_capacity(parsed.len());
+        for p in parsed {
+            match p {
+                Parsed::Post(post) => posts.push(*post),
+                Parsed::Skipped(Skip::Service) => self.stats.skipped_messages.service += 1,
+                Parsed::Skipped(Skip::MediaOnly) => self.stats.skipped_messages.media_only += 1,
+                Parsed::Problem(e) => self.input_error(&e),
+            }
+        }
+        self.judge_and_write(posts)
     }
 
     fn process_batch(&mut self) -> Result<(), Error> {

@@ -1,6 +1,7 @@
 //! Readers for the structured inputs (SPEC §2): each turns one input into messages,
 //! which then go through the same grammar, dedup and records as plain text.
 
+pub mod export_split;
 pub mod html;
 pub mod jsonl;
 pub mod markdown;

@@ -1,272 +1,79 @@
 //! Telegram Desktop JSON export (`result.json`), single chat or whole account, streamed:
-//! the `messages` arrays are deserialised one message at a time, so memory stays at one
-//! message however large the export.
+//! [`split_export`] finds the messages, and each is parsed on its own, so memory stays
+//! at a few messages however large the export.
 
-use std::fmt;
-use std::io::{self, BufRead, BufReader, Read};
+use std::borrow::Cow;
+use std::io::Read;
 
 use chrono::{DateTime, NaiveDateTime};
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::ItemSink;
+use super::export_split::split_export;
 use crate::error::Error;
 use crate::grammar::{Date, Time};
 use crate::message::{Item, Message, Skip, push_unique};
 
 /// Rewrites the invalid `\xHH` escapes some exports contain into JSON's `\u00HH`, so the
-/// rest of the file still parses. Only a backslash that starts an escape is looked at;
-/// `\\x` (an escaped backslash followed by `x`) is left alone.
-pub struct EscapeRepair<R> {
-    inner: R,
-    after_backslash: bool,
-    /// Bytes of a replacement that did not fit in the caller's buffer.
-    carry: Vec<u8>,
-    /// Escapes rewritten so far.
-    pub repaired: u64,
-}
-
-impl<R: BufRead> EscapeRepair<R> {
-    pub fn new(inner: R) -> Self {
-        EscapeRepair {
-            inner,
-            after_backslash: false,
-            carry: Vec::new(),
-            repaired: 0,
+/// message still parses. Only a backslash that starts an escape is looked at: `\\x` (an
+/// escaped backslash followed by `x`) is left alone. Borrowed when there is none.
+pub fn repair_escapes(bytes: &[u8]) -> Cow<'_, [u8]> {
+    if memchr::memmem::find(bytes, b"\\x").is_none() {
+        return Cow::Borrowed(bytes);
+    }
+    let mut out = Vec::with_capacity(bytes.len() + 16);
+    let mut rest = bytes;
+    // Each step copies up to and including a backslash, then the byte it escapes.
+    while let Some(k) = memchr::memchr(b'\\', rest) {
+        out.extend_from_slice(&rest[..=k]);
+        match rest.get(k + 1) {
+            Some(b'x') => out.extend_from_slice(b"u00"),
+            Some(&b) => out.push(b),
+            None => {}
         }
+        rest = rest.get(k + 2..).unwrap_or_default();
     }
+    out.extend_from_slice(rest);
+    Cow::Owned(out)
 }
 
-impl<R: BufRead> Read for EscapeRepair<R> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if out.is_empty() {
-            return Ok(0);
+/// Reads a whole export from `reader`, sending every message to `sink`. A message that
+/// is not valid JSON is a problem for the sink, and reading goes on.
+pub fn read(name: &str, reader: impl Read, sink: &mut dyn ItemSink) -> Result<(), Error> {
+    split_export(name, reader, &mut |m| match parse_message(
+        name,
+        m.line,
+        m.bytes,
+        m.channel.map(|c| &**c),
+    ) {
+        Ok(item) => sink.item(item),
+        Err(e) => {
+            sink.problem(e);
+            Ok(())
         }
-        if !self.carry.is_empty() {
-            let n = self.carry.len().min(out.len());
-            out[..n].copy_from_slice(&self.carry[..n]);
-            self.carry.drain(..n);
-            return Ok(n);
-        }
-        let input = self.inner.fill_buf()?;
-        if input.is_empty() {
-            return Ok(0);
-        }
-        let (mut n, mut used) = (0, 0);
-        while used < input.len() && n < out.len() {
-            if self.after_backslash {
-                self.after_backslash = false;
-                let b = input[used];
-                used += 1;
-                if b == b'x' {
-                    self.repaired += 1;
-                    for &c in b"u00" {
-                        if n < out.len() {
-                            out[n] = c;
-                            n += 1;
-                        } else {
-                            self.carry.push(c);
-                        }
-                    }
-                } else {
-                    out[n] = b;
-                    n += 1;
-                }
-                continue;
-            }
-            // Up to and including the next backslash, copied whole.
-            let room = (input.len() - used).min(out.len() - n);
-            let run = &input[used..used + room];
-            let take = match memchr::memchr(b'\\', run) {
-                Some(k) => {
-                    self.after_backslash = true;
-                    k + 1
-                }
-                None => room,
-            };
-            out[n..n + take].copy_from_slice(&run[..take]);
-            n += take;
-            used += take;
-        }
-        self.inner.consume(used);
-        Ok(n)
-    }
+    })
 }
 
-/// State shared by the nested visitors: where messages go, and the sink's own error
-/// when it asked to stop (serde only carries its own error type).
-struct Ctx<'s> {
-    sink: &'s mut dyn ItemSink,
-    stopped: Option<Error>,
-    messages_seen: bool,
-}
-
-/// A chat object: `name`, `messages`, or (at the top of a whole-account export) `chats`
-/// and `left_chats` holding lists of chats.
-struct ChatSeed<'c, 's> {
-    ctx: &'c mut Ctx<'s>,
-}
-
-impl<'de> DeserializeSeed<'de> for ChatSeed<'_, '_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ChatSeed<'_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a Telegram Desktop export object with `messages` or `chats`")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut name: Option<String> = None;
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "name" => name = map.next_value::<Option<String>>()?,
-                "messages" => {
-                    self.ctx.messages_seen = true;
-                    map.next_value_seed(MessagesSeed {
-                        ctx: &mut *self.ctx,
-                        channel: name.as_deref(),
-                    })?;
-                }
-                "chats" | "left_chats" => map.next_value_seed(ChatListSeed {
-                    ctx: &mut *self.ctx,
-                })?,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// `{"about": …, "list": [chat, …]}` of a whole-account export.
-struct ChatListSeed<'c, 's> {
-    ctx: &'c mut Ctx<'s>,
-}
-
-impl<'de> DeserializeSeed<'de> for ChatListSeed<'_, '_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ChatListSeed<'_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object with a `list` of chats")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<String>()? {
-            if key == "list" {
-                map.next_value_seed(ChatArraySeed {
-                    ctx: &mut *self.ctx,
-                })?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
-    }
-}
-
-struct ChatArraySeed<'c, 's> {
-    ctx: &'c mut Ctx<'s>,
-}
-
-impl<'de> DeserializeSeed<'de> for ChatArraySeed<'_, '_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ChatArraySeed<'_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of chats")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq
-            .next_element_seed(ChatSeed {
-                ctx: &mut *self.ctx,
-            })?
-            .is_some()
-        {}
-        Ok(())
-    }
-}
-
-/// The `messages` array: each element is read as a `Value` (which tolerates duplicated
-/// keys and numeric or string ids) and handed on before the next is read.
-struct MessagesSeed<'c, 's, 'n> {
-    ctx: &'c mut Ctx<'s>,
-    channel: Option<&'n str>,
-}
-
-impl<'de> DeserializeSeed<'de> for MessagesSeed<'_, '_, '_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for MessagesSeed<'_, '_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of messages")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(value) = seq.next_element::<Value>()? {
-            let item = export_message(&value, self.channel);
-            if let Err(e) = self.ctx.sink.item(item) {
-                self.ctx.stopped = Some(e);
-                return Err(de::Error::custom("stopped by the output"));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Reads a whole export from `reader`, sending every message to `sink`.
-pub fn read(name: &str, reader: impl BufRead, sink: &mut dyn ItemSink) -> Result<(), Error> {
-    let repair = BufReader::with_capacity(64 * 1024, EscapeRepair::new(reader));
-    let mut de = serde_json::Deserializer::from_reader(repair);
-    let mut ctx = Ctx {
-        sink,
-        stopped: None,
-        messages_seen: false,
-    };
-    let result = ChatSeed { ctx: &mut ctx }
-        .deserialize(&mut de)
-        .and_then(|()| de.end());
-    if let Some(e) = ctx.stopped {
-        return Err(e);
-    }
-    let parse_error = |line: usize, what: String| Error::Parse {
-        path: name.to_owned(),
-        line: line.max(1) as u64,
-        what,
-    };
-    match result {
-        Err(e) => Err(parse_error(
-            e.line(),
-            format!("not a readable Telegram Desktop JSON export: {e}"),
-        )),
-        Ok(()) if !ctx.messages_seen => Err(parse_error(
-            1,
-            "JSON without a `messages` array or `chats` list: not a Telegram Desktop export".into(),
-        )),
-        Ok(()) => Ok(()),
-    }
+/// One message of an export, from its bytes (`line` is where they start).
+pub fn parse_message(
+    name: &str,
+    line: u64,
+    bytes: &[u8],
+    channel: Option<&str>,
+) -> Result<Item, Error> {
+    let value: Value =
+        serde_json::from_slice(&repair_escapes(bytes)).map_err(|e| Error::Parse {
+            path: name.to_owned(),
+            line: line + (e.line().max(1) as u64 - 1),
+            // serde's own position is within the message; `line` already says where it is.
+            what: format!(
+                "not a readable Telegram Desktop message: {}",
+                e.to_string()
+                    .rsplit_once(" at line ")
+                    .map_or_else(|| e.to_string(), |(what, _)| what.to_owned())
+            ),
+        })?;
+    Ok(export_message(&value, channel))
 }
 
 /// Parses the export's local `date`; with `date_unixtime` the UTC offset is derived too.
@@ -509,11 +316,11 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Whatever the read sizes, the repair is the byte-by-byte rewrite of the whole.
+        /// The repair is the byte-by-byte rewrite: after a backslash that starts an
+        /// escape, `x` becomes `u00`.
         #[test]
         fn escape_repair_matches_a_byte_by_byte_rewrite(
             input in proptest::collection::vec(proptest::sample::select(b"ax\\u\"".to_vec()), 0..64),
-            buf_len in 1usize..9,
         ) {
             let mut expected = Vec::new();
             let mut after_backslash = false;
@@ -529,33 +336,30 @@ mod tests {
                 }
                 expected.push(b);
             }
-            let mut r = EscapeRepair::new(std::io::BufReader::with_capacity(3, &input[..]));
-            let mut out = Vec::new();
-            let mut buf = vec![0u8; buf_len];
-            loop {
-                let n = r.read(&mut buf).unwrap();
-                if n == 0 {
-                    break;
-                }
-                out.extend_from_slice(&buf[..n]);
-            }
-            proptest::prop_assert_eq!(out, expected);
+            proptest::prop_assert_eq!(repair_escapes(&input).into_owned(), expected);
         }
     }
 
     #[test]
-    fn escape_repair_handles_split_reads() {
-        let mut r = EscapeRepair::new(&b"a\\x41\\\\x"[..]);
-        let mut out = Vec::new();
-        let mut buf = [0u8; 2];
-        loop {
-            let n = r.read(&mut buf).unwrap();
-            if n == 0 {
-                break;
-            }
-            out.extend_from_slice(&buf[..n]);
-        }
-        assert_eq!(out, b"a\\u0041\\\\x");
-        assert_eq!(r.repaired, 1);
+    fn a_broken_message_is_a_problem_and_the_rest_is_read() {
+        let mut sink = CollectSink::default();
+        let input = b"{\"messages\": [\n{\"id\": 1, \"text\": \"one\"},\n{\"id\": 2, \"text\": \"\xff\"},\n{\"id\": 3, \"text\": \"three\"}]}";
+        let result = read("t.json", &input[..], &mut sink);
+        assert!(result.is_ok(), "{result:?}");
+        let texts: Vec<_> = sink.messages().iter().map(|m| m.text.clone()).collect();
+        assert_eq!(texts, ["one", "three"]);
+        assert_eq!(sink.problems.len(), 1);
+        assert!(
+            sink.problems[0].starts_with("t.json:3: not a readable Telegram Desktop message"),
+            "{}",
+            sink.problems[0]
+        );
+        assert!(!sink.problems[0].contains("column"), "{}", sink.problems[0]);
+    }
+
+    #[test]
+    fn escape_repair_leaves_escaped_backslashes() {
+        assert_eq!(&*repair_escapes(b"a\\x41\\\\x"), b"a\\u0041\\\\x");
+        assert!(matches!(repair_escapes(b"plain"), Cow::Borrowed(_)));
     }
 }
