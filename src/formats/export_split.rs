@@ -77,23 +77,16 @@ impl<R: Read> Scanner<R> {
         self.buf.drain(..self.pos);
         self.counted -= self.pos;
         self.pos = 0;
-        let old = self.buf.len();
-        self.buf.resize(old + READ_BYTES, 0);
-        let n = loop {
-            match self.reader.read(&mut self.buf[old..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(source) => {
-                    self.buf.truncate(old);
-                    return Err(Error::Read {
-                        path: self.name.clone(),
-                        line: self.line,
-                        source,
-                    });
-                }
-            }
-        };
-        self.buf.truncate(old + n);
+        // `read_to_end` on a `Take` appends without zeroing the room first, and goes on
+        // reading until it has the block or the input ends.
+        let n = (&mut self.reader)
+            .take(READ_BYTES as u64)
+            .read_to_end(&mut self.buf)
+            .map_err(|source| Error::Read {
+                path: self.name.clone(),
+                line: self.line,
+                source,
+            })?;
         self.eof = n == 0;
         Ok(n > 0)
     }
