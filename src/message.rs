@@ -58,6 +58,26 @@ fn headline_then_blank(text: &str) -> bool {
         && lines.any(|l| !l.trim().is_empty())
 }
 
+/// The lines of a message's text, split at every LF and every CR (as
+/// `split(['\n', '\r'])` would, but found with `memchr` rather than char by char).
+fn lines_of(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match memchr::memchr2(b'\n', b'\r', current.as_bytes()) {
+            // Both are ASCII, so the cut is at character boundaries.
+            Some(i) => {
+                rest = current.get(i + 1..);
+                current.get(..i)
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
+
 /// The post of one message. Export metadata wins over what the text says, except that
 /// a forward header or place line inside the text fills what the export left empty.
 /// A plain first line is the title when it reads like a headline and is set apart from
@@ -65,7 +85,7 @@ fn headline_then_blank(text: &str) -> bool {
 pub fn message_post(msg: Message, explaining: bool) -> RawPost {
     let mut segmenter = PostSegmenter::single_post().explaining(explaining);
     let mut out = Vec::with_capacity(1);
-    for (n, line) in msg.text.split(['\n', '\r']).enumerate() {
+    for (n, line) in lines_of(&msg.text).enumerate() {
         let display = normalise::display_text(line);
         segmenter.push(n as u64 + 1, &display, &mut out);
     }
@@ -111,6 +131,15 @@ pub fn message_post(msg: Message, explaining: bool) -> RawPost {
 mod tests {
     use super::*;
     use crate::post::Reason;
+
+    proptest::proptest! {
+        #[test]
+        fn lines_split_as_str_split_does(text in "[a\n\ré€ ]{0,24}") {
+            let ours: Vec<&str> = lines_of(&text).collect();
+            let std: Vec<&str> = text.split(['\n', '\r']).collect();
+            proptest::prop_assert_eq!(ours, std);
+        }
+    }
 
     #[test]
     fn message_text_goes_through_the_grammar() {
