@@ -17,14 +17,18 @@ pub struct Chunk {
     pub fresh: bool,
 }
 
+/// Bytes at the end of what has been read in which a cut is looked for: a chunk then
+/// ends near the end of what was read, and only the bytes after the cut are copied into
+/// the next chunk.
+const CUT_WINDOW_BYTES: usize = 64 << 10;
+
 /// Reads chunks from `reader`. `cut` names the offset of a line (never 0) inside a
 /// newline-aligned block where a post starts whatever came before it, if it finds one.
 pub struct ChunkReader<R, F> {
     reader: R,
     cut: F,
-    /// Bytes read after the last line feed, carried into the next block.
-    carry: Vec<u8>,
-    /// The chunk being assembled, which begins at a cut (or is a continuation).
+    /// The chunk being read into: it begins at a cut (or is a continuation) and may end
+    /// with part of a line.
     pending: Vec<u8>,
     pending_fresh: bool,
     next_line: u64,
@@ -34,13 +38,13 @@ pub struct ChunkReader<R, F> {
 }
 
 impl<R: Read, F: FnMut(&[u8]) -> Option<usize>> ChunkReader<R, F> {
-    /// Blocks of about `block_bytes` are read and searched for a cut; a chunk in which no
-    /// cut turns up is handed on, as not fresh, once it reaches `max_chunk_bytes`.
+    /// Blocks of `block_bytes` are read and their last lines searched for a cut; a chunk
+    /// in which no cut turns up is handed on, as not fresh, once it reaches
+    /// `max_chunk_bytes`.
     pub fn new(reader: R, cut: F, block_bytes: usize, max_chunk_bytes: usize) -> Self {
         ChunkReader {
             reader,
             cut,
-            carry: Vec::new(),
             pending: Vec::new(),
             pending_fresh: true,
             next_line: 1,
@@ -66,8 +70,16 @@ impl<R: Read, F: FnMut(&[u8]) -> Option<usize>> ChunkReader<R, F> {
         }
     }
 
+    /// Hands out `pending` up to `at`, keeping the rest as the start of the next chunk.
+    fn split_pending(&mut self, at: usize, next_fresh: bool) -> Chunk {
+        let rest = self.pending.split_off(at);
+        let done = std::mem::replace(&mut self.pending, rest);
+        let fresh = std::mem::replace(&mut self.pending_fresh, next_fresh);
+        self.emit(done, fresh)
+    }
+
     /// The next chunk, `None` at the end of the input. On a read error the bytes read
-    /// before it are still returned first (as chunks), then the error.
+    /// before it are still returned, as chunks after the error.
     pub fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
         loop {
             if self.eof {
@@ -78,81 +90,52 @@ impl<R: Read, F: FnMut(&[u8]) -> Option<usize>> ChunkReader<R, F> {
                 let fresh = self.pending_fresh;
                 return Ok(Some(self.emit(bytes, fresh)));
             }
-            let block = match self.read_block() {
-                Ok(block) => block,
-                Err(e) => {
-                    // Keep what was read: the caller drains `pending` after the error.
+            let before = self.pending.len();
+            // Room for exactly one block: `read_to_end` then fills it without growing the
+            // buffer or zeroing it first, and stops at the block or the end of the input.
+            self.pending.reserve_exact(self.block_bytes);
+            match (&mut self.reader)
+                .take(self.block_bytes as u64)
+                .read_to_end(&mut self.pending)
+            {
+                Ok(0) => {
                     self.eof = true;
-                    let tail = std::mem::take(&mut self.carry);
-                    self.pending.extend_from_slice(&tail);
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    // What was read stays in `pending`, handed out after the error.
+                    self.eof = true;
                     return Err(e);
                 }
-            };
-            if block.is_empty() {
-                continue;
             }
-            match (self.cut)(&block).filter(|&c| c > 0 && c < block.len()) {
-                Some(c) => {
-                    self.pending.extend_from_slice(&block[..c]);
-                    let done = std::mem::replace(&mut self.pending, block[c..].to_vec());
-                    let fresh = std::mem::replace(&mut self.pending_fresh, true);
-                    if !done.is_empty() {
-                        return Ok(Some(self.emit(done, fresh)));
-                    }
-                }
-                None => {
-                    self.pending.extend_from_slice(&block);
-                    if self.pending.len() >= self.max_chunk_bytes {
-                        let done = std::mem::take(&mut self.pending);
-                        let fresh = std::mem::replace(&mut self.pending_fresh, false);
-                        return Ok(Some(self.emit(done, fresh)));
-                    }
-                }
+            // Only whole lines are searched, and a chunk only ends after a line feed.
+            let Some(end) = memrchr(b'\n', &self.pending[before..]).map(|i| before + i + 1) else {
+                continue;
+            };
+            let from = line_start_at_or_after(&self.pending, end.saturating_sub(CUT_WINDOW_BYTES));
+            if let Some(c) = self
+                .pending
+                .get(from..end)
+                .and_then(|window| (self.cut)(window))
+                .map(|c| from + c)
+                .filter(|&at| at > 0 && at < end)
+            {
+                return Ok(Some(self.split_pending(c, true)));
+            }
+            if self.pending.len() >= self.max_chunk_bytes {
+                return Ok(Some(self.split_pending(end, false)));
             }
         }
     }
+}
 
-    /// About `block_bytes` of input ending just after a line feed (or at the end of the
-    /// input), with the bytes after that line feed kept for the next block.
-    fn read_block(&mut self) -> io::Result<Vec<u8>> {
-        let mut block = std::mem::take(&mut self.carry);
-        let target = self.block_bytes.max(block.len() + 1);
-        loop {
-            let start = block.len();
-            // Past the target (a line longer than a block) the block grows geometrically.
-            let want = if start < target {
-                target
-            } else {
-                start + start / 2 + 1
-            };
-            block.resize(want, 0);
-            let n = loop {
-                match self.reader.read(&mut block[start..]) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        block.truncate(start);
-                        self.carry = block;
-                        return Err(e);
-                    }
-                }
-            };
-            block.truncate(start + n);
-            if n == 0 {
-                self.eof = true;
-                return Ok(block);
-            }
-            if block.len() < target {
-                continue;
-            }
-            // Cut after the last line feed; a block with none (one huge line) grows on.
-            if let Some(nl) = memrchr(b'\n', &block) {
-                self.carry = block[nl + 1..].to_vec();
-                block.truncate(nl + 1);
-                return Ok(block);
-            }
-        }
+/// The first line start of `bytes` at `at` or after it.
+fn line_start_at_or_after(bytes: &[u8], at: usize) -> usize {
+    if at == 0 {
+        return 0;
     }
+    memchr::memchr(b'\n', &bytes[at - 1..]).map_or(bytes.len(), |i| at + i)
 }
 
 /// Lines in `bytes` as `for_each_line` numbers them: a line ends at LF, CRLF or a lone
