@@ -1,6 +1,7 @@
 //! `--state`: incremental runs, refusal of bad state files, and what survives a kill.
 
 use std::fs;
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -341,13 +342,28 @@ fn sigint_and_sigterm_stop_without_committing() {
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path();
     let pair = reference_pair(work);
+    let dump = fs::read(work.join("generated.txt")).unwrap();
     for signal in ["-INT", "-TERM"] {
         restore_old(work, &pair);
-        let child = spawn_second_run(work);
+        // The input comes through a pipe kept open, so the signal surely arrives in the
+        // middle of the run, however fast the run is.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tgclean"))
+            .args(["clean", "-q", "--state", "s", "-o", "out.jsonl", "-"])
+            .current_dir(work)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&dump[..dump.len() / 2]).unwrap();
         std::thread::sleep(Duration::from_millis(150));
         let pid = child.id().to_string();
         let status = Command::new("kill").args([signal, &pid]).status().unwrap();
         assert!(status.success());
+        // The rest of the input, then its end: the run must still stop.
+        let _ = stdin.write_all(&dump[dump.len() / 2..]);
+        drop(stdin);
         let out = child.wait_with_output().unwrap();
         assert_eq!(out.status.code(), Some(130), "{signal}");
         assert_eq!(
