@@ -11,6 +11,11 @@ use clap::Parser;
 use cli::{Cli, Command};
 use tgclean::InputSpec;
 
+// Every paragraph, post and record is allocated on one worker and often freed on
+// another; glibc's allocator spent about a tenth of a run on that, mimalloc far less.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match dispatch(cli) {
