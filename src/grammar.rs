@@ -156,7 +156,37 @@ pub fn is_emoji_grapheme(g: &str) -> bool {
     if g.contains('\u{20E3}') {
         return true;
     }
-    !first.is_ascii() && first.is_emoji_char()
+    !first.is_ascii() && is_emoji_char(first)
+}
+
+/// The symbol and pictograph blocks where line markers and reactions come from.
+const SYMBOLS: std::ops::RangeInclusive<u32> = 0x2190..=0x2BFF;
+const PICTOGRAPHS: std::ops::RangeInclusive<u32> = 0x1F300..=0x1FAFF;
+
+/// `UnicodeEmoji::is_emoji_char`, answered from a bitmap for the two blocks most markers
+/// come from: the bitmap is built from `is_emoji_char` itself, once, so the answers are
+/// the same, without a table search per character.
+fn is_emoji_char(c: char) -> bool {
+    static BITS: std::sync::LazyLock<Vec<u64>> = std::sync::LazyLock::new(|| {
+        let len = SYMBOLS.clone().count() + PICTOGRAPHS.clone().count();
+        let mut bits = vec![0u64; len.div_ceil(64)];
+        for (i, cp) in SYMBOLS.chain(PICTOGRAPHS).enumerate() {
+            if char::from_u32(cp).is_some_and(|c| c.is_emoji_char()) {
+                bits[i / 64] |= 1 << (i % 64);
+            }
+        }
+        bits
+    });
+    let cp = c as u32;
+    let index = if SYMBOLS.contains(&cp) {
+        cp - SYMBOLS.start()
+    } else if PICTOGRAPHS.contains(&cp) {
+        cp - PICTOGRAPHS.start() + (SYMBOLS.end() - SYMBOLS.start() + 1)
+    } else {
+        return c.is_emoji_char();
+    } as usize;
+    BITS.get(index / 64)
+        .is_some_and(|w| w >> (index % 64) & 1 == 1)
 }
 
 /// Latin and Cyrillic letters: never emoji, never keycap bases, and never joined to
@@ -212,7 +242,8 @@ pub fn emoji(i: &str) -> Res<'_, &str> {
 fn lone_symbol(i: &str) -> Option<usize> {
     let mut chars = i.chars();
     let first = chars.next()?;
-    if !matches!(first as u32, 0x2190..=0x2BFF | 0x1F300..=0x1FAFF) {
+    let cp = first as u32;
+    if !SYMBOLS.contains(&cp) && !PICTOGRAPHS.contains(&cp) {
         return None;
     }
     let mut len = first.len_utf8();
@@ -1030,7 +1061,7 @@ mod tests {
     #[test]
     fn lone_symbols_are_whole_grapheme_clusters() {
         let after = ["", " x", "a", "1", "#", "Жизнь", "é", "\u{24F}"];
-        let ranges = (0x2190..=0x2BFF).chain(0x1F300..=0x1FAFF);
+        let ranges = SYMBOLS.chain(PICTOGRAPHS);
         for c in ranges.filter_map(char::from_u32) {
             for vs16 in ["", "\u{FE0F}"] {
                 for rest in after {
@@ -1154,6 +1185,13 @@ mod tests {
             if !line.is_empty() {
                 proptest::prop_assert_eq!(classify(line), classify_unguarded(line), "{:?}", line);
             }
+        }
+    }
+
+    #[test]
+    fn the_emoji_bitmap_answers_as_the_property_does() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            assert_eq!(is_emoji_char(c), c.is_emoji_char(), "{c:?}");
         }
     }
 
