@@ -7,6 +7,7 @@ pub mod jsonl;
 pub mod markdown;
 pub mod tg_html;
 pub mod tg_json;
+pub mod tg_message;
 pub mod tme_html;
 
 use crate::error::Error;

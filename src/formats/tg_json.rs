@@ -14,6 +14,8 @@ use crate::error::Error;
 use crate::grammar::{Date, Time};
 use crate::message::{Item, Message, Skip, push_unique};
 
+use super::tg_message::{Fields, Text, TextPart};
+
 /// Rewrites the invalid `\xHH` escapes some exports contain into JSON's `\u00HH`, so the
 /// message still parses. Only a backslash that starts an escape is looked at: `\\x` (an
 /// escaped backslash followed by `x`) is left alone. Borrowed when there is none.
@@ -61,19 +63,19 @@ pub fn parse_message(
     bytes: &[u8],
     channel: Option<&str>,
 ) -> Result<Item, Error> {
-    let value: Value =
-        serde_json::from_slice(&repair_escapes(bytes)).map_err(|e| Error::Parse {
-            path: name.to_owned(),
-            line: line + (e.line().max(1) as u64 - 1),
-            // serde's own position is within the message; `line` already says where it is.
-            what: format!(
-                "not a readable Telegram Desktop message: {}",
-                e.to_string()
-                    .rsplit_once(" at line ")
-                    .map_or_else(|| e.to_string(), |(what, _)| what.to_owned())
-            ),
-        })?;
-    Ok(export_message(&value, channel))
+    let repaired = repair_escapes(bytes);
+    let fields: Fields<'_> = serde_json::from_slice(&repaired).map_err(|e| Error::Parse {
+        path: name.to_owned(),
+        line: line + (e.line().max(1) as u64 - 1),
+        // serde's own position is within the message; `line` already says where it is.
+        what: format!(
+            "not a readable Telegram Desktop message: {}",
+            e.to_string()
+                .rsplit_once(" at line ")
+                .map_or_else(|| e.to_string(), |(what, _)| what.to_owned())
+        ),
+    })?;
+    Ok(message_item(fields, channel))
 }
 
 /// Parses the export's local `date`; with `date_unixtime` the UTC offset is derived too.
@@ -123,17 +125,17 @@ pub fn int_of(v: &Value) -> Option<i64> {
 
 /// Text and entities of a `text` / `text_entities` value: a string, or an array of
 /// strings and `{type, text, href?}` objects.
-fn flatten_text(v: &Value, msg: &mut Message) {
-    match v {
-        Value::String(s) => msg.text.push_str(s),
-        Value::Array(parts) => {
+fn flatten_parts(text: &Text<'_>, msg: &mut Message) {
+    match text {
+        Text::Str(s) => msg.text.push_str(s),
+        Text::Parts(parts) => {
             for part in parts {
                 match part {
-                    Value::String(s) => msg.text.push_str(s),
-                    Value::Object(o) => {
-                        let text = o.get("text").and_then(Value::as_str).unwrap_or("");
+                    TextPart::Str(s) => msg.text.push_str(s),
+                    TextPart::Entity { kind, text, href } => {
+                        let text = text.as_deref().unwrap_or("");
                         msg.text.push_str(text);
-                        match o.get("type").and_then(Value::as_str) {
+                        match kind.as_deref() {
                             Some("hashtag") => {
                                 push_unique(&mut msg.hashtags, text.trim_start_matches('#'))
                             }
@@ -142,19 +144,48 @@ fn flatten_text(v: &Value, msg: &mut Message) {
                             }
                             Some("link") => push_unique(&mut msg.links, text),
                             Some("text_link") => {
-                                if let Some(href) = o.get("href").and_then(Value::as_str) {
+                                if let Some(href) = href {
                                     push_unique(&mut msg.links, href);
                                 }
                             }
                             _ => {}
                         }
                     }
-                    _ => {}
+                    TextPart::Other => {}
                 }
             }
         }
-        _ => {}
+        Text::Other => {}
     }
+}
+
+/// One element of a `messages` array, from its fields.
+pub fn message_item(f: Fields<'_>, channel: Option<&str>) -> Item {
+    if f.kind.as_deref() == Some("service") {
+        return Item::Skipped(Skip::Service);
+    }
+    let mut msg = Message {
+        message_id: f.id,
+        channel: channel.map(str::to_owned),
+        ..Message::default()
+    };
+    // `text_entities` (newer exports) holds the same text as `text`, always as objects.
+    match &f.text_entities {
+        e @ Text::Parts(_) => flatten_parts(e, &mut msg),
+        _ => flatten_parts(&f.text, &mut msg),
+    }
+    if msg.text.trim().is_empty() {
+        return Item::Skipped(Skip::MediaOnly);
+    }
+    msg.forwarded_from = f.forwarded_from.map(Cow::into_owned);
+    msg.date = f
+        .date
+        .as_deref()
+        .and_then(|d| export_date(d, f.date_unixtime));
+    if let Some(r) = &f.reactions {
+        msg.reactions = export_reactions(r);
+    }
+    Item::Message(msg)
 }
 
 /// `{"type": "emoji", "emoji": "👍", "count": 5}`; custom emoji are counted under
@@ -180,42 +211,185 @@ fn export_reactions(v: &Value) -> Vec<(String, u64)> {
         .collect()
 }
 
-/// One element of a `messages` array.
-pub fn export_message(v: &Value, channel: Option<&str>) -> Item {
-    if v.get("type").and_then(Value::as_str) == Some("service") {
-        return Item::Skipped(Skip::Service);
-    }
-    let mut msg = Message {
-        message_id: v.get("id").and_then(int_of),
-        channel: channel.map(str::to_owned),
-        ..Message::default()
-    };
-    // `text_entities` (newer exports) holds the same text as `text`, always as objects.
-    match v.get("text_entities") {
-        Some(e @ Value::Array(_)) => flatten_text(e, &mut msg),
-        _ => flatten_text(v.get("text").unwrap_or(&Value::Null), &mut msg),
-    }
-    if msg.text.trim().is_empty() {
-        return Item::Skipped(Skip::MediaOnly);
-    }
-    msg.forwarded_from = v
-        .get("forwarded_from")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    msg.date = v
-        .get("date")
-        .and_then(Value::as_str)
-        .and_then(|d| export_date(d, v.get("date_unixtime").and_then(int_of)));
-    if let Some(r) = v.get("reactions") {
-        msg.reactions = export_reactions(r);
-    }
-    Item::Message(msg)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::formats::CollectSink;
+
+    /// Text and entities of a `text` / `text_entities` value: a string, or an array of
+    /// strings and `{type, text, href?}` objects.
+    fn flatten_text(v: &Value, msg: &mut Message) {
+        match v {
+            Value::String(s) => msg.text.push_str(s),
+            Value::Array(parts) => {
+                for part in parts {
+                    match part {
+                        Value::String(s) => msg.text.push_str(s),
+                        Value::Object(o) => {
+                            let text = o.get("text").and_then(Value::as_str).unwrap_or("");
+                            msg.text.push_str(text);
+                            match o.get("type").and_then(Value::as_str) {
+                                Some("hashtag") => {
+                                    push_unique(&mut msg.hashtags, text.trim_start_matches('#'))
+                                }
+                                Some("mention") => {
+                                    push_unique(&mut msg.mentions, text.trim_start_matches('@'))
+                                }
+                                Some("link") => push_unique(&mut msg.links, text),
+                                Some("text_link") => {
+                                    if let Some(href) = o.get("href").and_then(Value::as_str) {
+                                        push_unique(&mut msg.links, href);
+                                    }
+                                }
+                                _ => {}
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The message as first read, from a `serde_json::Value`: the reference that the
+    /// typed `Fields` must match.
+    fn export_message(v: &Value, channel: Option<&str>) -> Item {
+        if v.get("type").and_then(Value::as_str) == Some("service") {
+            return Item::Skipped(Skip::Service);
+        }
+        let mut msg = Message {
+            message_id: v.get("id").and_then(int_of),
+            channel: channel.map(str::to_owned),
+            ..Message::default()
+        };
+        // `text_entities` (newer exports) holds the same text as `text`, always as objects.
+        match v.get("text_entities") {
+            Some(e @ Value::Array(_)) => flatten_text(e, &mut msg),
+            _ => flatten_text(v.get("text").unwrap_or(&Value::Null), &mut msg),
+        }
+        if msg.text.trim().is_empty() {
+            return Item::Skipped(Skip::MediaOnly);
+        }
+        msg.forwarded_from = v
+            .get("forwarded_from")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        msg.date = v
+            .get("date")
+            .and_then(Value::as_str)
+            .and_then(|d| export_date(d, v.get("date_unixtime").and_then(int_of)));
+        if let Some(r) = v.get("reactions") {
+            msg.reactions = export_reactions(r);
+        }
+        Item::Message(msg)
+    }
+
+    /// JSON scalars, among them the values real message fields hold.
+    fn leaf() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just("null".to_owned()),
+            Just("true".to_owned()),
+            Just("1.5".to_owned()),
+            Just("-7".to_owned()),
+            Just("18446744073709551615".to_owned()),
+            Just("\" 42 \"".to_owned()),
+            Just("\"service\"".to_owned()),
+            Just("\"hashtag\"".to_owned()),
+            Just("\"mention\"".to_owned()),
+            Just("\"link\"".to_owned()),
+            Just("\"text_link\"".to_owned()),
+            Just("\"2023-01-19T14:05:00\"".to_owned()),
+            Just("\"1674126300\"".to_owned()),
+            "\"[a-z#@ ]{0,8}\"",
+            Just("\"esc\\n\\u00e9\\\"\"".to_owned()),
+        ]
+    }
+
+    /// Any JSON value, nested a few levels.
+    fn json_value() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        leaf().prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                proptest::collection::vec((key_of(&["type", "text", "href", "x"]), inner), 0..4)
+                    .prop_map(object),
+            ]
+        })
+    }
+
+    fn key_of(
+        keys: &'static [&'static str],
+    ) -> impl proptest::strategy::Strategy<Value = &'static str> {
+        proptest::sample::select(keys)
+    }
+
+    fn object(members: Vec<(&str, String)>) -> String {
+        let members: Vec<String> = members
+            .iter()
+            .map(|(k, v)| format!("\"{k}\": {v}"))
+            .collect();
+        format!("{{{}}}", members.join(", "))
+    }
+
+    /// A `text` value: a string, or an array of strings and entity objects (with repeated
+    /// and escaped keys, and values of any kind).
+    fn text_value() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let entity = proptest::collection::vec(
+            (
+                key_of(&["type", "text", "href", "t\\u0065xt", "x"]),
+                prop_oneof![4 => leaf(), 1 => json_value()],
+            ),
+            0..5,
+        )
+        .prop_map(object);
+        let part = prop_oneof![leaf(), entity];
+        prop_oneof![
+            leaf(),
+            proptest::collection::vec(part, 0..5).prop_map(|v| format!("[{}]", v.join(","))),
+            json_value(),
+        ]
+    }
+
+    fn message_json() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let keys = &[
+            "type",
+            "id",
+            "forwarded_from",
+            "date",
+            "date_unixtime",
+            "reactions",
+            "photo",
+        ];
+        let member = prop_oneof![
+            2 => (key_of(&["text", "text_entities"]), text_value()),
+            3 => (key_of(keys), prop_oneof![4 => leaf(), 1 => json_value()]),
+        ];
+        prop_oneof![
+            6 => proptest::collection::vec(member, 0..8).prop_map(object),
+            1 => json_value(),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        /// Reading the fields straight gives what reading a `Value` tree gave, for every
+        /// shape of value in every field, repeated keys included.
+        #[test]
+        fn typed_fields_read_as_the_value_tree_did(json in message_json()) {
+            let value: Value = serde_json::from_str(&json).unwrap();
+            let fields: Fields<'_> = serde_json::from_str(&json).unwrap();
+            proptest::prop_assert_eq!(
+                message_item(fields, Some("C")),
+                export_message(&value, Some("C")),
+                "{}", json
+            );
+        }
+    }
 
     fn read_str(s: &str) -> (CollectSink, Result<(), Error>) {
         let mut sink = CollectSink::default();
