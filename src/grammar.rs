@@ -515,8 +515,41 @@ pub fn transcript_line(i: &str) -> Res<'_, (u32, &str)> {
 
 /// Month number of an English or Russian month name (full, genitive or 3-letter).
 fn month_number(name: &str) -> Option<u8> {
-    let lower = name.to_lowercase();
-    let n = match lower.trim_end_matches('.') {
+    // Lower-cased into a small buffer, and only when the word can be a month: most words
+    // tried here are the first words of ordinary lines.
+    let name = name.trim_end_matches('.');
+    let mut chars = name.chars();
+    let first = chars.next().map(lower_char)?;
+    if !matches!(
+        first,
+        'j' | 'f'
+            | 'm'
+            | 'a'
+            | 's'
+            | 'o'
+            | 'n'
+            | 'd'
+            | 'я'
+            | 'ф'
+            | 'м'
+            | 'а'
+            | 'и'
+            | 'с'
+            | 'о'
+            | 'н'
+            | 'д'
+    ) {
+        return None;
+    }
+    let mut buf = [0u8; 40];
+    let mut len = 0;
+    for c in name.chars().flat_map(char::to_lowercase) {
+        let end = len + c.len_utf8();
+        c.encode_utf8(buf.get_mut(len..end)?);
+        len = end;
+    }
+    let lower = std::str::from_utf8(&buf[..len]).ok()?;
+    let n = match lower {
         "january" | "jan" | "январь" | "января" | "янв" => 1,
         "february" | "feb" | "февраль" | "февраля" | "фев" => 2,
         "march" | "mar" | "март" | "марта" | "мар" => 3,
@@ -588,6 +621,10 @@ pub fn date(i: &str) -> Res<'_, Date> {
 
 /// place = 1*(letter / SP / "-" / "." / "'") "," SP   (at most 48 characters, starts upper-case)
 pub fn place(i: &str) -> Res<'_, &str> {
+    // The upper-case start is checked first, so a line of words fails at once.
+    if !i.starts_with(char::is_uppercase) {
+        return fail(i);
+    }
     terminated(
         // At most 48 characters: a longer run is not followed by the comma, so the
         // scan of a long line of words stops early.
@@ -1195,6 +1232,58 @@ mod tests {
         for c in (0..=0x10FFFF).filter_map(char::from_u32) {
             assert_eq!(is_emoji_char(c), c.is_emoji_char(), "{c:?}");
         }
+    }
+
+    /// `month_number` as first written (lower-case the whole word, then look it up).
+    fn month_number_reference(name: &str) -> Option<u8> {
+        let lower = name.to_lowercase();
+        let all = [
+            "january jan январь января янв",
+            "february feb февраль февраля фев",
+            "march mar март марта мар",
+            "april apr апрель апреля апр",
+            "may май мая",
+            "june jun июнь июня июн",
+            "july jul июль июля июл",
+            "august aug август августа авг",
+            "september sep sept сентябрь сентября сен",
+            "october oct октябрь октября окт",
+            "november nov ноябрь ноября ноя",
+            "december dec декабрь декабря дек",
+        ];
+        let word = lower.trim_end_matches('.');
+        (1u8..)
+            .zip(all)
+            .find(|(_, names)| names.split(' ').any(|n| n == word))
+            .map(|(n, _)| n)
+    }
+
+    proptest! {
+        #[test]
+        fn month_numbers_as_lower_casing_the_whole_word_gave(
+            word in "(JAN|Jan|jan|SEPT|Sept|МАЯ|Мая|мая|Сентября|İ|K|march|Dec|x|ы|\\.){1,3}"
+        ) {
+            prop_assert_eq!(month_number(&word), month_number_reference(&word), "{:?}", word);
+        }
+    }
+
+    #[test]
+    fn every_month_name_in_every_case() {
+        for names in month_number_reference_names() {
+            for name in names.split(' ') {
+                for form in [name.to_owned(), name.to_uppercase(), format!("{name}.")] {
+                    assert!(month_number(&form).is_some(), "{form}");
+                    assert_eq!(month_number(&form), month_number_reference(&form), "{form}");
+                }
+            }
+        }
+    }
+
+    fn month_number_reference_names() -> [&'static str; 2] {
+        [
+            "january feb мар апреля may июня jul августа sept окт ноябрь dec",
+            "сентябрь сен",
+        ]
     }
 
     #[test]
