@@ -4,7 +4,7 @@ use serde::{Serialize, Serializer};
 
 use crate::json;
 use crate::normalise::Digest16;
-use crate::post::{DropCounts, Post, Reason};
+use crate::post::{DropCounts, Paragraph, Post, Reason};
 use crate::segment::ParagraphKind;
 
 /// Version of the record layout, written in every record.
@@ -108,13 +108,7 @@ impl<'a> Record<'a> {
         dropped: &'a DropCounts,
         duplicate_of: Option<Digest16>,
     ) -> Self {
-        let kept = || {
-            post.paragraphs
-                .iter()
-                .zip(keep)
-                .filter(|(_, k)| **k)
-                .map(|(p, _)| p)
-        };
+        let kept = || kept(post, keep);
         let mut text = String::with_capacity(kept().map(|p| p.text.len() + 8).sum());
         for p in kept() {
             if !text.is_empty() {
@@ -164,6 +158,18 @@ impl<'a> Record<'a> {
     }
 }
 
+/// The paragraphs of `post` whose `keep` flag is set, in order.
+fn kept<'p, 'k>(
+    post: &'p Post,
+    keep: &'k [bool],
+) -> impl Iterator<Item = &'p Paragraph> + use<'p, 'k> {
+    post.paragraphs
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| **k)
+        .map(|(p, _)| p)
+}
+
 /// Appends the record of `post` (as [`Record::new`] makes it) and a newline to `out`,
 /// byte for byte as `serde_json` would write it, without building the record: the joined
 /// text, the paragraph list and the reactions are written straight from the post.
@@ -175,13 +181,7 @@ pub fn write_record(
     dropped: &DropCounts,
     duplicate_of: Option<Digest16>,
 ) {
-    let kept = || {
-        post.paragraphs
-            .iter()
-            .zip(keep)
-            .filter(|(_, k)| **k)
-            .map(|(p, _)| p)
-    };
+    let kept = || kept(post, keep);
     out.extend_from_slice(b"{\"id\":");
     json::write_hex16(out, &post.id);
     out.extend_from_slice(b",\"schema\":");
