@@ -706,6 +706,7 @@ impl Cleaner<'_> {
         self.format = format;
         let name = source.name.as_str();
         let field = self.config.text_field.clone();
+        let one_worker = self.config.threads <= 1;
         let (tx, rx) = std::sync::mpsc::sync_channel::<ReaderEvent>(4);
         std::thread::scope(|scope| {
             let producer = std::thread::Builder::new()
@@ -716,7 +717,11 @@ impl Cleaner<'_> {
                         tx,
                         batch: Vec::with_capacity(BATCH_POSTS),
                     };
-                    let result = if format == Format::TgJson {
+                    // With one worker, the reader thread parses the messages too, so that
+                    // the two threads share the work; with more, the workers parse.
+                    let result = if format == Format::TgJson && one_worker {
+                        tg_json::read(name, &mut counted, &mut sink).map(|()| 0)
+                    } else if format == Format::TgJson {
                         split_to_queue(name, &mut counted, &sink.tx).map(|()| 0)
                     } else {
                         jsonl::read(name, &mut counted, field.as_deref(), &mut sink)

@@ -360,6 +360,70 @@ fn output_is_identical_for_any_thread_count() {
     assert_eq!(one, run("4"));
 }
 
+/// A Telegram Desktop export is parsed on the reader thread with one worker and on the
+/// workers with more: the records, explain lines and errors must not differ.
+#[test]
+fn tg_json_output_is_identical_for_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut messages = Vec::new();
+    for i in 0..3000 {
+        let n = if i % 3 == 2 { i / 2 } else { i };
+        messages.push(match i % 97 {
+            // A service message, a photo alone, and a message that is not JSON.
+            13 => r#"{"id": 1, "type": "service", "action": "pin_message"}"#.to_owned(),
+            29 => format!(r#"{{"id": {i}, "type": "message", "photo": "p.jpg", "text": ""}}"#),
+            // A raw control character inside a string is not JSON.
+            61 => format!(
+                "{{\"id\": {i}, \"type\": \"message\", \"text\": \"bad {}\"}}",
+                '\u{1}'
+            ),
+            _ => format!(
+                r##"{{"id": {i}, "type": "message", "date": "2023-01-19T14:05:00", "forwarded_from": "Channel {}",
+                   "text": ["Statement {n} on the situation today\n", {{"type": "hashtag", "text": "#Tag{}"}},
+                            "\nThe first point of statement {n}, with details."],
+                   "reactions": [{{"type": "emoji", "count": {}, "emoji": "👍"}}]}}"##,
+                i % 7,
+                n % 11,
+                i % 5 + 1
+            ),
+        });
+    }
+    let input = dir.path().join("result.json");
+    let export = format!(
+        "{{\"name\": \"C\", \"messages\": [\n{}\n]}}",
+        messages.join(",\n")
+    );
+    fs::write(&input, export).unwrap();
+    let run = |threads: &str| {
+        let explain = dir.path().join(format!("explain-{threads}.jsonl"));
+        let out = tgclean(&[
+            "clean",
+            "--quiet",
+            "--threads",
+            threads,
+            "--explain",
+            explain.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ]);
+        // The broken messages are errors: everything else is written, and the exit
+        // code says some input could not be read.
+        assert_eq!(out.status.code(), Some(1));
+        (out.stdout, fs::read(&explain).unwrap(), out.stderr)
+    };
+    let one = run("1");
+    assert!(records(&one.0).len() > 1000);
+    let errors = String::from_utf8_lossy(&one.2);
+    assert_eq!(
+        errors
+            .matches("not a readable Telegram Desktop message")
+            .count(),
+        31,
+        "{errors}"
+    );
+    assert_eq!(one, run("2"));
+    assert_eq!(one, run("4"));
+}
+
 /// Cutting the text into chunks (segmented in parallel, or continued when no cut turns
 /// up) must not change a byte: tiny chunks against one chunk for the whole input.
 #[test]
