@@ -9,17 +9,20 @@ use tempfile::{NamedTempFile, TempPath};
 
 use crate::error::Error;
 
-/// Passes bytes through to a file while hashing them, so the output's SHA-256 is known
-/// without reading it back.
+/// Passes bytes through to a file, hashing them when asked, so the output's SHA-256 is
+/// known without reading it back. Only `--state` needs the hash; hashing a big output
+/// costs about a tenth of a run, so other runs skip it.
 struct HashingFile {
     file: NamedTempFile,
-    hash: Sha256,
+    hash: Option<Sha256>,
 }
 
 impl Write for HashingFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.file.write(buf)?;
-        self.hash.update(&buf[..n]);
+        if let Some(hash) = &mut self.hash {
+            hash.update(&buf[..n]);
+        }
         Ok(n)
     }
 
@@ -32,8 +35,8 @@ impl Write for HashingFile {
 pub struct PendingFile {
     tmp: TempPath,
     target: PathBuf,
-    /// SHA-256 of its content.
-    pub sha256: [u8; 32],
+    /// SHA-256 of its content, when it was asked for.
+    pub sha256: Option<[u8; 32]>,
 }
 
 impl PendingFile {
@@ -95,7 +98,7 @@ pub fn prepare_file(path: &Path, bytes: &[u8]) -> Result<PendingFile, Error> {
     Ok(PendingFile {
         tmp: tmp.into_temp_path(),
         target: path.to_path_buf(),
-        sha256: Sha256::digest(bytes).into(),
+        sha256: Some(Sha256::digest(bytes).into()),
     })
 }
 
@@ -120,6 +123,16 @@ pub struct RecordSink {
 impl RecordSink {
     /// Opens stdout (`None`) or a temporary file in the target's directory.
     pub fn open(target: Option<&Path>) -> Result<Self, Error> {
+        Self::open_with(target, false)
+    }
+
+    /// As [`RecordSink::open`], and a file's content is hashed as it is written
+    /// ([`PendingFile::sha256`]).
+    pub fn open_hashed(target: Option<&Path>) -> Result<Self, Error> {
+        Self::open_with(target, true)
+    }
+
+    fn open_with(target: Option<&Path>, hashed: bool) -> Result<Self, Error> {
         match target {
             None => Ok(RecordSink {
                 sink: Sink::Stdout(BufWriter::with_capacity(WRITE_BUFFER, io::stdout().lock())),
@@ -133,7 +146,7 @@ impl RecordSink {
                 })?;
                 let file = HashingFile {
                     file: tmp,
-                    hash: Sha256::new(),
+                    hash: hashed.then(Sha256::new),
                 };
                 Ok(RecordSink {
                     sink: Sink::File {
@@ -189,7 +202,7 @@ impl RecordSink {
                 Ok(Some(PendingFile {
                     tmp: file.file.into_temp_path(),
                     target,
-                    sha256: file.hash.finalize().into(),
+                    sha256: file.hash.map(|h| h.finalize().into()),
                 }))
             }
         }
@@ -217,16 +230,24 @@ mod tests {
     fn file_appears_only_on_commit() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("out.jsonl");
-        let mut sink = RecordSink::open(Some(&target)).unwrap();
+        let mut sink = RecordSink::open_hashed(Some(&target)).unwrap();
         sink.write_record(&serde_json::json!({"a": 1})).unwrap();
         assert!(!target.exists());
         let pending = sink.finish().unwrap().unwrap();
-        let streamed_hash = pending.sha256;
+        let streamed_hash = pending.sha256.unwrap();
         assert!(!target.exists());
         pending.install().unwrap();
         let landed = std::fs::read(&target).unwrap();
         assert_eq!(landed, b"{\"a\":1}\n");
         assert_eq!(streamed_hash, <[u8; 32]>::from(Sha256::digest(&landed)));
+    }
+
+    #[test]
+    fn only_a_hashed_sink_hashes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = RecordSink::open(Some(&dir.path().join("out.jsonl"))).unwrap();
+        sink.write_line(b"{}\n").unwrap();
+        assert_eq!(sink.finish().unwrap().unwrap().sha256, None);
     }
 
     #[test]

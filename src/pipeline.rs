@@ -122,7 +122,12 @@ pub fn run(config: &Config) -> Result<RunStats, Error> {
         explain,
         first_copies: std::collections::HashMap::new(),
         explained_files: Vec::new(),
-        sink: RecordSink::open(config.output.as_deref())?,
+        // The output's hash is kept in the state, so it is only needed with one.
+        sink: if config.state.is_some() {
+            RecordSink::open_hashed(config.output.as_deref())?
+        } else {
+            RecordSink::open(config.output.as_deref())?
+        },
         stats: RunStats::default(),
         pool,
         serialising: std::collections::VecDeque::new(),
@@ -154,9 +159,11 @@ pub fn run(config: &Config) -> Result<RunStats, Error> {
     };
     if let Some(path) = &config.state {
         let mut seen = deduper.to_state();
-        if let Some(out) = &output {
+        if let Some(out) = &output
+            && let Some(hash) = out.sha256
+        {
             let target = std::path::absolute(out.target()).unwrap_or(out.target().to_path_buf());
-            seen.output = Some((out.sha256, target.display().to_string()));
+            seen.output = Some((hash, target.display().to_string()));
         }
         // The state goes first: if the run dies between the two renames, the state's
         // delta does not match the (old) output and is ignored on the next load.
