@@ -9,12 +9,61 @@ use tempfile::{NamedTempFile, TempPath};
 
 use crate::error::Error;
 
+/// Bytes written between two background syncs of an output file.
+const SYNC_EVERY_BYTES: u64 = 32 << 20;
+
 /// Passes bytes through to a file, hashing them when asked, so the output's SHA-256 is
 /// known without reading it back. Only `--state` needs the hash; hashing a big output
 /// costs about a tenth of a run, so other runs skip it.
+///
+/// Every [`SYNC_EVERY_BYTES`], a background thread syncs what has been written so far:
+/// the sync before the rename then only waits for the last few megabytes, not for the
+/// whole output (about 0.2 s per 100 MB here).
 struct HashingFile {
     file: NamedTempFile,
     hash: Option<Sha256>,
+    unsynced: u64,
+    /// [`SYNC_EVERY_BYTES`]; smaller in tests.
+    sync_every: u64,
+    syncing: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HashingFile {
+    fn new(file: NamedTempFile, hashed: bool) -> Self {
+        HashingFile {
+            file,
+            hash: hashed.then(Sha256::new),
+            unsynced: 0,
+            sync_every: SYNC_EVERY_BYTES,
+            syncing: None,
+        }
+    }
+
+    /// Starts a sync of what is written so far, unless one is still running. Its outcome
+    /// does not matter: the final sync reports any failure.
+    fn sync_in_background(&mut self) {
+        if self.syncing.as_ref().is_some_and(|s| !s.is_finished()) {
+            return;
+        }
+        let Ok(clone) = self.file.as_file().try_clone() else {
+            return;
+        };
+        self.unsynced = 0;
+        self.syncing = std::thread::Builder::new()
+            .name("tgclean-sync".into())
+            .spawn(move || {
+                let _ = clone.sync_data();
+            })
+            .ok();
+    }
+
+    /// Waits for a background sync, then syncs the whole file.
+    fn sync_all(&mut self) -> io::Result<()> {
+        if let Some(syncing) = self.syncing.take() {
+            let _ = syncing.join();
+        }
+        self.file.as_file().sync_all()
+    }
 }
 
 impl Write for HashingFile {
@@ -22,6 +71,10 @@ impl Write for HashingFile {
         let n = self.file.write(buf)?;
         if let Some(hash) = &mut self.hash {
             hash.update(&buf[..n]);
+        }
+        self.unsynced += n as u64;
+        if self.unsynced >= self.sync_every {
+            self.sync_in_background();
         }
         Ok(n)
     }
@@ -144,10 +197,7 @@ impl RecordSink {
                     target: name.clone(),
                     source,
                 })?;
-                let file = HashingFile {
-                    file: tmp,
-                    hash: hashed.then(Sha256::new),
-                };
+                let file = HashingFile::new(tmp, hashed);
                 Ok(RecordSink {
                     sink: Sink::File {
                         writer: BufWriter::with_capacity(WRITE_BUFFER, file),
@@ -197,8 +247,8 @@ impl RecordSink {
         match self.sink {
             Sink::Stdout(mut w) => w.flush().map(|()| None).map_err(err),
             Sink::File { writer, target } => {
-                let file = writer.into_inner().map_err(|e| err(e.into_error()))?;
-                file.file.as_file().sync_all().map_err(err)?;
+                let mut file = writer.into_inner().map_err(|e| err(e.into_error()))?;
+                file.sync_all().map_err(err)?;
                 Ok(Some(PendingFile {
                     tmp: file.file.into_temp_path(),
                     target,
@@ -240,6 +290,26 @@ mod tests {
         let landed = std::fs::read(&target).unwrap();
         assert_eq!(landed, b"{\"a\":1}\n");
         assert_eq!(streamed_hash, <[u8; 32]>::from(Sha256::digest(&landed)));
+    }
+
+    #[test]
+    fn background_syncs_leave_the_content_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.jsonl");
+        let mut sink = RecordSink::open_hashed(Some(&target)).unwrap();
+        if let Sink::File { writer, .. } = &mut sink.sink {
+            writer.get_mut().sync_every = 1000;
+        }
+        let line = format!("{{\"text\":\"{}\"}}\n", "x".repeat(300));
+        for _ in 0..2000 {
+            sink.write_line(line.as_bytes()).unwrap();
+        }
+        let pending = sink.finish().unwrap().unwrap();
+        let hash = pending.sha256.unwrap();
+        pending.install().unwrap();
+        let landed = std::fs::read(&target).unwrap();
+        assert_eq!(landed, line.repeat(2000).as_bytes());
+        assert_eq!(hash, <[u8; 32]>::from(Sha256::digest(&landed)));
     }
 
     #[test]
