@@ -322,6 +322,30 @@ pub fn write_generated_dump(dir: &Path, posts: usize) -> PathBuf {
     path
 }
 
+/// `tgclean clean --quiet --threads N --explain FILE [extra] input`: the process output
+/// and the explain lines.
+fn clean_explaining(
+    dir: &Path,
+    input: &Path,
+    threads: &str,
+    extra: &[&str],
+) -> (std::process::Output, Vec<u8>) {
+    let explain = dir.join(format!("explain-{threads}.jsonl"));
+    let mut args = vec![
+        "clean",
+        "--quiet",
+        "--threads",
+        threads,
+        "--explain",
+        explain.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    args.push(input.to_str().unwrap());
+    let out = tgclean(&args);
+    let lines = fs::read(&explain).unwrap();
+    (out, lines)
+}
+
 #[test]
 fn output_is_identical_for_any_thread_count() {
     let dir = tempfile::tempdir().unwrap();
@@ -329,25 +353,15 @@ fn output_is_identical_for_any_thread_count() {
     let input = write_generated_dump(dir.path(), 12000);
     // Records, explain lines and the state file: all must be the same bytes.
     let run = |threads: &str| {
-        let explain = dir.path().join(format!("explain-{threads}.jsonl"));
         let state = dir.path().join(format!("state-{threads}"));
-        let out = tgclean(&[
-            "clean",
-            "--quiet",
-            "--threads",
+        let (out, explain) = clean_explaining(
+            dir.path(),
+            &input,
             threads,
-            "--explain",
-            explain.to_str().unwrap(),
-            "--state",
-            state.to_str().unwrap(),
-            input.to_str().unwrap(),
-        ]);
+            &["--state", state.to_str().unwrap()],
+        );
         assert_eq!(out.status.code(), Some(0));
-        (
-            out.stdout,
-            fs::read(&explain).unwrap(),
-            fs::read(&state).unwrap(),
-        )
+        (out.stdout, explain, fs::read(&state).unwrap())
     };
     let one = run("1");
     assert!(records(&one.0).len() > 6000);
@@ -395,20 +409,11 @@ fn tg_json_output_is_identical_for_any_thread_count() {
     );
     fs::write(&input, export).unwrap();
     let run = |threads: &str| {
-        let explain = dir.path().join(format!("explain-{threads}.jsonl"));
-        let out = tgclean(&[
-            "clean",
-            "--quiet",
-            "--threads",
-            threads,
-            "--explain",
-            explain.to_str().unwrap(),
-            input.to_str().unwrap(),
-        ]);
+        let (out, explain) = clean_explaining(dir.path(), &input, threads, &[]);
         // The broken messages are errors: everything else is written, and the exit
         // code says some input could not be read.
         assert_eq!(out.status.code(), Some(1));
-        (out.stdout, fs::read(&explain).unwrap(), out.stderr)
+        (out.stdout, explain, out.stderr)
     };
     let one = run("1");
     assert!(records(&one.0).len() > 1000);
