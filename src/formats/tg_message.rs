@@ -93,12 +93,6 @@ impl<'de> AnyValue<'de> for MaybeStr<'de> {
     }
 }
 
-impl<'de> Deserialize<'de> for MaybeStr<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        any(d)
-    }
-}
-
 /// An integer given as a JSON number or a string of digits (`tg_json::int_of`).
 #[derive(Debug, Default)]
 pub struct IntLike(pub Option<i64>);
@@ -113,12 +107,6 @@ impl<'de> AnyValue<'de> for IntLike {
     }
     fn integer(n: Option<i64>) -> Self {
         IntLike(n)
-    }
-}
-
-impl<'de> Deserialize<'de> for IntLike {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        any(d)
     }
 }
 
@@ -160,12 +148,6 @@ impl<'de> AnyValue<'de> for TextPart<'de> {
     }
 }
 
-impl<'de> Deserialize<'de> for TextPart<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        any(d)
-    }
-}
-
 /// A `text` or `text_entities` value: a string, an array of parts, or something else.
 #[derive(Debug, Default)]
 pub enum Text<'a> {
@@ -189,12 +171,6 @@ impl<'de> AnyValue<'de> for Text<'de> {
             parts.push(part);
         }
         Ok(Text::Parts(parts))
-    }
-}
-
-impl<'de> Deserialize<'de> for Text<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        any(d)
     }
 }
 
@@ -238,8 +214,21 @@ impl<'de> AnyValue<'de> for Fields<'de> {
     }
 }
 
-impl<'de> Deserialize<'de> for Fields<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        any(d)
-    }
+/// Each of them deserialises from any JSON value, through its [`AnyValue`] answers.
+macro_rules! deserialize_any {
+    ($($t:ty),*) => {$(
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                any(d)
+            }
+        }
+    )*};
 }
+
+deserialize_any!(
+    MaybeStr<'de>,
+    IntLike,
+    TextPart<'de>,
+    Text<'de>,
+    Fields<'de>
+);
