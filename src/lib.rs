@@ -15,6 +15,7 @@ pub mod formats;
 pub mod grammar;
 pub mod input;
 pub mod json;
+pub mod key_memo;
 pub mod lang;
 pub mod message;
 pub mod normalise;

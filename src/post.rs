@@ -5,7 +5,8 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use sha2::{Digest as _, Sha256};
 
 use crate::grammar::{self, Date};
-use crate::normalise::{self, DIGEST_LEN, Digest16};
+use crate::key_memo::{KeyMemo, KeyOf};
+use crate::normalise::{DIGEST_LEN, Digest16};
 use crate::segment::{ParagraphKind, RawPost};
 
 /// Why an input paragraph was not written. Every paragraph read is either written or
@@ -151,9 +152,19 @@ pub fn post_id(paragraphs: &[Paragraph]) -> Digest16 {
     id
 }
 
+thread_local! {
+    /// Each worker thread keeps its own memo, so repeats it meets are not folded again.
+    static KEY_MEMO: std::cell::RefCell<KeyMemo> = std::cell::RefCell::default();
+}
+
 /// Computes keys, drops paragraphs with no letters or digits (`no_text`) and repeats of a
 /// key already in the post (`repeated_in_post`), then derives the id and entities.
 pub fn build_post(raw: RawPost) -> Post {
+    KEY_MEMO.with_borrow_mut(|memo| build_post_with(raw, memo))
+}
+
+/// [`build_post`], looking keys up in `memo`.
+pub fn build_post_with(raw: RawPost, memo: &mut KeyMemo) -> Post {
     let mut dropped = raw.dropped;
     let mut explain = raw.explain;
     let mut paragraphs: Vec<Paragraph> = Vec::with_capacity(raw.paragraphs.len());
@@ -161,10 +172,8 @@ pub fn build_post(raw: RawPost) -> Post {
     // takes over for long ones so a 100k-line post is not quadratic.
     let mut in_post: std::collections::HashSet<Digest16> = std::collections::HashSet::new();
     const SCAN_LIMIT: usize = 32;
-    let mut key_text = Vec::new();
     for p in raw.paragraphs {
-        normalise::key_text_into(&p.text, &mut key_text);
-        let key = (!key_text.is_empty()).then(|| normalise::digest(&key_text));
+        let KeyOf { digest: key, chars } = memo.key_of(&p.text);
         let repeated = |k: &Digest16, paragraphs: &[Paragraph]| {
             if paragraphs.len() <= SCAN_LIMIT {
                 paragraphs.iter().any(|q| q.key == *k)
@@ -200,7 +209,7 @@ pub fn build_post(raw: RawPost) -> Post {
             line: p.line,
             marker: p.marker,
             t: p.t,
-            key_chars: normalise::key_chars(&key_text),
+            key_chars: chars,
             text: p.text,
             key,
         });
