@@ -199,6 +199,8 @@ pub fn write_record(
     out.extend_from_slice(b",\"title\":");
     json::write_opt_str(out, post.title.as_deref());
     out.extend_from_slice(b",\"text\":\"");
+    // Each paragraph's text is escaped once, here; the paragraph list copies it.
+    let mut escaped = Vec::with_capacity(post.paragraphs.len());
     for (i, p) in kept().enumerate() {
         if i > 0 {
             out.extend_from_slice(b"\\n");
@@ -207,10 +209,12 @@ pub fn write_record(
             json::write_str_contents(out, marker);
             out.push(b' ');
         }
+        let start = out.len();
         json::write_str_contents(out, &p.text);
+        escaped.push(start..out.len());
     }
     out.extend_from_slice(b"\",\"paragraphs\":[");
-    for (i, p) in kept().enumerate() {
+    for ((i, p), text) in kept().enumerate().zip(escaped) {
         if i > 0 {
             out.push(b',');
         }
@@ -220,8 +224,9 @@ pub fn write_record(
         json::write_opt_str(out, p.marker.as_deref());
         out.extend_from_slice(b",\"t\":");
         json::write_opt_int(out, p.t);
-        out.extend_from_slice(b",\"text\":");
-        json::write_str(out, &p.text);
+        out.extend_from_slice(b",\"text\":\"");
+        out.extend_from_within(text);
+        out.push(b'"');
         out.extend_from_slice(b",\"key\":");
         json::write_hex16(out, &p.key);
         out.push(b'}');
