@@ -13,6 +13,7 @@ use tgclean::InputSpec;
 
 // Every paragraph, post and record is allocated on one worker and often freed on
 // another; glibc's allocator spent about a tenth of a run on that, mimalloc far less.
+// mimalloc's v2 line: v3 kept about 75 MB resident for a 5 MB input here, v2 about 48.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
