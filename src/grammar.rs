@@ -770,6 +770,12 @@ fn lower_char(c: char) -> char {
         'а'..='я' => c,
         // А–Я lower-case to а–я, 0x20 on.
         'А'..='Я' => char::from_u32(c as u32 + 0x20).unwrap_or('\0'),
+        // Emoji markers head many lines; these blocks have no case at all, which spares
+        // the case table search.
+        '\u{2190}'..='\u{23FF}'
+        | '\u{2500}'..='\u{27BF}'
+        | '\u{FE0F}'
+        | '\u{1F300}'..='\u{1FAFF}' => c,
         _ => {
             let mut lower = c.to_lowercase();
             match (lower.next(), lower.next()) {
