@@ -753,8 +753,8 @@ pub const MAX_PLACE_DATE_CHARS: usize = 160;
 struct Shape {
     first: u8,
     last: u8,
-    has_digit: bool,
-    short: bool,
+    /// Short enough for a place/date line and holding a digit, as every date form does.
+    may_be_place_date: bool,
     /// The first four characters, lower-cased as `tag_no_case` compares them: a
     /// case-insensitive phrase can only match a line whose head is the phrase's head.
     head: Head,
@@ -816,16 +816,17 @@ static LABEL_HEADS: PhraseHeads = PhraseHeads(std::sync::LazyLock::new(|| {
 impl Shape {
     fn of(line: &str) -> Shape {
         let b = line.as_bytes();
-        let short = b.len() <= MAX_PLACE_DATE_CHARS
-            || (b.len() <= 4 * MAX_PLACE_DATE_CHARS
-                && line.chars().count() <= MAX_PLACE_DATE_CHARS);
+        // A character takes at most four bytes. The digit test is branch-free, so it
+        // vectorises (the digits of a long line of words, if any, are usually near its
+        // end); characters are counted only for a line that has a digit.
+        let may_be_place_date = b.len() <= 4 * MAX_PLACE_DATE_CHARS
+            && b.iter().fold(false, |acc, c| acc | c.is_ascii_digit())
+            && (b.len() <= MAX_PLACE_DATE_CHARS
+                || crate::swar::char_count(b) <= MAX_PLACE_DATE_CHARS);
         Shape {
             first: b.first().copied().unwrap_or(0),
             last: b.last().copied().unwrap_or(0),
-            // Branch-free, so it vectorises: the digits of a long line of words, if any,
-            // are usually near its end.
-            has_digit: short && b.iter().fold(false, |acc, c| acc | c.is_ascii_digit()),
-            short,
+            may_be_place_date,
             head: head_of(line),
         }
     }
@@ -861,9 +862,7 @@ fn classify_content_shaped(line: &str, shape: Shape) -> Line<'_> {
     {
         return Line::Hashtags(tags);
     }
-    // Every date form has digits, and place/date lines are short.
-    if shape.short
-        && shape.has_digit
+    if shape.may_be_place_date
         && let Some((place, date)) = whole(line, place_date)
     {
         return Line::PlaceDate { place, date };

@@ -434,7 +434,7 @@ pub fn key_text_into(display: &str, key: &mut Vec<u8>) {
 
 /// Characters in a UTF-8 key (its bytes that start a character).
 pub fn key_chars(key: &[u8]) -> usize {
-    swar::count(key, |b| (b as i8) >= -0x40)
+    swar::char_count(key)
 }
 
 /// SHA-256 of the key's UTF-8, first 16 bytes.

@@ -87,6 +87,11 @@ pub fn count(bytes: &[u8], hit: impl Fn(u8) -> bool) -> usize {
         + usize::from(in_block(tail))
 }
 
+/// Characters in UTF-8 `bytes`: the bytes that are not continuation bytes.
+pub fn char_count(bytes: &[u8]) -> usize {
+    count(bytes, |b| (b as i8) >= -0x40)
+}
+
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod imp {
     use std::arch::x86_64::{
