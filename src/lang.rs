@@ -189,7 +189,7 @@ fn detect_fast(sample: &str) -> Option<&'static str> {
     let mut counts = [0u32; SCRIPTS.len()];
     // ASCII letters are counted over the bytes, in a loop that vectorises; the per-char
     // loop then only looks at the rest.
-    let ascii_letters = crate::swar::count(sample.as_bytes(), |b| b.is_ascii_alphabetic());
+    let ascii_letters = sample.bytes().filter(u8::is_ascii_alphabetic).count();
     counts[Script::Latin as usize] = u32::try_from(ascii_letters).unwrap_or(u32::MAX);
     let mut markers = Markers::default();
     for c in sample.chars().filter(|c| !c.is_ascii()) {

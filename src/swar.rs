@@ -69,29 +69,6 @@ pub fn find(
 
 // The intrinsics are `unsafe` to call only because the CPU might lack the feature; this
 // module is compiled only when SSE2 is enabled for the target, which x86-64 always is.
-/// How many bytes of `bytes` `hit` says yes to. Counted per 32-byte block into a
-/// byte-wide sum, which the compiler keeps in vector lanes; a plain `filter().count()`
-/// widens every lane to 64 bits and runs several times slower.
-pub fn count(bytes: &[u8], hit: impl Fn(u8) -> bool) -> usize {
-    let in_block = |block: &[u8]| -> u8 {
-        block
-            .iter()
-            .map(|&b| u8::from(hit(b)))
-            .fold(0, u8::wrapping_add)
-    };
-    let (blocks, tail) = bytes.as_chunks::<32>();
-    blocks
-        .iter()
-        .map(|b| usize::from(in_block(b)))
-        .sum::<usize>()
-        + usize::from(in_block(tail))
-}
-
-/// Characters in UTF-8 `bytes`: the bytes that are not continuation bytes.
-pub fn char_count(bytes: &[u8]) -> usize {
-    count(bytes, |b| (b as i8) >= -0x40)
-}
-
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod imp {
     use std::arch::x86_64::{
@@ -273,17 +250,6 @@ mod tests {
                     assert_eq!(got(both), expect(&|x| x >= 0xcc && x != 0xd0));
                 }
             }
-        }
-    }
-
-    #[test]
-    fn count_agrees_with_filter_count() {
-        let bytes: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
-        for len in [0, 1, 31, 32, 33, 64, 255, 256, 257, 1000] {
-            let part = &bytes[..len];
-            let plain = part.iter().filter(|b| b.is_ascii_alphabetic()).count();
-            assert_eq!(count(part, |b| b.is_ascii_alphabetic()), plain, "{len}");
-            assert_eq!(count(part, |_| true), len);
         }
     }
 
