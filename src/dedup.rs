@@ -234,23 +234,17 @@ impl Deduper {
 mod tests {
     use super::*;
     use crate::post::build_post;
-    use crate::segment::{ParagraphKind, RawParagraph, RawPost};
+    use crate::segment::{ParagraphKind, RawPost};
 
     fn post(texts: &[&str]) -> Post {
-        build_post(RawPost {
+        let mut raw = RawPost {
             read: texts.len() as u64,
-            paragraphs: texts
-                .iter()
-                .map(|t| RawParagraph {
-                    line: None,
-                    kind: ParagraphKind::Text,
-                    marker: None,
-                    t: None,
-                    text: (*t).to_owned(),
-                })
-                .collect(),
             ..RawPost::default()
-        })
+        };
+        for t in texts {
+            raw.push_paragraph(ParagraphKind::Text, None, None, None, t);
+        }
+        build_post(raw)
     }
 
     const LONG_A: &str = "A paragraph that is long enough to be deduplicated.";

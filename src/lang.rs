@@ -8,7 +8,7 @@
 //! trigram detector of the `whatlang` crate: more Latin-script languages, but about 60 µs
 //! per post, which alone would cap a core near 60 MB/s.
 
-use crate::post::Paragraph;
+use crate::post::Post;
 
 /// How `lang` is filled in (`--lang`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -32,23 +32,23 @@ const MIN_WHATLANG_CONFIDENCE: f64 = 0.25;
 
 impl LangDetector {
     /// The post's language, or `None` when the text is too short or the detector unsure.
-    pub fn detect(self, paragraphs: &[Paragraph]) -> Option<&'static str> {
+    pub fn detect(self, post: &Post) -> Option<&'static str> {
         match self {
             LangDetector::Off => None,
-            LangDetector::Fast => detect_fast(&sample(paragraphs)),
-            LangDetector::Whatlang => detect_whatlang(&sample(paragraphs)),
+            LangDetector::Fast => detect_fast(&sample(post)),
+            LangDetector::Whatlang => detect_whatlang(&sample(post)),
         }
     }
 }
 
 /// Paragraphs spread over the whole post, so a long post is judged by all of its parts,
 /// not by its opening lines.
-fn sample(paragraphs: &[Paragraph]) -> String {
-    let total: usize = paragraphs.iter().map(|p| p.text.len()).sum();
+fn sample(post: &Post) -> String {
+    let total: usize = post.paragraphs.iter().map(|p| p.text.len()).sum();
     let stride = total.div_ceil(SAMPLE_BYTES).max(1);
     let mut sample = String::with_capacity(SAMPLE_BYTES * 2);
-    for p in paragraphs.iter().step_by(stride) {
-        push_words(&p.text, &mut sample);
+    for p in post.paragraphs.iter().step_by(stride) {
+        push_words(post.text_of(p), &mut sample);
         sample.push('\n');
         if sample.len() >= SAMPLE_BYTES {
             let mut end = SAMPLE_BYTES;
@@ -465,23 +465,20 @@ mod tests {
 
     #[test]
     fn off_is_always_none() {
-        let p = Paragraph {
-            kind: crate::segment::ParagraphKind::Text,
-            line: None,
-            marker: None,
-            t: None,
-            text: "The foreign minister said that the talks would continue.".into(),
-            key: [0; 16],
-            key_chars: 0,
+        let mut raw = crate::segment::RawPost {
+            read: 1,
+            ..Default::default()
         };
-        assert_eq!(LangDetector::Off.detect(std::slice::from_ref(&p)), None);
-        assert_eq!(
-            LangDetector::Fast.detect(std::slice::from_ref(&p)),
-            Some("en")
+        raw.push_paragraph(
+            crate::segment::ParagraphKind::Text,
+            None,
+            None,
+            None,
+            "The foreign minister said that the talks would continue.",
         );
-        assert_eq!(
-            LangDetector::Whatlang.detect(std::slice::from_ref(&p)),
-            Some("en")
-        );
+        let p = crate::post::build_post(raw);
+        assert_eq!(LangDetector::Off.detect(&p), None);
+        assert_eq!(LangDetector::Fast.detect(&p), Some("en"));
+        assert_eq!(LangDetector::Whatlang.detect(&p), Some("en"));
     }
 }

@@ -95,7 +95,7 @@ pub fn message_post(msg: Message, explaining: bool) -> RawPost {
         && headline_then_blank(&msg.text)
         && post.paragraphs.len() >= 2
         && post.paragraphs[0].kind == ParagraphKind::Text
-        && looks_like_title(&post.paragraphs[0].text)
+        && looks_like_title(post.text_of(&post.paragraphs[0]))
     {
         post.make_title(0);
     }

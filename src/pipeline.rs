@@ -876,7 +876,7 @@ impl Cleaner<'_> {
                 .zip(decisions.par_iter())
                 .filter_map(|(post, d)| d.as_ref().map(|d| (post, d)))
                 .map(|(post, d)| {
-                    post.lang = lang.detect(&post.paragraphs);
+                    post.lang = lang.detect(post);
                     let source = Source {
                         file: &file,
                         format,
@@ -963,7 +963,7 @@ impl Cleaner<'_> {
                 })?;
             }
             if let Some(of) = duplicate_post {
-                let text: Vec<&str> = post.paragraphs.iter().map(|p| p.text.as_str()).collect();
+                let text: Vec<&str> = post.paragraphs.iter().map(|p| post.text_of(p)).collect();
                 return sink.write_record(&ExplainRecord {
                     reason: Reason::DuplicatePost.name(),
                     source: source(post.line),
@@ -977,7 +977,7 @@ impl Cleaner<'_> {
                     reason: Reason::Duplicate.name(),
                     source: source(p.line),
                     post: post_id,
-                    text: &p.text,
+                    text: post.text_of(p),
                     duplicate_of: Some(self.first_copy(self.deduper.first_owner_of_key(&p.key))),
                 })?;
             }

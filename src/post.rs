@@ -7,7 +7,7 @@ use sha2::{Digest as _, Sha256};
 use crate::grammar::{self, Date};
 use crate::key_memo::{KeyMemo, KeyOf};
 use crate::normalise::{DIGEST_LEN, Digest16};
-use crate::segment::{ParagraphKind, RawPost};
+use crate::segment::{ParagraphKind, RawPost, Span, span_text};
 
 /// Why an input paragraph was not written. Every paragraph read is either written or
 /// counted under exactly one of these.
@@ -108,9 +108,10 @@ pub struct Paragraph {
     pub kind: ParagraphKind,
     /// 1-based input line, when the input has lines.
     pub line: Option<u64>,
-    pub marker: Option<String>,
+    /// Spans of the post's `text`.
+    pub marker: Option<Span>,
     pub t: Option<u32>,
-    pub text: String,
+    pub text: Span,
     pub key: Digest16,
     /// Length of the key text in characters, compared with `--min-dedup-chars`.
     pub key_chars: usize,
@@ -127,6 +128,8 @@ pub struct Post {
     pub date: Option<Date>,
     pub place: Option<String>,
     pub title: Option<String>,
+    /// The markers and texts of the paragraphs (dropped ones too), one after another.
+    pub text: String,
     pub paragraphs: Vec<Paragraph>,
     pub hashtags: Vec<String>,
     pub mentions: Vec<String>,
@@ -138,6 +141,18 @@ pub struct Post {
     pub dropped: DropCounts,
     /// The paragraphs dropped while reading and finishing the post, when explaining.
     pub explain: Vec<Explained>,
+}
+
+impl Post {
+    /// The text of a paragraph of this post.
+    pub fn text_of(&self, p: &Paragraph) -> &str {
+        span_text(&self.text, p.text)
+    }
+
+    /// The marker of a paragraph of this post.
+    pub fn marker_of(&self, p: &Paragraph) -> Option<&str> {
+        p.marker.map(|m| span_text(&self.text, m))
+    }
 }
 
 /// The post id: first 16 bytes of SHA-256 over the paragraph key digests in order.
@@ -173,7 +188,8 @@ pub fn build_post_with(raw: RawPost, memo: &mut KeyMemo) -> Post {
     let mut in_post: std::collections::HashSet<Digest16> = std::collections::HashSet::new();
     const SCAN_LIMIT: usize = 32;
     for p in raw.paragraphs {
-        let KeyOf { digest: key, chars } = memo.key_of(&p.text);
+        let text = span_text(&raw.text, p.text);
+        let KeyOf { digest: key, chars } = memo.key_of(text);
         let repeated = |k: &Digest16, paragraphs: &[Paragraph]| {
             if paragraphs.len() <= SCAN_LIMIT {
                 paragraphs.iter().any(|q| q.key == *k)
@@ -193,7 +209,7 @@ pub fn build_post_with(raw: RawPost, memo: &mut KeyMemo) -> Post {
                 explain.push(Explained {
                     reason,
                     line: p.line,
-                    text: p.text,
+                    text: text.to_owned(),
                 });
             }
             continue;
@@ -224,7 +240,12 @@ pub fn build_post_with(raw: RawPost, memo: &mut KeyMemo) -> Post {
     let mut mentions = raw.mentions;
     let mut links = raw.links;
     for p in &paragraphs {
-        collect_entities(&p.text, &mut hashtags, &mut mentions, &mut links);
+        collect_entities(
+            span_text(&raw.text, p.text),
+            &mut hashtags,
+            &mut mentions,
+            &mut links,
+        );
     }
     Post {
         line: raw.line,
@@ -235,6 +256,7 @@ pub fn build_post_with(raw: RawPost, memo: &mut KeyMemo) -> Post {
         date: raw.date,
         place: raw.place,
         title,
+        text: raw.text,
         paragraphs,
         hashtags,
         mentions,
@@ -314,30 +336,23 @@ pub fn collect_entities(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::segment::RawParagraph;
 
     fn raw(texts: &[&str]) -> RawPost {
-        RawPost {
+        let mut raw = RawPost {
             line: Some(1),
             read: texts.len() as u64,
-            paragraphs: texts
-                .iter()
-                .map(|t| RawParagraph {
-                    kind: ParagraphKind::Text,
-                    line: None,
-                    marker: None,
-                    t: None,
-                    text: (*t).to_owned(),
-                })
-                .collect(),
             ..RawPost::default()
+        };
+        for t in texts {
+            raw.push_paragraph(ParagraphKind::Text, None, None, None, t);
         }
+        raw
     }
 
     #[test]
     fn within_post_repeats_and_empty_keys_are_dropped() {
         let post = build_post(raw(&["Key points:", "🤝", "key POINTS", "Other text"]));
-        let texts: Vec<&str> = post.paragraphs.iter().map(|p| p.text.as_str()).collect();
+        let texts: Vec<&str> = post.paragraphs.iter().map(|p| post.text_of(p)).collect();
         assert_eq!(texts, ["Key points:", "Other text"]);
         assert_eq!(post.dropped.get(Reason::RepeatedInPost), 1);
         assert_eq!(post.dropped.get(Reason::NoText), 1);

@@ -114,11 +114,11 @@ impl<'a> Record<'a> {
             if !text.is_empty() {
                 text.push('\n');
             }
-            if let Some(marker) = &p.marker {
+            if let Some(marker) = post.marker_of(p) {
                 text.push_str(marker);
                 text.push(' ');
             }
-            text.push_str(&p.text);
+            text.push_str(post.text_of(p));
         }
         Record {
             id: Hex16(post.id),
@@ -133,9 +133,9 @@ impl<'a> Record<'a> {
             paragraphs: kept()
                 .map(|p| ParagraphOut {
                     kind: p.kind,
-                    marker: p.marker.as_deref(),
+                    marker: post.marker_of(p),
                     t: p.t,
-                    text: &p.text,
+                    text: post.text_of(p),
                     key: Hex16(p.key),
                 })
                 .collect(),
@@ -205,12 +205,12 @@ pub fn write_record(
         if i > 0 {
             out.extend_from_slice(b"\\n");
         }
-        if let Some(marker) = &p.marker {
+        if let Some(marker) = post.marker_of(p) {
             json::write_str_contents(out, marker);
             out.push(b' ');
         }
         let start = out.len();
-        json::write_str_contents(out, &p.text);
+        json::write_str_contents(out, post.text_of(p));
         escaped.push(start..out.len());
     }
     out.extend_from_slice(b"\",\"paragraphs\":[");
@@ -221,7 +221,7 @@ pub fn write_record(
         out.extend_from_slice(b"{\"kind\":\"");
         out.extend_from_slice(p.kind.name().as_bytes());
         out.extend_from_slice(b"\",\"marker\":");
-        json::write_opt_str(out, p.marker.as_deref());
+        json::write_opt_str(out, post.marker_of(p));
         out.extend_from_slice(b",\"t\":");
         json::write_opt_int(out, p.t);
         out.extend_from_slice(b",\"text\":\"");
@@ -295,39 +295,20 @@ fn write_str_list(out: &mut Vec<u8>, items: &[String]) {
 mod tests {
     use super::*;
     use crate::post::build_post;
-    use crate::segment::{RawParagraph, RawPost};
+    use crate::segment::RawPost;
 
     #[test]
     fn record_has_every_field_and_markers_in_text() {
-        let post = build_post(RawPost {
+        let mut raw = RawPost {
             line: Some(3),
             read: 3,
             title: Some("🎙 Interview".into()),
-            paragraphs: vec![
-                RawParagraph {
-                    line: None,
-                    kind: ParagraphKind::Title,
-                    marker: Some("🎙".into()),
-                    t: None,
-                    text: "Interview".into(),
-                },
-                RawParagraph {
-                    line: None,
-                    kind: ParagraphKind::Bullet,
-                    marker: Some("💬".into()),
-                    t: None,
-                    text: "First point".into(),
-                },
-                RawParagraph {
-                    line: None,
-                    kind: ParagraphKind::Text,
-                    marker: None,
-                    t: None,
-                    text: "Dropped later".into(),
-                },
-            ],
             ..RawPost::default()
-        });
+        };
+        raw.push_paragraph(ParagraphKind::Title, None, Some("🎙"), None, "Interview");
+        raw.push_paragraph(ParagraphKind::Bullet, None, Some("💬"), None, "First point");
+        raw.push_paragraph(ParagraphKind::Text, None, None, None, "Dropped later");
+        let post = build_post(raw);
         let source = Source {
             file: "a.txt",
             format: "text",
@@ -364,7 +345,7 @@ mod writer_tests {
     use super::*;
     use crate::grammar::Date;
     use crate::post::build_post;
-    use crate::segment::{RawParagraph, RawPost};
+    use crate::segment::RawPost;
     use proptest::prelude::*;
 
     /// Text with what JSON escapes, non-ASCII and emoji among plain words.
@@ -382,20 +363,16 @@ mod writer_tests {
         ]
     }
 
-    fn paragraph() -> impl Strategy<Value = RawParagraph> {
+    /// Kind, marker, time stamp and text of a paragraph.
+    type ParagraphParts = (ParagraphKind, Option<String>, Option<u32>, String);
+
+    fn paragraph() -> impl Strategy<Value = ParagraphParts> {
         (
             kind(),
             proptest::option::of(text()),
             proptest::option::of(any::<u32>()),
             text(),
         )
-            .prop_map(|(kind, marker, t, text)| RawParagraph {
-                kind,
-                line: None,
-                marker,
-                t,
-                text,
-            })
     }
 
     prop_compose! {
@@ -411,7 +388,7 @@ mod writer_tests {
             let [channel, forwarded_from, place, title]: [Option<String>; 4] =
                 names.try_into().unwrap();
             let [hashtags, mentions, links]: [Vec<String>; 3] = lists.try_into().unwrap();
-            let mut post = build_post(RawPost {
+            let mut raw = RawPost {
                 line: numbers.0,
                 message_id: numbers.1,
                 views: numbers.2,
@@ -420,13 +397,16 @@ mod writer_tests {
                 date: day.and_then(|(y, m, d)| Date::new(y, m, d)),
                 place,
                 title,
-                paragraphs,
                 hashtags,
                 mentions,
                 links,
                 reactions,
                 ..RawPost::default()
-            });
+            };
+            for (kind, marker, t, text) in &paragraphs {
+                raw.push_paragraph(*kind, None, marker.as_deref(), *t, text);
+            }
+            let mut post = build_post(raw);
             post.lang = lang;
             post
         }

@@ -33,15 +33,51 @@ impl serde::Serialize for ParagraphKind {
     }
 }
 
-/// One paragraph as read, in display form, before keys are computed.
+/// Where a paragraph's text or marker sits in its post's text buffer. A post keeps the
+/// text of all its paragraphs in one `String`, so reading a line costs no allocation of
+/// its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn len(self) -> usize {
+        self.end - self.start
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.start == self.end
+    }
+}
+
+/// The text a span names in `buffer` (empty if it does not fit, which cannot happen for
+/// a span made by [`push_span`]).
+pub fn span_text(buffer: &str, span: Span) -> &str {
+    buffer.get(span.start..span.end).unwrap_or_default()
+}
+
+/// Appends `text` to `buffer` and names where it went.
+pub fn push_span(buffer: &mut String, text: &str) -> Span {
+    let start = buffer.len();
+    buffer.push_str(text);
+    Span {
+        start,
+        end: buffer.len(),
+    }
+}
+
+/// One paragraph as read, in display form, before keys are computed. Its marker and
+/// text are spans of the post's `text`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawParagraph {
     pub kind: ParagraphKind,
     /// 1-based input line, when the input has lines.
     pub line: Option<u64>,
-    pub marker: Option<String>,
+    pub marker: Option<Span>,
     pub t: Option<u32>,
-    pub text: String,
+    pub text: Span,
 }
 
 /// One post as segmented from the input: its paragraphs and the metadata lines
@@ -58,6 +94,8 @@ pub struct RawPost {
     pub date: Option<Date>,
     pub place: Option<String>,
     pub title: Option<String>,
+    /// The markers and texts of all paragraphs, one after another.
+    pub text: String,
     pub paragraphs: Vec<RawParagraph>,
     pub hashtags: Vec<String>,
     /// Mentions and links an export marked as entities (more are found in the text).
@@ -78,6 +116,36 @@ impl RawPost {
         self.read > self.dropped.get(Reason::Header)
     }
 
+    /// The text of a paragraph of this post.
+    pub fn text_of(&self, p: &RawParagraph) -> &str {
+        span_text(&self.text, p.text)
+    }
+
+    /// The marker of a paragraph of this post.
+    pub fn marker_of(&self, p: &RawParagraph) -> Option<&str> {
+        p.marker.map(|m| span_text(&self.text, m))
+    }
+
+    /// Appends a paragraph, its marker and text copied into the post's text.
+    pub fn push_paragraph(
+        &mut self,
+        kind: ParagraphKind,
+        line: Option<u64>,
+        marker: Option<&str>,
+        t: Option<u32>,
+        text: &str,
+    ) {
+        let marker = marker.map(|m| push_span(&mut self.text, m));
+        let text = push_span(&mut self.text, text);
+        self.paragraphs.push(RawParagraph {
+            kind,
+            line,
+            marker,
+            t,
+            text,
+        });
+    }
+
     /// Makes paragraph `index` the title; a trailing `(Place, Date)` also sets `date` and
     /// `place` when they are not known yet.
     pub fn make_title(&mut self, index: usize) {
@@ -85,9 +153,10 @@ impl RawPost {
             return;
         };
         p.kind = ParagraphKind::Title;
-        let title = match &p.marker {
-            Some(m) => format!("{m} {}", p.text),
-            None => p.text.clone(),
+        let text = span_text(&self.text, p.text);
+        let title = match p.marker {
+            Some(m) => format!("{} {text}", span_text(&self.text, m)),
+            None => text.to_owned(),
         };
         if self.date.is_none()
             && let Some((place, date)) = grammar::title_place_date(&title)
@@ -132,6 +201,8 @@ pub struct PostSegmenter {
     /// a new post (`--max-post-bytes`); 0 means no limit.
     max_post_bytes: usize,
     current_bytes: usize,
+    /// Text bytes of the last post closed: the room made for the next one's text.
+    typical_post_bytes: usize,
     /// Lines at which a post was split for being too long.
     pub splits: Vec<u64>,
 }
@@ -184,6 +255,8 @@ impl PostSegmenter {
         self.at_file_start = false;
         self.pending_t = None;
         self.current_bytes = 0;
+        // Capped, so that one huge post does not make every later one reserve as much.
+        self.typical_post_bytes = post.text.len().min(64 << 10);
         if post.read > 0 {
             out.push(post);
         }
@@ -298,7 +371,8 @@ impl PostSegmenter {
     fn push_content(&mut self, kind: Line<'_>) {
         let post = &mut self.current;
         let first_paragraph = post.paragraphs.is_empty() && post.title.is_none();
-        let paragraph = match kind {
+        let line = Some(self.line_no);
+        let (kind, marker, t, text) = match kind {
             Line::LinkLabel => return self.count_dropped(Reason::Label),
             Line::Boilerplate => return self.count_dropped(Reason::Boilerplate),
             Line::Hashtags(tags) => {
@@ -320,35 +394,20 @@ impl PostSegmenter {
                 self.pending_t = Some(t);
                 return self.count_dropped(Reason::Timestamp);
             }
-            Line::Transcript { t, text } => RawParagraph {
-                kind: ParagraphKind::Transcript,
-                line: Some(self.line_no),
-                marker: None,
-                t: Some(t),
-                text: text.to_owned(),
-            },
+            Line::Transcript { t, text } => (ParagraphKind::Transcript, None, Some(t), text),
             Line::Bullet {
                 marker,
                 emoji,
                 text,
-            } => RawParagraph {
-                line: Some(self.line_no),
-                kind: if emoji && first_paragraph {
+            } => {
+                let kind = if emoji && first_paragraph {
                     ParagraphKind::Title
                 } else {
                     ParagraphKind::Bullet
-                },
-                marker: Some(marker.to_owned()),
-                t: None,
-                text: text.to_owned(),
-            },
-            Line::Quote { marker, text } => RawParagraph {
-                kind: ParagraphKind::Quote,
-                line: Some(self.line_no),
-                marker: Some(marker.to_owned()),
-                t: None,
-                text: text.to_owned(),
-            },
+                };
+                (kind, Some(marker), None, text)
+            }
+            Line::Quote { marker, text } => (ParagraphKind::Quote, Some(marker), None, text),
             Line::Text(text) => {
                 let is_document_title = first_paragraph
                     && self.at_file_start
@@ -356,28 +415,26 @@ impl PostSegmenter {
                     && post.channel.is_none()
                     && self.pending_t.is_none()
                     && looks_like_title(text);
-                RawParagraph {
-                    line: Some(self.line_no),
-                    kind: if is_document_title {
-                        ParagraphKind::Title
-                    } else if self.pending_t.is_some() {
-                        ParagraphKind::Transcript
-                    } else {
-                        ParagraphKind::Text
-                    },
-                    marker: None,
-                    t: self.pending_t.take(),
-                    text: text.to_owned(),
-                }
+                let kind = if is_document_title {
+                    ParagraphKind::Title
+                } else if self.pending_t.is_some() {
+                    ParagraphKind::Transcript
+                } else {
+                    ParagraphKind::Text
+                };
+                (kind, None, self.pending_t.take(), text)
             }
             // Headers and reactions change post boundaries and are handled in `push`.
             Line::ForwardHeader(_) | Line::DesktopHeader { .. } | Line::Reactions(_) => return,
         };
-        let is_title = paragraph.kind == ParagraphKind::Title;
-        self.current_bytes += paragraph.text.len();
+        if post.text.capacity() == 0 {
+            // Room for a typical post up front, instead of growing from a few bytes.
+            post.text.reserve(self.typical_post_bytes);
+        }
+        self.current_bytes += text.len();
         post.read += 1;
-        post.paragraphs.push(paragraph);
-        if is_title {
+        post.push_paragraph(kind, line, marker, t, text);
+        if kind == ParagraphKind::Title {
             let last = post.paragraphs.len() - 1;
             post.make_title(last);
         }
@@ -537,7 +594,7 @@ mod tests {
         let posts = segment("This is a summary sentence.\n00:14Then a stamp\n");
         assert_eq!(posts[0].title, None);
         assert_eq!(posts[0].paragraphs[1].t, Some(14));
-        assert_eq!(posts[0].paragraphs[1].text, "Then a stamp");
+        assert_eq!(posts[0].text_of(&posts[0].paragraphs[1]), "Then a stamp");
     }
 
     #[test]
