@@ -347,29 +347,37 @@ fn fold_stable_text(display: &str, key: &mut Vec<u8>) -> bool {
     let mut n = key.len();
     key.resize(n + b.len(), 0);
     let mut i = 0;
-    while i < b.len() {
-        let lead = b[i];
-        if lead < 0x80 {
-            let k = ASCII_KEY[usize::from(lead)];
-            key[n] = k;
-            n += usize::from(k != 0);
-            i += 1;
-            continue;
-        }
-        if lead & 0xFE == 0xD0
-            && let Some(&second) = b.get(i + 1)
-        {
-            // Table-driven, without a branch per case: Cyrillic words mix the D0 and D1
-            // halves of the block at random.
-            let (folded_lead, delta) =
-                CYRILLIC_FOLD[usize::from(lead & 1) << 2 | usize::from((second >> 4) & 3)];
-            if folded_lead != 0 {
-                key[n] = folded_lead;
-                key[n + 1] = second.wrapping_add(delta);
-                n += 2;
-                i += 2;
+    loop {
+        // ASCII and basic Cyrillic, into the room made up front. Through a slice, not
+        // the `Vec`, so that its pointer and length stay in registers across the stores.
+        let out = key.as_mut_slice();
+        while let Some(&lead) = b.get(i) {
+            if lead < 0x80 {
+                let k = ASCII_KEY[usize::from(lead)];
+                out[n] = k;
+                n += usize::from(k != 0);
+                i += 1;
                 continue;
             }
+            if lead & 0xFE == 0xD0
+                && let Some(&second) = b.get(i + 1)
+            {
+                // Table-driven, without a branch per case: Cyrillic words mix the D0
+                // and D1 halves of the block at random.
+                let (folded_lead, delta) =
+                    CYRILLIC_FOLD[usize::from(lead & 1) << 2 | usize::from((second >> 4) & 3)];
+                if folded_lead != 0 {
+                    out[n] = folded_lead;
+                    out[n + 1] = second.wrapping_add(delta);
+                    n += 2;
+                    i += 2;
+                    continue;
+                }
+            }
+            break;
+        }
+        if i >= b.len() {
+            break;
         }
         let Some(c) = display.get(i..).and_then(|rest| rest.chars().next()) else {
             return false;
