@@ -821,7 +821,8 @@ impl Shape {
         // end); characters are counted only for a line that has a digit.
         let may_be_place_date = b.len() <= 4 * MAX_PLACE_DATE_CHARS
             && b.iter().fold(false, |acc, c| acc | c.is_ascii_digit())
-            && (b.len() <= MAX_PLACE_DATE_CHARS || line.chars().count() <= MAX_PLACE_DATE_CHARS);
+            && (b.len() <= MAX_PLACE_DATE_CHARS
+                || crate::swar::char_count(b) <= MAX_PLACE_DATE_CHARS);
         Shape {
             first: b.first().copied().unwrap_or(0),
             last: b.last().copied().unwrap_or(0),

@@ -442,17 +442,7 @@ pub fn key_text_into(display: &str, key: &mut Vec<u8>) {
 
 /// Characters in a UTF-8 key (its bytes that start a character).
 pub fn key_chars(key: &[u8]) -> usize {
-    // Counted per 32-byte block into a byte-wide sum, which the compiler keeps in vector
-    // lanes; counting into a `usize` per byte widens every lane and is several times
-    // slower.
-    let starts = |block: &[u8]| -> u8 {
-        block
-            .iter()
-            .map(|&b| u8::from((b as i8) >= -0x40))
-            .fold(0, u8::wrapping_add)
-    };
-    let (blocks, tail) = key.as_chunks::<32>();
-    blocks.iter().map(|b| usize::from(starts(b))).sum::<usize>() + usize::from(starts(tail))
+    swar::char_count(key)
 }
 
 /// SHA-256 of the key's UTF-8, first 16 bytes.

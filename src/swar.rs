@@ -67,13 +67,19 @@ pub fn find(
     tail.iter().position(|&b| hit(b)).map(|i| at + i)
 }
 
+/// Characters in UTF-8 `bytes`: the bytes that are not continuation bytes (0x80–0xBF).
+pub fn char_count(bytes: &[u8]) -> usize {
+    bytes.len() - imp::continuation_bytes(bytes)
+}
+
 // The intrinsics are `unsafe` to call only because the CPU might lack the feature; this
 // module is compiled only when SSE2 is enabled for the target, which x86-64 always is.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod imp {
     use std::arch::x86_64::{
-        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_min_epu8,
-        _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_setzero_si128, _mm_xor_si128,
+        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cvtsi128_si64, _mm_loadu_si128,
+        _mm_max_epu8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_sad_epu8, _mm_set1_epi8,
+        _mm_setzero_si128, _mm_srli_si128, _mm_sub_epi8, _mm_xor_si128,
     };
 
     pub type Reg = __m128i;
@@ -137,6 +143,29 @@ mod imp {
         let m = mask(h);
         (m != 0).then(|| m.trailing_zeros() as usize)
     }
+
+    /// Continuation bytes are those below -0x40 as signed bytes. Each block's are
+    /// counted into sixteen byte-wide counters (a compare gives -1 per hit, subtracted),
+    /// summed across lanes every 255 blocks, before a counter could wrap.
+    pub fn continuation_bytes(bytes: &[u8]) -> usize {
+        let (blocks, tail) = bytes.as_chunks::<WIDTH>();
+        let mut total = 0usize;
+        for group in blocks.chunks(255) {
+            // SAFETY: SSE2 is enabled.
+            let lanes = unsafe {
+                let mut counters = _mm_setzero_si128();
+                let below = splat(0xC0); // -0x40
+                for block in group {
+                    counters = _mm_sub_epi8(counters, _mm_cmpgt_epi8(below, load(block)));
+                }
+                // Sums of each 8-lane half, in the low bits of each 64-bit half.
+                let sums = _mm_sad_epu8(counters, _mm_setzero_si128());
+                _mm_cvtsi128_si64(sums) + _mm_cvtsi128_si64(_mm_srli_si128::<8>(sums))
+            };
+            total += lanes as usize;
+        }
+        total + tail.iter().filter(|&&b| (b as i8) < -0x40).count()
+    }
 }
 
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
@@ -199,6 +228,20 @@ mod imp {
     pub fn first(h: Reg) -> Option<usize> {
         (h != 0).then(|| (h.trailing_zeros() / 8) as usize)
     }
+
+    /// Continuation bytes have the high bit set and the next one clear: one bit per lane,
+    /// counted.
+    pub fn continuation_bytes(bytes: &[u8]) -> usize {
+        let (words, tail) = bytes.as_chunks::<WIDTH>();
+        let whole: usize = words
+            .iter()
+            .map(|w| {
+                let w = load(w);
+                (w & !(w << 1) & HIGH).count_ones() as usize
+            })
+            .sum();
+        whole + tail.iter().filter(|&&b| (b as i8) < -0x40).count()
+    }
 }
 
 #[cfg(test)]
@@ -251,6 +294,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn char_count_agrees_with_chars_count() {
+        let mut text = String::new();
+        for i in 0..5000 {
+            text.push(['a', 'ж', '€', '🇷', 'é'][i % 5]);
+            let all = char_count(text.as_bytes());
+            assert_eq!(all, text.chars().count(), "{i}");
+        }
+        // Every byte value, in every lane, beside every other.
+        let bytes: Vec<u8> = (0..=255u8).cycle().take(256 * 300).collect();
+        let plain = bytes.iter().filter(|&&b| (b as i8) >= -0x40).count();
+        assert_eq!(char_count(&bytes), plain);
+        assert_eq!(char_count(&[]), 0);
     }
 
     #[test]
