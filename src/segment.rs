@@ -44,7 +44,7 @@ pub struct Span {
 
 impl Span {
     pub fn len(self) -> usize {
-        self.end - self.start
+        self.end.saturating_sub(self.start)
     }
 
     pub fn is_empty(self) -> bool {
