@@ -1,9 +1,9 @@
 //! Writes JSON values into a byte buffer, byte for byte as `serde_json` writes them, with
-//! the scan for characters that need escaping done eight bytes at a time.
+//! the scan for characters that need escaping done many bytes at a time (`swar`).
 //!
 //! `serde_json` looks every byte of a string up in a table. Records are mostly long
 //! paragraphs with nothing to escape, so finding the next `"`, `\` or control character
-//! a word at a time makes writing them several times cheaper.
+//! a block at a time makes writing them several times cheaper.
 
 use crate::swar;
 

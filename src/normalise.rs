@@ -122,7 +122,7 @@ fn is_plainly_nfc(c: char) -> bool {
 
 /// True when every character of `s` is plainly NFC. Bytes below U+0300 (lead bytes up to
 /// 0xCB, and all continuation bytes) and the Cyrillic lead bytes 0xD0, 0xD1 and 0xD3 are
-/// passed over eight at a time; only other characters are decoded and looked at.
+/// passed over a block at a time (`swar`); only other characters are decoded and looked at.
 fn is_plainly_nfc_text(s: &str) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
