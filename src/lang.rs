@@ -141,6 +141,62 @@ fn script_of(c: char) -> Option<Script> {
 }
 
 /// Letters that single out one language among those sharing a script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    Uk,
+    Be,
+    Kk,
+    Sr,
+    Mk,
+    Ru,
+    BgHardSign,
+    Fa,
+    Ur,
+    Pl,
+    Cs,
+    Ro,
+    Hu,
+}
+
+/// The language `c` marks, if any. Both cases are listed: a table match is cheaper than
+/// lower-casing every letter.
+const fn marker_of(c: char) -> Option<Marker> {
+    Some(match c {
+        'і' | 'ї' | 'є' | 'ґ' | 'І' | 'Ї' | 'Є' | 'Ґ' => Marker::Uk,
+        'ў' | 'Ў' => Marker::Be,
+        'ә' | 'ғ' | 'қ' | 'ң' | 'ө' | 'ұ' | 'ү' | 'һ' => Marker::Kk,
+        'Ә' | 'Ғ' | 'Қ' | 'Ң' | 'Ө' | 'Ұ' | 'Ү' | 'Һ' => Marker::Kk,
+        'ђ' | 'ћ' | 'џ' | 'Ђ' | 'Ћ' | 'Џ' => Marker::Sr,
+        'ѓ' | 'ќ' | 'ѕ' | 'Ѓ' | 'Ќ' | 'Ѕ' => Marker::Mk,
+        'ы' | 'э' | 'ё' | 'Ы' | 'Э' | 'Ё' => Marker::Ru,
+        'ъ' | 'Ъ' => Marker::BgHardSign,
+        'پ' | 'چ' | 'ژ' | 'گ' | 'ک' | 'ی' => Marker::Fa,
+        'ٹ' | 'ڈ' | 'ڑ' | 'ں' | 'ے' | 'ہ' => Marker::Ur,
+        'ą' | 'ę' | 'ł' | 'ś' | 'ź' | 'ż' | 'ń' | 'Ą' | 'Ę' | 'Ł' | 'Ś' | 'Ź' | 'Ż' | 'Ń' => {
+            Marker::Pl
+        }
+        'ř' | 'ů' | 'ě' | 'Ř' | 'Ů' | 'Ě' => Marker::Cs,
+        'ș' | 'ț' | 'ă' | 'Ș' | 'Ț' | 'Ă' => Marker::Ro,
+        'ő' | 'ű' | 'Ő' | 'Ű' => Marker::Hu,
+        _ => return None,
+    })
+}
+
+/// [`marker_of`] for U+0400–U+04FF, indexed by the code point's low eight bits: the
+/// two-byte sequences with lead byte D0–D3, which the census reads without decoding.
+const CYRILLIC_MARKERS: [Option<Marker>; 256] = {
+    let mut table = [None; 256];
+    let mut i = 0;
+    while i < 256 {
+        if let Some(c) = char::from_u32(0x400 + i as u32) {
+            table[i] = marker_of(c);
+        }
+        i += 1;
+    }
+    table
+};
+
+/// How many of each [`Marker`] a sample has.
 #[derive(Debug, Default)]
 struct Markers {
     uk: u32,
@@ -159,45 +215,85 @@ struct Markers {
 }
 
 impl Markers {
-    fn count(&mut self, c: char) {
-        // Both cases are listed: a table match is cheaper than lower-casing every letter.
-        let slot = match c {
-            'і' | 'ї' | 'є' | 'ґ' | 'І' | 'Ї' | 'Є' | 'Ґ' => &mut self.uk,
-            'ў' | 'Ў' => &mut self.be,
-            'ә' | 'ғ' | 'қ' | 'ң' | 'ө' | 'ұ' | 'ү' | 'һ' => &mut self.kk,
-            'Ә' | 'Ғ' | 'Қ' | 'Ң' | 'Ө' | 'Ұ' | 'Ү' | 'Һ' => &mut self.kk,
-            'ђ' | 'ћ' | 'џ' | 'Ђ' | 'Ћ' | 'Џ' => &mut self.sr,
-            'ѓ' | 'ќ' | 'ѕ' | 'Ѓ' | 'Ќ' | 'Ѕ' => &mut self.mk,
-            'ы' | 'э' | 'ё' | 'Ы' | 'Э' | 'Ё' => &mut self.ru,
-            'ъ' | 'Ъ' => &mut self.bg_hard_sign,
-            'پ' | 'چ' | 'ژ' | 'گ' | 'ک' | 'ی' => &mut self.fa,
-            'ٹ' | 'ڈ' | 'ڑ' | 'ں' | 'ے' | 'ہ' => &mut self.ur,
-            'ą' | 'ę' | 'ł' | 'ś' | 'ź' | 'ż' | 'ń' | 'Ą' | 'Ę' | 'Ł' | 'Ś' | 'Ź' | 'Ż' | 'Ń' => {
-                &mut self.pl
-            }
-            'ř' | 'ů' | 'ě' | 'Ř' | 'Ů' | 'Ě' => &mut self.cs,
-            'ș' | 'ț' | 'ă' | 'Ș' | 'Ț' | 'Ă' => &mut self.ro,
-            'ő' | 'ű' | 'Ő' | 'Ű' => &mut self.hu,
-            _ => return,
+    fn add(&mut self, m: Marker) {
+        let slot = match m {
+            Marker::Uk => &mut self.uk,
+            Marker::Be => &mut self.be,
+            Marker::Kk => &mut self.kk,
+            Marker::Sr => &mut self.sr,
+            Marker::Mk => &mut self.mk,
+            Marker::Ru => &mut self.ru,
+            Marker::BgHardSign => &mut self.bg_hard_sign,
+            Marker::Fa => &mut self.fa,
+            Marker::Ur => &mut self.ur,
+            Marker::Pl => &mut self.pl,
+            Marker::Cs => &mut self.cs,
+            Marker::Ro => &mut self.ro,
+            Marker::Hu => &mut self.hu,
         };
         *slot += 1;
     }
+
+    fn count(&mut self, c: char) {
+        if let Some(m) = marker_of(c) {
+            self.add(m);
+        }
+    }
 }
 
-/// The `Fast` detector over one sample.
-fn detect_fast(sample: &str) -> Option<&'static str> {
+/// Letters per script, and the markers among them.
+fn census(sample: &str) -> ([u32; SCRIPTS.len()], Markers) {
     let mut counts = [0u32; SCRIPTS.len()];
-    // ASCII letters are counted over the bytes, in a loop that vectorises; the per-char
-    // loop then only looks at the rest.
+    // ASCII letters are counted over the bytes, in a loop that vectorises; the loop below
+    // then only looks at the rest.
     let ascii_letters = sample.bytes().filter(u8::is_ascii_alphabetic).count();
     counts[Script::Latin as usize] = u32::try_from(ascii_letters).unwrap_or(u32::MAX);
     let mut markers = Markers::default();
-    for c in sample.chars().filter(|c| !c.is_ascii()) {
+    let mut cyrillic = 0u32;
+    let b = sample.as_bytes();
+    let mut i = 0;
+    while let Some(&lead) = b.get(i) {
+        if lead < 0x80 {
+            // Words of Latin-script text are runs of ASCII: skipped a block at a time.
+            let rest = b.get(i..).unwrap_or_default();
+            i += crate::swar::find(
+                rest,
+                |w| crate::swar::lanes_at_least(w, 0x80),
+                |x| x >= 0x80,
+            )
+            .unwrap_or(rest.len());
+            continue;
+        }
+        // U+0400–U+04FF, the bulk of Cyrillic text, is lead byte D0–D3 and one more
+        // byte: counted and looked up from the bytes, without decoding the character.
+        if lead & 0xFC == 0xD0
+            && let Some(&second) = b.get(i + 1)
+        {
+            cyrillic += 1;
+            if let Some(m) =
+                CYRILLIC_MARKERS[usize::from(lead & 3) << 6 | usize::from(second & 0x3F)]
+            {
+                markers.add(m);
+            }
+            i += 2;
+            continue;
+        }
+        let Some(c) = sample.get(i..).and_then(|rest| rest.chars().next()) else {
+            break;
+        };
+        i += c.len_utf8();
         if let Some(script) = script_of(c) {
             counts[script as usize] += 1;
             markers.count(c);
         }
     }
+    counts[Script::Cyrillic as usize] += cyrillic;
+    (counts, markers)
+}
+
+/// The `Fast` detector over one sample.
+fn detect_fast(sample: &str) -> Option<&'static str> {
+    let (counts, markers) = census(sample);
     let (best, &letters) = counts
         .iter()
         .enumerate()
@@ -284,20 +380,76 @@ fn latin(sample: &str, m: &Markers) -> Option<&'static str> {
 /// (on ../shared/realdata, 128, 256 and 384 bytes agree with whatlang equally often).
 const LATIN_SAMPLE_BYTES: usize = 128;
 
+/// What a character of a sample is to [`latin_words`].
+enum WordChar {
+    Latin,
+    Other,
+    /// Whitespace; `latin` when ASCII, the only whitespace inside the Latin ranges.
+    Space {
+        latin: bool,
+    },
+}
+
+/// The character at `at` (a character boundary) of `text`, and its length. ASCII and
+/// U+00C0–U+024F (Latin-1 letters, Latin Extended-A and -B; in UTF-8, the two-byte
+/// sequences C3 80 to C9 8F) are told from the bytes; only the rest is decoded.
+fn word_char_at(text: &str, at: usize) -> (WordChar, usize) {
+    let b = text.as_bytes();
+    match b.get(at) {
+        // `char::is_whitespace` in ASCII: with the vertical tab, unlike
+        // `u8::is_ascii_whitespace`.
+        Some(b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r') => (WordChar::Space { latin: true }, 1),
+        Some(0..0x80) => (WordChar::Latin, 1),
+        Some(0xC3..=0xC8) => (WordChar::Latin, 2),
+        Some(0xC9) if b.get(at + 1).is_some_and(|&next| next <= 0x8F) => (WordChar::Latin, 2),
+        _ => match text.get(at..).and_then(|rest| rest.chars().next()) {
+            Some(c) if c.is_whitespace() => (WordChar::Space { latin: false }, c.len_utf8()),
+            Some(c) => (WordChar::Other, c.len_utf8()),
+            None => (WordChar::Other, 1),
+        },
+    }
+}
+
 /// The words of `sample` written in Latin script, up to [`LATIN_SAMPLE_BYTES`]: words in
 /// other scripts say nothing about which Latin-script language a post is in.
 fn latin_words(sample: &str) -> std::borrow::Cow<'_, str> {
-    let latin = |c: char| c.is_ascii() || matches!(c as u32, 0xC0..=0x24F);
-    if sample.len() <= LATIN_SAMPLE_BYTES && sample.chars().all(latin) {
+    let mut words = String::with_capacity(LATIN_SAMPLE_BYTES + 64);
+    // A short sample may yet turn out Latin throughout, and then it is taken whole.
+    let short = sample.len() <= LATIN_SAMPLE_BYTES;
+    let mut all_latin = true;
+    let mut word_start = 0;
+    let mut word_is_latin = true;
+    let mut at = 0;
+    while at < sample.len() {
+        let (kind, len) = word_char_at(sample, at);
+        match kind {
+            WordChar::Latin => {}
+            WordChar::Other => {
+                all_latin = false;
+                word_is_latin = false;
+            }
+            WordChar::Space { latin } => {
+                all_latin &= latin;
+                if word_is_latin && word_start < at {
+                    words.push_str(&sample[word_start..at]);
+                    words.push(' ');
+                    if words.len() >= LATIN_SAMPLE_BYTES && !short {
+                        return words.into();
+                    }
+                }
+                word_start = at + len;
+                word_is_latin = true;
+            }
+        }
+        at += len;
+    }
+    // A short sample that is Latin throughout is taken as it is, spacing and all.
+    if all_latin && short {
         return sample.into();
     }
-    let mut words = String::with_capacity(LATIN_SAMPLE_BYTES + 64);
-    for word in sample.split_whitespace().filter(|w| w.chars().all(latin)) {
-        words.push_str(word);
+    if word_is_latin && word_start < sample.len() {
+        words.push_str(&sample[word_start..]);
         words.push(' ');
-        if words.len() >= LATIN_SAMPLE_BYTES {
-            break;
-        }
     }
     words.into()
 }
@@ -308,6 +460,51 @@ mod tests {
 
     fn fast(text: &str) -> Option<&'static str> {
         detect_fast(text)
+    }
+
+    /// The census as first written, decoding every character: the reference for the
+    /// byte-level Cyrillic path of [`census`].
+    fn census_by_chars(sample: &str) -> ([u32; SCRIPTS.len()], Markers) {
+        let mut counts = [0u32; SCRIPTS.len()];
+        let mut markers = Markers::default();
+        for c in sample.chars() {
+            if c.is_ascii() {
+                counts[Script::Latin as usize] += u32::from(c.is_ascii_alphabetic());
+            } else if let Some(script) = script_of(c) {
+                counts[script as usize] += 1;
+                markers.count(c);
+            }
+        }
+        (counts, markers)
+    }
+
+    fn assert_census_agrees(sample: &str) {
+        let (counts, markers) = census(sample);
+        let (want_counts, want_markers) = census_by_chars(sample);
+        assert_eq!(counts, want_counts, "{sample:?}");
+        assert_eq!(
+            format!("{markers:?}"),
+            format!("{want_markers:?}"),
+            "{sample:?}"
+        );
+    }
+
+    #[test]
+    fn census_agrees_with_decoding_every_character() {
+        // Every code point alone, and between a Cyrillic letter and an ASCII one, so a
+        // wrong step after the byte-level path shows up in the neighbours.
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            assert_census_agrees(&c.to_string());
+            assert_census_agrees(&format!("ж{c}a{c}ї"));
+        }
+        assert_census_agrees("Міністр закордонних справ заявив, що переговори — ёж ъ ў.");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn census_agrees_on_mixed_text(s in "[a-zA-Z \\u{400}-\\u{52f}\\u{600}-\\u{6ff}\\u{100}-\\u{24f}]{0,80}") {
+            assert_census_agrees(&s);
+        }
     }
 
     #[test]
@@ -321,6 +518,61 @@ mod tests {
             a.count(c);
             b.count(l);
             assert_eq!(format!("{a:?}"), format!("{b:?}"), "{c:?} and {l:?}");
+        }
+    }
+
+    /// `latin_words` as first written, on `char`s and `split_whitespace`: the reference
+    /// for the byte-level one.
+    fn latin_words_by_chars(sample: &str) -> String {
+        let latin = |c: char| c.is_ascii() || matches!(c as u32, 0xC0..=0x24F);
+        if sample.len() <= LATIN_SAMPLE_BYTES && sample.chars().all(latin) {
+            return sample.to_owned();
+        }
+        let mut words = String::new();
+        for word in sample.split_whitespace().filter(|w| w.chars().all(latin)) {
+            words.push_str(word);
+            words.push(' ');
+            if words.len() >= LATIN_SAMPLE_BYTES {
+                break;
+            }
+        }
+        words
+    }
+
+    #[test]
+    fn latin_words_agree_with_splitting_on_chars() {
+        let long = "word ".repeat(30);
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            for sample in [
+                format!("ab{c}cd ef"),
+                format!("{c}"),
+                format!("x {c} y{c}"),
+                format!("{long}{c}{long}"),
+            ] {
+                assert_eq!(
+                    latin_words(&sample),
+                    latin_words_by_chars(&sample),
+                    "{sample:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_short_latin_sample_keeps_its_line_breaks() {
+        // Exactly the size limit, ending in a line break: kept as it is.
+        let sample = "abc\n".repeat(LATIN_SAMPLE_BYTES / 4);
+        assert_eq!(sample.len(), LATIN_SAMPLE_BYTES);
+        assert_eq!(latin_words(&sample), sample);
+        assert_eq!(latin_words_by_chars(&sample), sample);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn latin_words_agree_on_mixed_text(
+            s in "[a-z\\t\\n\\u{b}\\u{c} \\u{a0}\\u{2003}\\u{c0}-\\u{250}\\u{400}-\\u{410}]{0,300}"
+        ) {
+            proptest::prop_assert_eq!(latin_words(&s), latin_words_by_chars(&s));
         }
     }
 
