@@ -17,10 +17,12 @@ pub struct Chunk {
     pub fresh: bool,
 }
 
-/// Bytes at the end of what has been read in which a cut is looked for: a chunk then
-/// ends near the end of what was read, and only the bytes after the cut are copied into
-/// the next chunk.
-const CUT_WINDOW_BYTES: usize = 64 << 10;
+/// Bytes at the end of what has been read in which a cut is looked for, the smaller
+/// window first: a chunk then ends near the end of what was read, and only the bytes
+/// after the cut are copied into the next chunk. The cut is the first one in a window,
+/// so with one window of 64 KiB about a quarter of every 256 KiB block was copied twice;
+/// most posts are shorter than the small window, and the large one catches the rest.
+const CUT_WINDOWS: [usize; 2] = [8 << 10, 64 << 10];
 
 /// Reads chunks from `reader`. `cut` names the offset of a line (never 0) inside a
 /// newline-aligned block where a post starts whatever came before it, if it finds one.
@@ -113,15 +115,21 @@ impl<R: Read, F: FnMut(&[u8]) -> Option<usize>> ChunkReader<R, F> {
             let Some(end) = memrchr(b'\n', &self.pending[before..]).map(|i| before + i + 1) else {
                 continue;
             };
-            let from = line_start_at_or_after(&self.pending, end.saturating_sub(CUT_WINDOW_BYTES));
-            if let Some(c) = self
-                .pending
-                .get(from..end)
-                .and_then(|window| (self.cut)(window))
-                .map(|c| from + c)
-                .filter(|&at| at > 0 && at < end)
-            {
-                return Ok(Some(self.split_pending(c, true)));
+            for window in CUT_WINDOWS {
+                let from = line_start_at_or_after(&self.pending, end.saturating_sub(window));
+                if let Some(c) = self
+                    .pending
+                    .get(from..end)
+                    .and_then(|window| (self.cut)(window))
+                    .map(|c| from + c)
+                    .filter(|&at| at > 0 && at < end)
+                {
+                    return Ok(Some(self.split_pending(c, true)));
+                }
+                if from == 0 {
+                    // This window already held everything read.
+                    break;
+                }
             }
             if self.pending.len() >= self.max_chunk_bytes {
                 return Ok(Some(self.split_pending(end, false)));
@@ -224,6 +232,37 @@ mod tests {
         let got = chunks(text, 100, 1 << 20);
         assert_eq!(got.len(), 2);
         assert_eq!(got[1].first_line, 4);
+    }
+
+    #[test]
+    fn cuts_are_found_near_the_end_of_each_block() {
+        const BLOCK: usize = 256 << 10;
+        // Posts of 1 KiB: a chunk is all but the last few kilobytes of its block, so
+        // little is copied into the next one. (The last two chunks hold what is left
+        // when the input ends.)
+        let post = "#p\n".to_owned() + &"x".repeat(1020) + "\n";
+        let text = post.repeat(1000);
+        let got = chunks(&text, BLOCK, 1 << 20);
+        assert!(got.len() >= 4);
+        for c in &got[..got.len() - 2] {
+            assert!(c.bytes.len() > BLOCK - (8 << 10), "{}", c.bytes.len());
+            assert_eq!(c.bytes.first(), Some(&b'#'));
+        }
+        // Posts of 40 KiB: the small window mostly holds no cut, the large one does.
+        let post = "#p\n".to_owned() + &"y\n".repeat(20 << 10);
+        let text = post.repeat(40);
+        let got = chunks(&text, BLOCK, 1 << 20);
+        assert!(got.len() >= 4);
+        for c in &got[..got.len() - 2] {
+            let len = c.bytes.len();
+            assert!(
+                len > BLOCK - (64 << 10) && len < BLOCK + (64 << 10),
+                "{len}"
+            );
+            assert_eq!(c.bytes.len() % post.len(), 0);
+        }
+        let joined: Vec<u8> = got.iter().flat_map(|c| c.bytes.clone()).collect();
+        assert_eq!(joined, text.as_bytes());
     }
 
     #[test]
