@@ -76,12 +76,14 @@ pub fn write_opt_int(out: &mut Vec<u8>, n: Option<impl itoa::Integer>) {
 
 /// Appends 16 bytes as a string of 32 lower-case hex digits.
 pub fn write_hex16(out: &mut Vec<u8>, digest: &[u8; 16]) {
-    out.push(b'"');
-    for b in digest {
-        out.push(HEX_DIGITS[usize::from(b >> 4)]);
-        out.push(HEX_DIGITS[usize::from(b & 0xf)]);
+    // Built on the stack and appended at once: a `push` per digit checked the capacity
+    // 34 times.
+    let mut quoted = [b'"'; 34];
+    for (pair, b) in quoted[1..33].chunks_exact_mut(2).zip(digest) {
+        pair[0] = HEX_DIGITS[usize::from(b >> 4)];
+        pair[1] = HEX_DIGITS[usize::from(b & 0xf)];
     }
-    out.push(b'"');
+    out.extend_from_slice(&quoted);
 }
 
 /// Appends `"key":`.
@@ -151,6 +153,13 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn digests_are_quoted_lower_case_hex_in_order(d in any::<[u8; 16]>()) {
+            let mut out = b"x".to_vec();
+            write_hex16(&mut out, &d);
+            prop_assert_eq!(out, format!("x\"{}\"", hex::encode(d)).into_bytes());
+        }
+
         #[test]
         fn strings_match_serde_json(s in any::<String>()) {
             prop_assert_eq!(ours(&s), serde_json::to_string(&s).unwrap());
