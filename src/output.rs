@@ -79,9 +79,54 @@ impl Write for HashingFile {
         Ok(n)
     }
 
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let n = self.file.write_vectored(bufs)?;
+        if let Some(hash) = &mut self.hash {
+            let mut left = n;
+            for buf in bufs {
+                let take = left.min(buf.len());
+                hash.update(&buf[..take]);
+                left -= take;
+                if left == 0 {
+                    break;
+                }
+            }
+        }
+        self.unsynced += n as u64;
+        if self.unsynced >= self.sync_every {
+            self.sync_in_background();
+        }
+        Ok(n)
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.file.flush()
     }
+}
+
+/// [`RecordSink::write_lines`] on one kind of writer.
+fn write_lines_to<W: Write>(w: &mut BufWriter<W>, lines: &[Vec<u8>]) -> io::Result<()> {
+    let total: usize = lines.iter().map(Vec::len).sum();
+    if total < w.capacity() {
+        return lines.iter().try_for_each(|l| w.write_all(l));
+    }
+    w.flush()?;
+    let mut bufs: Vec<io::IoSlice<'_>> = lines.iter().map(|l| io::IoSlice::new(l)).collect();
+    write_all_vectored(w.get_mut(), &mut bufs)
+}
+
+/// Writes all of `bufs`, as `Write::write_all_vectored` (not yet stable) would.
+fn write_all_vectored(w: &mut impl Write, mut bufs: &mut [io::IoSlice<'_>]) -> io::Result<()> {
+    io::IoSlice::advance_slices(&mut bufs, 0);
+    while !bufs.is_empty() {
+        match w.write_vectored(bufs) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => io::IoSlice::advance_slices(&mut bufs, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// A finished output file, synced but not yet renamed over its target.
@@ -228,13 +273,14 @@ impl RecordSink {
         result.map_err(|e| self.error(e))
     }
 
-    /// Writes one already serialised line (with its newline).
-    pub fn write_line(&mut self, line: &[u8]) -> Result<(), Error> {
-        let w: &mut dyn Write = match &mut self.sink {
-            Sink::Stdout(w) => w,
-            Sink::File { writer, .. } => writer,
+    /// Writes already serialised lines (each with its newline). A batch bigger than the
+    /// buffer goes out in vectored writes instead of being copied into the buffer.
+    pub fn write_lines(&mut self, lines: &[Vec<u8>]) -> Result<(), Error> {
+        let result = match &mut self.sink {
+            Sink::Stdout(w) => write_lines_to(w, lines),
+            Sink::File { writer, .. } => write_lines_to(writer, lines),
         };
-        w.write_all(line).map_err(|e| self.error(e))
+        result.map_err(|e| self.error(e))
     }
 
     /// Flushes stdout, or syncs the file and returns it ready to be installed.
@@ -301,8 +347,11 @@ mod tests {
             writer.get_mut().sync_every = 1000;
         }
         let line = format!("{{\"text\":\"{}\"}}\n", "x".repeat(300));
-        for _ in 0..2000 {
-            sink.write_line(line.as_bytes()).unwrap();
+        // Batches of 1,000 lines are bigger than the buffer and go out vectored; the
+        // small ones are buffered between them.
+        for n in [1, 1000, 3, 996] {
+            sink.write_lines(&vec![line.clone().into_bytes(); n])
+                .unwrap();
         }
         let pending = sink.finish().unwrap().unwrap();
         let hash = pending.sha256.unwrap();
@@ -313,10 +362,43 @@ mod tests {
     }
 
     #[test]
+    fn vectored_writes_go_on_after_short_writes() {
+        /// Takes at most seven bytes per call, across slice boundaries.
+        struct Trickle(Vec<u8>);
+        impl Write for Trickle {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                let n = buf.len().min(7);
+                self.0.extend_from_slice(&buf[..n]);
+                Ok(n)
+            }
+            fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+                let mut n = 0;
+                for b in bufs {
+                    let take = b.len().min(7 - n);
+                    self.0.extend_from_slice(&b[..take]);
+                    n += take;
+                }
+                Ok(n)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let lines: Vec<Vec<u8>> = (0..50)
+            .map(|i| format!("line {i}\n").into_bytes())
+            .collect();
+        let mut w = BufWriter::with_capacity(16, Trickle(Vec::new()));
+        write_lines_to(&mut w, &lines[..1]).unwrap();
+        write_lines_to(&mut w, &lines[1..]).unwrap();
+        w.flush().unwrap();
+        assert_eq!(w.get_ref().0, lines.concat());
+    }
+
+    #[test]
     fn only_a_hashed_sink_hashes() {
         let dir = tempfile::tempdir().unwrap();
         let mut sink = RecordSink::open(Some(&dir.path().join("out.jsonl"))).unwrap();
-        sink.write_line(b"{}\n").unwrap();
+        sink.write_lines(&[b"{}\n".to_vec()]).unwrap();
         assert_eq!(sink.finish().unwrap().unwrap().sha256, None);
     }
 

@@ -912,9 +912,7 @@ impl Cleaner<'_> {
                 break;
             };
             let lines = batch.recv().map_err(|_| worker_failed("records"))?;
-            for line in &lines {
-                self.sink.write_line(line)?;
-            }
+            self.sink.write_lines(&lines)?;
             self.stats.records_written += lines.len() as u64;
         }
         Ok(())
