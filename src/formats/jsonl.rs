@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::ItemSink;
 use super::markdown;
-use super::tg_json::{date_from_naive, int_of, rfc3339_date};
+use super::tg_json::{DateFormat, date_from_naive, int_of, parse_naive, rfc3339_date};
 use crate::error::Error;
 use crate::input::for_each_line;
 use crate::message::{Item, Message, Skip, push_unique};
@@ -18,14 +18,14 @@ use crate::message::{Item, Message, Skip, push_unique};
 /// Fields tried, in order, for the text of a record.
 const TEXT_FIELDS: [&str; 3] = ["text", "message", "content"];
 
+static SCRAPER_DATE: DateFormat =
+    std::sync::LazyLock::new(|| chrono::format::StrftimeItems::new("%Y-%m-%d %H:%M:%S").collect());
+
 /// A date given as RFC 3339, as `YYYY-MM-DD HH:MM:SS`, or as Unix seconds.
 fn scraper_date(v: &Value) -> Option<crate::grammar::Date> {
     match v {
-        Value::String(s) => rfc3339_date(s).or_else(|| {
-            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
-                .ok()
-                .and_then(|n| date_from_naive(&n))
-        }),
+        Value::String(s) => rfc3339_date(s)
+            .or_else(|| parse_naive(s, &SCRAPER_DATE).and_then(|n| date_from_naive(&n))),
         Value::Number(n) => {
             let dt = chrono::DateTime::from_timestamp(n.as_i64()?, 0)?;
             let mut d = date_from_naive(&dt.naive_utc())?;
