@@ -83,7 +83,7 @@ fn lines_of(text: &str) -> impl Iterator<Item = &str> {
 /// A plain first line is the title when it reads like a headline and is set apart from
 /// the rest by a blank line.
 pub fn message_post(msg: Message, explaining: bool) -> RawPost {
-    let mut segmenter = PostSegmenter::single_post().explaining(explaining);
+    let mut segmenter = PostSegmenter::single_post(msg.text.len()).explaining(explaining);
     let mut out = Vec::with_capacity(1);
     for (n, line) in lines_of(&msg.text).enumerate() {
         let display = normalise::display_text(line);

@@ -345,9 +345,15 @@ fn split_to_queue(
     reader: impl Read,
     tx: &std::sync::mpsc::SyncSender<ReaderEvent>,
 ) -> Result<(), Error> {
-    let mut batch = RawMessages::default();
+    // A batch is sent once it passes `RAW_BATCH_BYTES`; room for that and a typical
+    // message more is made up front rather than grown by doubling.
+    let fresh = || RawMessages {
+        bytes: Vec::with_capacity(RAW_BATCH_BYTES + (16 << 10)),
+        messages: Vec::new(),
+    };
+    let mut batch = fresh();
     let send = |batch: &mut RawMessages| {
-        let full = std::mem::take(batch);
+        let full = std::mem::replace(batch, fresh());
         tx.send(ReaderEvent::Raw(full))
             .map_err(|_| Error::Interrupted)
     };

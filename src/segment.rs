@@ -239,9 +239,13 @@ impl PostSegmenter {
     }
 
     /// A segmenter for the text of one message: everything is one post, and a plain first
-    /// line is not taken as a document title (see `message::message_post`).
-    pub fn single_post() -> Self {
-        PostSegmenter::default()
+    /// line is not taken as a document title (see `message::message_post`). Room for
+    /// `text_bytes` (about what the post's text will take) is made at once.
+    pub fn single_post(text_bytes: usize) -> Self {
+        PostSegmenter {
+            typical_post_bytes: text_bytes,
+            ..PostSegmenter::default()
+        }
     }
 
     fn close(&mut self, out: &mut Vec<RawPost>) {
@@ -607,7 +611,7 @@ mod tests {
 
     #[test]
     fn single_post_mode_never_splits() {
-        let mut seg = PostSegmenter::single_post();
+        let mut seg = PostSegmenter::single_post(0);
         let mut out = Vec::new();
         for (n, line) in [
             "Forwarded from A",
