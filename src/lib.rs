@@ -7,6 +7,7 @@
 //! and keys, [`post`] finishes a post, [`dedup`] removes what was seen, [`record`] is the
 //! output line and [`output`] writes it. [`run`] wires them together.
 
+mod block_fold;
 pub mod check;
 pub mod config;
 pub mod dedup;
