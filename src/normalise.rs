@@ -172,21 +172,33 @@ fn next_lead_to_check(b: &[u8], from: usize) -> Option<usize> {
 }
 
 /// Every display rewrite (the slow path of `display_text`). Only characters whose first
-/// byte is below `!`, DEL, or 0xC2, 0xE1, 0xE2, 0xE3, 0xEF can be spaces, invisibles,
-/// controls or ZWJ; the runs between them are copied whole.
+/// byte is below 0x20, DEL, or 0xC2, 0xE1, 0xE2, 0xE3, 0xEF can be spaces (other than
+/// the plain one), invisibles, controls or ZWJ, and a plain space matters only when
+/// another follows it; the runs between such characters are copied whole, with their
+/// single spaces, and the spaces at their edges are settled as they are joined.
 fn full_rewrite(raw: &str) -> String {
     let b = raw.as_bytes();
     let mut out = String::with_capacity(raw.len());
+    // A space is owed before whatever is written next (never at the start of `out`,
+    // never after a space).
     let mut pending_space = false;
     let mut i = 0;
     while i < b.len() {
         let end = next_rewrite_candidate(b, i).unwrap_or(b.len());
         // Candidates are ASCII or lead bytes, so `end` is a character boundary.
         if let Some(run) = raw.get(i..end).filter(|r| !r.is_empty()) {
-            if pending_space {
-                out.push(' ');
-                pending_space = false;
-            }
+            // A run starts with at most one space: it is the owed one, or, at the start
+            // or after a space already written, nothing.
+            let run = match run.strip_prefix(' ') {
+                Some(rest) if out.is_empty() || out.ends_with(' ') => rest,
+                Some(_) => run,
+                None if pending_space => {
+                    out.push(' ');
+                    run
+                }
+                None => run,
+            };
+            pending_space = false;
             out.push_str(run);
             i = end;
         }
@@ -208,7 +220,7 @@ fn full_rewrite(raw: &str) -> String {
             continue;
         }
         if c.is_whitespace() {
-            pending_space = !out.is_empty();
+            pending_space = !out.is_empty() && !out.ends_with(' ');
             continue;
         }
         if c.is_control() {
@@ -220,26 +232,36 @@ fn full_rewrite(raw: &str) -> String {
         }
         out.push(c);
     }
+    // A run may have ended the text with its space.
+    if out.ends_with(' ') {
+        out.pop();
+    }
     if !is_plainly_nfc_text(&out) && is_nfc_quick(out.chars()) != IsNormalized::Yes {
         out = out.nfc().collect();
     }
     out
 }
 
-/// The first byte from `from` on that may start a character `full_rewrite` changes.
+/// The first byte from `from` on that may start a character `full_rewrite` changes: a
+/// byte below 0x20, DEL, one of the lead bytes above, or a space before a space.
 fn next_rewrite_candidate(b: &[u8], from: usize) -> Option<usize> {
-    let found = swar::find(
+    let found = swar::find_with_next(
         b.get(from..)?,
-        |w| {
-            swar::lanes_below(w, 0x21)
+        |w, next| {
+            swar::lanes_below(w, 0x20)
                 | swar::lanes_equal(w, 0x7F)
                 | swar::lanes_equal(w, 0xC2)
                 | swar::lanes_equal(w, 0xE1)
                 | swar::lanes_equal(w, 0xE2)
                 | swar::lanes_equal(w, 0xE3)
                 | swar::lanes_equal(w, 0xEF)
+                | (swar::lanes_equal(w, b' ') & swar::lanes_equal(next, b' '))
         },
-        |c| c < 0x21 || matches!(c, 0x7F | 0xC2 | 0xE1 | 0xE2 | 0xE3 | 0xEF),
+        |c, next| {
+            c < 0x20
+                || matches!(c, 0x7F | 0xC2 | 0xE1 | 0xE2 | 0xE3 | 0xEF)
+                || (c == b' ' && next == b' ')
+        },
     );
     found.map(|i| from + i)
 }
@@ -535,6 +557,28 @@ mod tests {
             s in "([a-zа-я ]{0,6}[\u{0}-\u{1f}\u{7f}-\u{a0}\u{ad}\u{1680}\u{180e}\u{2000}-\u{206f}\u{3000}\u{feff}\u{301}👨👍\u{fe0f}\u{1f3fb}]{0,3}){0,8}"
         ) {
             prop_assert_eq!(full_rewrite(&s), full_rewrite_by_chars(&s));
+        }
+    }
+
+    #[test]
+    fn rewrite_settles_spaces_around_every_code_point() {
+        // Single spaces ride inside copied runs; these put every character beside them,
+        // at both ends, doubled, and across a sixteen-byte block edge.
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            for s in [
+                format!(" a {c} b  {c}  "),
+                format!("{c} x"),
+                format!("x {c}"),
+                format!("{c}{c} y \u{200B} {c}"),
+                format!("fifteen bytes. {c} and on"),
+            ] {
+                assert_eq!(
+                    full_rewrite(&s),
+                    full_rewrite_by_chars(&s),
+                    "U+{:04X} in {s:?}",
+                    c as u32
+                );
+            }
         }
     }
 

@@ -67,6 +67,30 @@ pub fn find(
     tail.iter().position(|&b| hit(b)).map(|i| at + i)
 }
 
+/// As [`find`], where both tests also see the byte after each one (0 after the last).
+pub fn find_with_next(
+    bytes: &[u8],
+    lanes_hit: impl Fn(Lanes, Lanes) -> Lanes,
+    hit: impl Fn(u8, u8) -> bool,
+) -> Option<usize> {
+    let mut at = 0;
+    // A block is tested with its successors loaded from one byte on, so it needs one
+    // byte more than itself.
+    while let Some(window) = bytes.get(at..at + WIDTH + 1)
+        && let (Some(block), Some(next)) = (
+            window.first_chunk::<WIDTH>(),
+            window.get(1..).and_then(<[u8]>::first_chunk::<WIDTH>),
+        )
+    {
+        let hits = lanes_hit(Lanes(imp::load(block)), Lanes(imp::load(next)));
+        if let Some(lane) = imp::first(hits.0) {
+            return Some(at + lane);
+        }
+        at += WIDTH;
+    }
+    (at..bytes.len()).find(|&i| hit(bytes[i], bytes.get(i + 1).copied().unwrap_or(0)))
+}
+
 /// Characters in UTF-8 `bytes`: the bytes that are not continuation bytes (0x80–0xBF).
 pub fn char_count(bytes: &[u8]) -> usize {
     bytes.len() - imp::continuation_bytes(bytes)
@@ -325,6 +349,30 @@ mod tests {
                 }
                 let found = find(&bytes, |w| lanes_equal(w, b'"'), |c| c == b'"');
                 assert_eq!(found, (at < len).then_some(at), "len {len}, at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn find_with_next_sees_the_following_byte_across_blocks() {
+        // A pair "xy" placed at every offset, a lone "x" before it that must not count,
+        // and "x" as the last byte (its successor is 0, so no hit).
+        for len in 0..3 * WIDTH + 3 {
+            for at in 0..len {
+                let mut bytes = vec![b'a'; len];
+                if at >= 2 {
+                    bytes[at - 2] = b'x';
+                }
+                bytes[at] = b'x';
+                if at + 1 < len {
+                    bytes[at + 1] = b'y';
+                }
+                let found = find_with_next(
+                    &bytes,
+                    |w, next| lanes_equal(w, b'x') & lanes_equal(next, b'y'),
+                    |c, next| c == b'x' && next == b'y',
+                );
+                assert_eq!(found, (at + 1 < len).then_some(at), "len {len}, at {at}");
             }
         }
     }
