@@ -44,12 +44,6 @@ fn joins_emoji(c: char) -> bool {
     c == '\u{FE0F}' || (c != '\u{200D}' && !c.is_ascii() && c.is_emoji_char_or_emoji_component())
 }
 
-fn has_double_space(b: &[u8]) -> bool {
-    static DOUBLE_SPACE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"  "));
-    DOUBLE_SPACE.find(b).is_some()
-}
-
 /// What [`scan_line`] found that `display_text` must do to a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LineScan {
@@ -65,14 +59,14 @@ enum LineScan {
 }
 
 /// One pass over a line for everything `display_text` needs to know. Only ASCII
-/// controls, DEL, the lead byte 0xC2 and lead bytes from 0xCC up (other than Cyrillic's
-/// 0xD0, 0xD1 and 0xD3) can matter; the bytes between them are passed over a block at a
-/// time. Before, a line took five passes (ASCII test, controls, doubled spaces, two
+/// controls, DEL, a space before a space, the lead byte 0xC2 and lead bytes from 0xCC
+/// up (other than Cyrillic's 0xD0, 0xD1 and 0xD3) can matter; the bytes between them
+/// are passed over a block at a time. Before, a line took five passes (ASCII test, controls, doubled spaces, two
 /// searches for rewritten characters) and a sixth for NFC. The exhaustive tests check
 /// it against those passes on every code point.
 fn scan_line(raw: &str) -> LineScan {
     let b = raw.as_bytes();
-    if b.first() == Some(&b' ') || b.last() == Some(&b' ') || has_double_space(b) {
+    if b.first() == Some(&b' ') || b.last() == Some(&b' ') {
         return LineScan::Rewrite;
     }
     let mut found = LineScan::Clean;
@@ -80,7 +74,8 @@ fn scan_line(raw: &str) -> LineScan {
     while let Some(at) = next_display_candidate(b, i) {
         let next = (b.get(at + 1).copied(), b.get(at + 2).copied());
         match (b[at], next) {
-            (0..0x20 | 0x7F, _)
+            // A space is a candidate only before another.
+            (0..0x20 | b' ' | 0x7F, _)
             | (0xC2, (Some(0x80..=0xA0 | 0xAD), _))
             | (0xE1, (Some(0x9A), Some(0x80)) | (Some(0xA0), Some(0x8E)))
             | (0xE2, (Some(0x80), Some(0x80..=0x8F | 0xA8 | 0xA9 | 0xAF)))
@@ -106,9 +101,9 @@ fn scan_line(raw: &str) -> LineScan {
 
 /// The first byte of `b` from `from` on that [`scan_line`] must look at.
 fn next_display_candidate(b: &[u8], from: usize) -> Option<usize> {
-    let found = swar::find(
+    let found = swar::find_with_next(
         b.get(from..)?,
-        |w| {
+        |w, next| {
             swar::lanes_below(w, 0x20)
                 | swar::lanes_equal(w, 0x7F)
                 | swar::lanes_equal(w, 0xC2)
@@ -116,8 +111,15 @@ fn next_display_candidate(b: &[u8], from: usize) -> Option<usize> {
                     & !(swar::lanes_equal(w, 0xD0)
                         | swar::lanes_equal(w, 0xD1)
                         | swar::lanes_equal(w, 0xD3)))
+                | (swar::lanes_equal(w, b' ') & swar::lanes_equal(next, b' '))
         },
-        |c| c < 0x20 || c == 0x7F || c == 0xC2 || (c >= 0xCC && !matches!(c, 0xD0 | 0xD1 | 0xD3)),
+        |c, next| {
+            c < 0x20
+                || c == 0x7F
+                || c == 0xC2
+                || (c >= 0xCC && !matches!(c, 0xD0 | 0xD1 | 0xD3))
+                || (c == b' ' && next == b' ')
+        },
     );
     found.map(|i| from + i)
 }
@@ -670,7 +672,7 @@ mod tests {
         if b.first() == Some(&b' ') || b.last() == Some(&b' ') {
             return true;
         }
-        if has_double_space(b) || b.iter().any(|&c| c < 0x20 || c == 0x7F) {
+        if memchr::memmem::find(b, b"  ").is_some() || b.iter().any(|&c| c < 0x20 || c == 0x7F) {
             return true;
         }
         let next = |i: usize| (b.get(i + 1).copied(), b.get(i + 2).copied());
