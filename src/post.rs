@@ -298,6 +298,11 @@ pub fn collect_entities(
     let starts = memchr::memchr3_iter(b'#', b'@', b'h', text.as_bytes());
     for at in starts {
         let c = char::from(text.as_bytes()[at]);
+        // `h` is among the commonest letters: most are not a link, which four bytes tell
+        // before the character before them is decoded.
+        if c == 'h' && !text[at..].starts_with("http") {
+            continue;
+        }
         let prev = text[..at].chars().next_back();
         let word_start = !prev.is_some_and(grammar::is_word_char) && prev != Some('/');
         if !word_start {
