@@ -60,6 +60,7 @@ mod imp {
     /// consumed (0 when the first character is not one this module folds) and the key
     /// bytes written. `at` must be a character boundary of valid UTF-8, with 16 bytes
     /// of `b` from it and at least 16 bytes of `out` from `n`.
+    #[inline]
     #[target_feature(enable = "ssse3")]
     pub fn fold_block(b: &[u8], at: usize, out: &mut [u8], n: usize) -> (usize, usize) {
         let Some(block) = b.get(at..at + 16) else {
@@ -155,23 +156,9 @@ mod imp {
     }
 }
 
-/// Folds one block if this CPU can (SSSE3, checked once per process by std), else
-/// consumes nothing. See [`imp::fold_block`] for the contract.
+/// The block fold; SSSE3 only. See [`imp::fold_block`] for the contract.
 #[cfg(target_arch = "x86_64")]
-pub fn fold_block(b: &[u8], at: usize, out: &mut [u8], n: usize) -> (usize, usize) {
-    if std::is_x86_feature_detected!("ssse3") {
-        // SAFETY: the CPU has SSSE3, checked just above.
-        unsafe { imp::fold_block(b, at, out, n) }
-    } else {
-        (0, 0)
-    }
-}
-
-/// Without SSSE3 every byte takes the scalar loop.
-#[cfg(not(target_arch = "x86_64"))]
-pub fn fold_block(_b: &[u8], _at: usize, _out: &mut [u8], _n: usize) -> (usize, usize) {
-    (0, 0)
-}
+pub use imp::fold_block as fold_block_ssse3;
 
 #[cfg(test)]
 mod tests {
@@ -190,13 +177,22 @@ mod tests {
         Some(())
     }
 
+    fn one_block(b: &[u8], at: usize, out: &mut [u8], n: usize) -> (usize, usize) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("ssse3") {
+            // SAFETY: the CPU has SSSE3, checked just above.
+            return unsafe { fold_block_ssse3(b, at, out, n) };
+        }
+        (0, 0)
+    }
+
     /// Folds `text` from `at` a block at a time, as `fold_stable_text` calls it, and
     /// checks each block against [`fold_char`].
     fn check_blocks(text: &str) {
         let b = text.as_bytes();
         for at in (0..b.len()).filter(|&i| text.is_char_boundary(i)) {
             let mut out = vec![0u8; b.len() + 16];
-            let (read, written) = fold_block(b, at, &mut out, 3);
+            let (read, written) = one_block(b, at, &mut out, 3);
             if at + 16 > b.len() {
                 assert_eq!((read, written), (0, 0));
                 continue;

@@ -385,6 +385,33 @@ const CYRILLIC_FOLD: [(u8, u8); 8] = [
 /// the write position moves on only for letters and digits, so there is no branch on
 /// what the byte is.
 fn fold_stable_text(display: &str, key: &mut Vec<u8>) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("ssse3") {
+        // SAFETY: the CPU has SSSE3, checked just above.
+        return unsafe { fold_stable_text_ssse3(display, key) };
+    }
+    fold_stable_text_with(display, key, |_, _, _, _| (0, 0))
+}
+
+/// [`fold_stable_text`] compiled for SSSE3, so that the block fold is inlined into its
+/// loop rather than called per block.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "ssse3")]
+fn fold_stable_text_ssse3(display: &str, key: &mut Vec<u8>) -> bool {
+    // The closure inherits this function's target features, so the call is safe.
+    fold_stable_text_with(display, key, |b, at, out, n| {
+        block_fold::fold_block_ssse3(b, at, out, n)
+    })
+}
+
+/// The loop of [`fold_stable_text`], with `blocks` folding what it can sixteen bytes at
+/// a time (see `block_fold`).
+#[inline(always)]
+fn fold_stable_text_with(
+    display: &str,
+    key: &mut Vec<u8>,
+    blocks: impl Fn(&[u8], usize, &mut [u8], usize) -> (usize, usize),
+) -> bool {
     let b = display.as_bytes();
     let mut n = key.len();
     key.resize(n + b.len(), 0);
@@ -396,7 +423,7 @@ fn fold_stable_text(display: &str, key: &mut Vec<u8>) -> bool {
         while let Some(&lead) = b.get(i) {
             // Sixteen bytes at a time while they are ASCII and basic Cyrillic; one
             // character below when the block starts with another one.
-            let (read, written) = block_fold::fold_block(b, i, out, n);
+            let (read, written) = blocks(b, i, out, n);
             if read > 0 {
                 i += read;
                 n += written;
