@@ -879,13 +879,22 @@ fn classify_content_shaped(line: &str, shape: Shape) -> Line<'_> {
     {
         return Line::DesktopHeader { name, date };
     }
-    if let Some(reactions) = whole(line, reactions_line) {
+    // The emoji run a line starts with, if any, found once: reactions, labels and
+    // bullets all start with one, and most lines that have one are bullets.
+    let lead = if cannot_begin_emoji(line) {
+        None
+    } else {
+        terminated(emoji_run, space0).parse(line).ok()
+    };
+    // A reactions line starts with an emoji (display lines have no leading space; the
+    // test keeps the rule exact for any line).
+    if (lead.is_some() || line.starts_with([' ', '\t']))
+        && let Some(reactions) = whole(line, reactions_line)
+    {
         return Line::Reactions(reactions);
     }
     // A label, or an emoji run before one.
-    if (LABEL_HEADS.admit(&shape.head) || !cannot_begin_emoji(line))
-        && whole(line, link_label).is_some()
-    {
+    if (LABEL_HEADS.admit(&shape.head) || lead.is_some()) && whole(line, link_label).is_some() {
         return Line::LinkLabel;
     }
     if shape.first == b'#'
@@ -906,8 +915,19 @@ fn classify_content_shaped(line: &str, shape: Shape) -> Line<'_> {
             return Line::Transcript { t, text };
         }
     }
-    if let Ok((_, (marker, text))) = quote(line) {
+    // Quote markers start with `>`, or the lead byte of `»` (C2) or `—` (E2).
+    if matches!(shape.first, b'>' | 0xC2 | 0xE2)
+        && let Ok((_, (marker, text))) = quote(line)
+    {
         return Line::Quote { marker, text };
+    }
+    // `bullet` with the emoji run found above: its first form.
+    if let Some((text, marker)) = lead {
+        return Line::Bullet {
+            marker,
+            emoji: true,
+            text,
+        };
     }
     if let Ok((_, (marker, emoji, text))) = bullet(line) {
         return Line::Bullet {
@@ -1046,6 +1066,12 @@ mod tests {
         assert_eq!(
             reactions_line("👍1 and more"),
             Ok(("and more", vec![r("👍", 1)]))
+        );
+        // Display lines never start with a space, but the rule allows it, and so does
+        // `classify`.
+        assert_eq!(
+            classify(" \t👍 12").line,
+            Line::Reactions(vec![r("👍", 12)])
         );
     }
 
