@@ -80,6 +80,13 @@ impl Deduper {
         }
     }
 
+    /// Makes room for `keys` paragraph keys at once. A seen-set that grows is rebuilt at
+    /// every doubling, each time moving all its keys into fresh memory: on a 1 GB dump
+    /// that was 2.4% of the run's CPU, on the thread that judges.
+    pub fn reserve_keys(&mut self, keys: usize) {
+        self.seen_keys.reserve(keys);
+    }
+
     /// Number of distinct paragraph keys remembered.
     pub fn seen_keys(&self) -> usize {
         self.seen_keys.len()

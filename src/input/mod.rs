@@ -28,6 +28,13 @@ pub struct InputSource {
 }
 
 impl InputSource {
+    /// Size in bytes of a file input (as stored, so compressed for a compressed one);
+    /// `None` for stdin or when it cannot be read.
+    pub fn file_len(&self) -> Option<u64> {
+        let path = self.path.as_ref()?;
+        std::fs::metadata(path).ok().map(|m| m.len())
+    }
+
     fn stdin() -> Self {
         InputSource {
             name: "-".into(),
