@@ -153,7 +153,8 @@ pub fn is_emoji_grapheme(g: &str) -> bool {
     let Some(first) = g.chars().next() else {
         return false;
     };
-    if g.contains('\u{20E3}') {
+    // A cluster of one character (most markers) cannot hold the keycap mark.
+    if g.len() > first.len_utf8() && g.contains('\u{20E3}') {
         return true;
     }
     !first.is_ascii() && is_emoji_char(first)
