@@ -654,9 +654,14 @@ fn section(i: &str) -> Res<'_, &str> {
     .parse(i)
 }
 
-/// place_date = [emoji_run *SP] [place] date [section]   (`📍 Minsk, January 19, 2023`)
+/// place_date = [emoji_run *SP] place_date_body   (`📍 Minsk, January 19, 2023`)
 pub fn place_date(i: &str) -> Res<'_, (Option<&str>, Date)> {
     let (i, _) = opt((emoji_run, space0)).parse(i)?;
+    place_date_body(i)
+}
+
+/// place_date_body = [place] date [section]
+fn place_date_body(i: &str) -> Res<'_, (Option<&str>, Date)> {
     let (i, (place, date)) = (opt(place), date).parse(i)?;
     let (i, _) = opt(section).parse(i)?;
     Ok((i, (place, date)))
@@ -895,7 +900,12 @@ fn classify_content_shaped(line: &str, shape: Shape) -> Line<'_> {
         return Line::Reactions(reactions);
     }
     // A label, or an emoji run before one.
-    if (LABEL_HEADS.admit(&shape.head) || lead.is_some()) && whole(line, link_label).is_some() {
+    // The label itself comes first, or right after the emoji run: its head tells.
+    let label_head = match lead {
+        Some((after_run, _)) => LABEL_HEADS.admit(&head_of(after_run)),
+        None => LABEL_HEADS.admit(&shape.head),
+    };
+    if label_head && whole(line, link_label).is_some() {
         return Line::LinkLabel;
     }
     if shape.first == b'#'
@@ -903,8 +913,12 @@ fn classify_content_shaped(line: &str, shape: Shape) -> Line<'_> {
     {
         return Line::Hashtags(tags);
     }
+    // `place_date` after the emoji run found above, if any.
     if shape.may_be_place_date
-        && let Some((place, date)) = whole(line, place_date)
+        && let Some((place, date)) = whole(
+            lead.map_or(line, |(after_run, _)| after_run),
+            place_date_body,
+        )
     {
         return Line::PlaceDate { place, date };
     }
