@@ -892,9 +892,11 @@ fn classify_content_shaped(line: &str, shape: Shape) -> Line<'_> {
     } else {
         terminated(emoji_run, space0).parse(line).ok()
     };
-    // A reactions line starts with an emoji (display lines have no leading space; the
-    // test keeps the rule exact for any line).
-    if (lead.is_some() || line.starts_with([' ', '\t']))
+    // A reactions line starts with one emoji and its count (display lines have no
+    // leading space; the test keeps the rule exact for any line).
+    let count_after_lead =
+        lead.is_some_and(|(after_run, _)| after_run.starts_with(|c: char| c.is_ascii_digit()));
+    if (count_after_lead || line.starts_with([' ', '\t']))
         && let Some(reactions) = whole(line, reactions_line)
     {
         return Line::Reactions(reactions);
