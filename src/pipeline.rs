@@ -397,6 +397,8 @@ struct TextChunks<'n> {
     splits: Vec<u64>,
     /// Batches of chunks being segmented on the workers, in input order.
     segmenting: std::collections::VecDeque<std::sync::mpsc::Receiver<Vec<ChunkPosts>>>,
+    /// Where segmented chunks' buffers go back to the reader, to be read into again.
+    spare: std::sync::mpsc::Sender<Vec<u8>>,
 }
 
 /// Batches handed to the workers and not yet taken back, per stage: one is worked on
@@ -532,12 +534,14 @@ impl Cleaner<'_> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<input::Chunk, Error>>(
             CHUNKS_PER_THREAD * self.config.threads.max(1),
         );
+        let (spare, spare_rx) = std::sync::mpsc::channel();
         let mut text = TextChunks {
             name,
             pending: Vec::new(),
             open: None,
             splits: Vec::new(),
             segmenting: std::collections::VecDeque::new(),
+            spare,
         };
         let (read_error, processed) = std::thread::scope(|scope| {
             // Named, so that profiles show the reading apart from the rest.
@@ -545,7 +549,8 @@ impl Cleaner<'_> {
                 .name("tgclean-reader".into())
                 .spawn_scoped(scope, move || {
                     let (block, max) = chunk_sizes();
-                    let mut chunks = input::ChunkReader::new(reader, segment::find_cut, block, max);
+                    let mut chunks = input::ChunkReader::new(reader, segment::find_cut, block, max)
+                        .recycling(spare_rx);
                     loop {
                         let next = match chunks.next_chunk() {
                             Ok(Some(chunk)) => Ok(chunk),
@@ -670,6 +675,7 @@ impl Cleaner<'_> {
             .map(|c| self.text_segmenter(c.first_line == 1))
             .collect();
         let name = text.name.to_owned();
+        let spare = text.spare.clone();
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.pool.spawn(move || {
             let done: Vec<ChunkPosts> = chunks
@@ -680,6 +686,10 @@ impl Cleaner<'_> {
                     segment_chunk(&name, chunk, seg, keep_last_open && i == last)
                 })
                 .collect();
+            for chunk in chunks {
+                // A reader that has finished no longer takes them.
+                let _ = spare.send(chunk.bytes);
+            }
             // The receiver is gone only when the run has stopped.
             let _ = tx.send(done);
         });

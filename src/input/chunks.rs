@@ -37,6 +37,9 @@ pub struct ChunkReader<R, F> {
     eof: bool,
     block_bytes: usize,
     max_chunk_bytes: usize,
+    /// Buffers of chunks already used, handed back to be read into again: fresh memory
+    /// costs a page fault and the kernel's zeroing per page.
+    spare: Option<std::sync::mpsc::Receiver<Vec<u8>>>,
 }
 
 impl<R: Read, F: FnMut(&[u8]) -> Option<usize>> ChunkReader<R, F> {
@@ -53,7 +56,14 @@ impl<R: Read, F: FnMut(&[u8]) -> Option<usize>> ChunkReader<R, F> {
             eof: false,
             block_bytes: block_bytes.max(1),
             max_chunk_bytes: max_chunk_bytes.max(1),
+            spare: None,
         }
+    }
+
+    /// Reads into the buffers that come back on `spare` when there are any.
+    pub fn recycling(mut self, spare: std::sync::mpsc::Receiver<Vec<u8>>) -> Self {
+        self.spare = Some(spare);
+        self
     }
 
     /// Lines handed out so far.
@@ -74,7 +84,14 @@ impl<R: Read, F: FnMut(&[u8]) -> Option<usize>> ChunkReader<R, F> {
 
     /// Hands out `pending` up to `at`, keeping the rest as the start of the next chunk.
     fn split_pending(&mut self, at: usize, next_fresh: bool) -> Chunk {
-        let rest = self.pending.split_off(at);
+        let mut rest = self
+            .spare
+            .as_ref()
+            .and_then(|spare| spare.try_recv().ok())
+            .unwrap_or_default();
+        rest.clear();
+        rest.extend_from_slice(self.pending.get(at..).unwrap_or_default());
+        self.pending.truncate(at);
         let done = std::mem::replace(&mut self.pending, rest);
         let fresh = std::mem::replace(&mut self.pending_fresh, next_fresh);
         self.emit(done, fresh)
@@ -263,6 +280,23 @@ mod tests {
         }
         let joined: Vec<u8> = got.iter().flat_map(|c| c.bytes.clone()).collect();
         assert_eq!(joined, text.as_bytes());
+    }
+
+    #[test]
+    fn recycled_buffers_give_the_same_chunks() {
+        let text = "#a\nx\ny\n#b\nz\n#c\nw\nv\nu\n#d\nlast".repeat(20);
+        let want = chunks(&text, 7, 1 << 20);
+        let (spare, spare_rx) = std::sync::mpsc::channel();
+        let mut r = ChunkReader::new(text.as_bytes(), cut_at_hash, 7, 1 << 20).recycling(spare_rx);
+        let mut got = Vec::new();
+        while let Some(c) = r.next_chunk().unwrap() {
+            // Hand back a used buffer with stale bytes in it, and keep a copy of the chunk.
+            got.push(c.clone());
+            let mut used = c.bytes;
+            used.extend_from_slice(b"stale");
+            spare.send(used).unwrap();
+        }
+        assert_eq!(got, want);
     }
 
     #[test]
