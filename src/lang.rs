@@ -196,42 +196,18 @@ const CYRILLIC_MARKERS: [Option<Marker>; 256] = {
     table
 };
 
-/// How many of each [`Marker`] a sample has.
+/// How many of each [`Marker`] a sample has, indexed by the marker (the last one is
+/// `Hu`).
 #[derive(Debug, Default)]
-struct Markers {
-    uk: u32,
-    be: u32,
-    kk: u32,
-    sr: u32,
-    mk: u32,
-    ru: u32,
-    bg_hard_sign: u32,
-    fa: u32,
-    ur: u32,
-    pl: u32,
-    cs: u32,
-    ro: u32,
-    hu: u32,
-}
+struct Markers([u32; Marker::Hu as usize + 1]);
 
 impl Markers {
     fn add(&mut self, m: Marker) {
-        let slot = match m {
-            Marker::Uk => &mut self.uk,
-            Marker::Be => &mut self.be,
-            Marker::Kk => &mut self.kk,
-            Marker::Sr => &mut self.sr,
-            Marker::Mk => &mut self.mk,
-            Marker::Ru => &mut self.ru,
-            Marker::BgHardSign => &mut self.bg_hard_sign,
-            Marker::Fa => &mut self.fa,
-            Marker::Ur => &mut self.ur,
-            Marker::Pl => &mut self.pl,
-            Marker::Cs => &mut self.cs,
-            Marker::Ro => &mut self.ro,
-            Marker::Hu => &mut self.hu,
-        };
-        *slot += 1;
+        self.0[m as usize] += 1;
+    }
+
+    fn of(&self, m: Marker) -> u32 {
+        self.0[m as usize]
     }
 
     fn count(&mut self, c: char) {
@@ -304,9 +280,9 @@ fn detect_fast(sample: &str) -> Option<&'static str> {
     Some(match SCRIPTS[best] {
         Script::Cyrillic => cyrillic(&markers),
         Script::Arabic => {
-            if markers.ur > 0 && markers.ur >= markers.fa / 2 {
+            if markers.of(Marker::Ur) > 0 && markers.of(Marker::Ur) >= markers.of(Marker::Fa) / 2 {
                 "ur"
-            } else if markers.fa > 0 {
+            } else if markers.of(Marker::Fa) > 0 {
                 "fa"
             } else {
                 "ar"
@@ -330,17 +306,17 @@ fn detect_fast(sample: &str) -> Option<&'static str> {
 }
 
 fn cyrillic(m: &Markers) -> &'static str {
-    if m.kk >= 2 {
+    if m.of(Marker::Kk) >= 2 {
         "kk"
-    } else if m.be > 0 && m.be * 2 >= m.uk {
+    } else if m.of(Marker::Be) > 0 && m.of(Marker::Be) * 2 >= m.of(Marker::Uk) {
         "be"
-    } else if m.uk > m.ru {
+    } else if m.of(Marker::Uk) > m.of(Marker::Ru) {
         "uk"
-    } else if m.mk > 0 {
+    } else if m.of(Marker::Mk) > 0 {
         "mk"
-    } else if m.sr > 0 {
+    } else if m.of(Marker::Sr) > 0 {
         "sr"
-    } else if m.ru == 0 && m.bg_hard_sign >= 2 {
+    } else if m.of(Marker::Ru) == 0 && m.of(Marker::BgHardSign) >= 2 {
         // Bulgarian writes ъ as a vowel, often; Russian rarely, and never without ы/э/ё
         // in a sample this long.
         "bg"
@@ -350,7 +326,12 @@ fn cyrillic(m: &Markers) -> &'static str {
 }
 
 fn latin(sample: &str, m: &Markers) -> Option<&'static str> {
-    let marked = [(m.pl, "pl"), (m.cs, "cs"), (m.ro, "ro"), (m.hu, "hu")];
+    let marked = [
+        (m.of(Marker::Pl), "pl"),
+        (m.of(Marker::Cs), "cs"),
+        (m.of(Marker::Ro), "ro"),
+        (m.of(Marker::Hu), "hu"),
+    ];
     if let Some(&(_, code)) = marked
         .iter()
         .filter(|(n, _)| *n >= 2)

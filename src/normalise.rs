@@ -99,26 +99,34 @@ fn scan_line(raw: &str) -> LineScan {
     found
 }
 
-/// The first byte of `b` from `from` on that [`scan_line`] must look at.
+/// Lanes where both display scans stop: ASCII controls, DEL, the lead byte 0xC2 (C1
+/// controls, NBSP, soft hyphen) and a space before a space.
+fn lanes_control_or_doubled_space(w: swar::Lanes, next: swar::Lanes) -> swar::Lanes {
+    swar::lanes_below(w, 0x20)
+        | swar::lanes_equal(w, 0x7F)
+        | swar::lanes_equal(w, 0xC2)
+        | (swar::lanes_equal(w, b' ') & swar::lanes_equal(next, b' '))
+}
+
+/// [`lanes_control_or_doubled_space`] for one byte and the one after it.
+fn is_control_or_doubled_space(c: u8, next: u8) -> bool {
+    c < 0x20 || c == 0x7F || c == 0xC2 || (c == b' ' && next == b' ')
+}
+
+/// The first byte of `b` from `from` on that [`scan_line`] must look at: those above, and
+/// lead bytes from 0xCC up other than Cyrillic's.
 fn next_display_candidate(b: &[u8], from: usize) -> Option<usize> {
     let found = swar::find_with_next(
         b.get(from..)?,
         |w, next| {
-            swar::lanes_below(w, 0x20)
-                | swar::lanes_equal(w, 0x7F)
-                | swar::lanes_equal(w, 0xC2)
+            lanes_control_or_doubled_space(w, next)
                 | (swar::lanes_at_least(w, 0xCC)
                     & !(swar::lanes_equal(w, 0xD0)
                         | swar::lanes_equal(w, 0xD1)
                         | swar::lanes_equal(w, 0xD3)))
-                | (swar::lanes_equal(w, b' ') & swar::lanes_equal(next, b' '))
         },
         |c, next| {
-            c < 0x20
-                || c == 0x7F
-                || c == 0xC2
-                || (c >= 0xCC && !matches!(c, 0xD0 | 0xD1 | 0xD3))
-                || (c == b' ' && next == b' ')
+            is_control_or_doubled_space(c, next) || (c >= 0xCC && !matches!(c, 0xD0 | 0xD1 | 0xD3))
         },
     );
     found.map(|i| from + i)
@@ -250,20 +258,13 @@ fn next_rewrite_candidate(b: &[u8], from: usize) -> Option<usize> {
     let found = swar::find_with_next(
         b.get(from..)?,
         |w, next| {
-            swar::lanes_below(w, 0x20)
-                | swar::lanes_equal(w, 0x7F)
-                | swar::lanes_equal(w, 0xC2)
+            lanes_control_or_doubled_space(w, next)
                 | swar::lanes_equal(w, 0xE1)
                 | swar::lanes_equal(w, 0xE2)
                 | swar::lanes_equal(w, 0xE3)
                 | swar::lanes_equal(w, 0xEF)
-                | (swar::lanes_equal(w, b' ') & swar::lanes_equal(next, b' '))
         },
-        |c, next| {
-            c < 0x20
-                || matches!(c, 0x7F | 0xC2 | 0xE1 | 0xE2 | 0xE3 | 0xEF)
-                || (c == b' ' && next == b' ')
-        },
+        |c, next| is_control_or_doubled_space(c, next) || matches!(c, 0xE1 | 0xE2 | 0xE3 | 0xEF),
     );
     found.map(|i| from + i)
 }
