@@ -84,13 +84,18 @@ impl<R: Read, F: FnMut(&[u8]) -> Option<usize>> ChunkReader<R, F> {
 
     /// Hands out `pending` up to `at`, keeping the rest as the start of the next chunk.
     fn split_pending(&mut self, at: usize, next_fresh: bool) -> Chunk {
+        let kept = self.pending.get(at..).unwrap_or_default();
+        // Room for the kept bytes and a block, so that the next read does not grow the
+        // buffer: growing it copies the whole old allocation, not only the bytes in use.
+        let room = kept.len() + self.block_bytes;
         let mut rest = self
             .spare
             .as_ref()
             .and_then(|spare| spare.try_recv().ok())
-            .unwrap_or_default();
+            .filter(|b| b.capacity() >= room)
+            .unwrap_or_else(|| Vec::with_capacity(room.max(self.block_bytes + CUT_WINDOWS[1])));
         rest.clear();
-        rest.extend_from_slice(self.pending.get(at..).unwrap_or_default());
+        rest.extend_from_slice(kept);
         self.pending.truncate(at);
         let done = std::mem::replace(&mut self.pending, rest);
         let fresh = std::mem::replace(&mut self.pending_fresh, next_fresh);
@@ -295,6 +300,30 @@ mod tests {
             let mut used = c.bytes;
             used.extend_from_slice(b"stale");
             spare.send(used).unwrap();
+        }
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn the_next_chunk_has_room_for_a_block_before_it_is_read() {
+        // Growing a buffer copies all of its old allocation, so the buffer a chunk is
+        // read into must already hold what was kept plus a block. Buffers handed back
+        // too small for that are not used.
+        let text = "#a\nx\ny\n#b\nz\n#c\nw\nv\nu\n#d\nlast".repeat(20);
+        let want = chunks(&text, 7, 1 << 20);
+        let (spare, spare_rx) = std::sync::mpsc::channel();
+        let mut r = ChunkReader::new(text.as_bytes(), cut_at_hash, 7, 1 << 20).recycling(spare_rx);
+        let mut got = Vec::new();
+        while let Some(c) = r.next_chunk().unwrap() {
+            // (At the end of the input nothing more is read.)
+            assert!(
+                r.eof || r.pending.capacity() >= r.pending.len() + 7,
+                "kept {} bytes in room for {}",
+                r.pending.len(),
+                r.pending.capacity()
+            );
+            got.push(c);
+            spare.send(Vec::with_capacity(2)).unwrap();
         }
         assert_eq!(got, want);
     }
