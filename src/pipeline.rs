@@ -270,7 +270,7 @@ fn segment_chunk(
     let mut raws = Vec::new();
     let first = chunk.first_line;
     // Reading from memory cannot fail, and `push` never returns an error.
-    let counts = input::for_each_line_in(name, &chunk.bytes, |n, line| {
+    let counts = input::for_each_line_in(name, chunk.bytes(), |n, line| {
         segmenter.push(first - 1 + n, &normalise::display_text(line), &mut raws);
         Ok(())
     })
@@ -689,7 +689,7 @@ impl Cleaner<'_> {
                 .collect();
             for chunk in chunks {
                 // A reader that has finished no longer takes them.
-                let _ = spare.send(chunk.bytes);
+                let _ = spare.send(chunk.into_buffer());
             }
             // The receiver is gone only when the run has stopped.
             let _ = tx.send(done);

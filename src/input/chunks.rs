@@ -6,15 +6,49 @@ use std::io::{self, Read};
 use memchr::{memchr_iter, memrchr};
 
 /// A run of whole lines of one input.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Chunk {
-    pub bytes: Vec<u8>,
+    /// The chunk's bytes up to `len`. After them, bytes of earlier reads: the whole
+    /// buffer stays initialised, so that it can be read into again without zeroing it.
+    buffer: Vec<u8>,
+    len: usize,
     /// Number (1-based) of the chunk's first line, counted as `for_each_line` counts.
     pub first_line: u64,
     /// True when a segmenter can start afresh on this chunk: it is the start of the
     /// input or begins at a cut. False when it goes on with the post left open at the end
     /// of the previous chunk (no cut was found before the chunk grew too big).
     pub fresh: bool,
+}
+
+impl Chunk {
+    /// The lines of the chunk.
+    pub fn bytes(&self) -> &[u8] {
+        self.buffer.get(..self.len).unwrap_or_default()
+    }
+
+    /// The buffer the chunk was read into, to be handed back to
+    /// [`ChunkReader::recycling`].
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.buffer
+    }
+}
+
+impl PartialEq for Chunk {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes() == other.bytes()
+            && self.first_line == other.first_line
+            && self.fresh == other.fresh
+    }
+}
+
+impl std::fmt::Debug for Chunk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chunk")
+            .field("bytes", &String::from_utf8_lossy(self.bytes()))
+            .field("first_line", &self.first_line)
+            .field("fresh", &self.fresh)
+            .finish()
+    }
 }
 
 /// Bytes at the end of what has been read in which a cut is looked for, the smaller
@@ -26,12 +60,17 @@ const CUT_WINDOWS: [usize; 2] = [8 << 10, 64 << 10];
 
 /// Reads chunks from `reader`. `cut` names the offset of a line (never 0) inside a
 /// newline-aligned block where a post starts whatever came before it, if it finds one.
+///
+/// A block is read with `read` calls into the buffer itself, as large as the block. A
+/// `BufReader` no larger than a block then passes them straight to the file (once its
+/// buffer is empty) instead of copying every byte through its buffer.
 pub struct ChunkReader<R, F> {
     reader: R,
     cut: F,
-    /// The chunk being read into: it begins at a cut (or is a continuation) and may end
-    /// with part of a line.
+    /// The chunk being read into, in `pending[..filled]`: it begins at a cut (or is a
+    /// continuation) and may end with part of a line. All of `pending` is initialised.
     pending: Vec<u8>,
+    filled: usize,
     pending_fresh: bool,
     next_line: u64,
     eof: bool,
@@ -40,6 +79,21 @@ pub struct ChunkReader<R, F> {
     /// Buffers of chunks already used, handed back to be read into again: fresh memory
     /// costs a page fault and the kernel's zeroing per page.
     spare: Option<std::sync::mpsc::Receiver<Vec<u8>>>,
+}
+
+/// Reads into `buf` until it is full or the input ends. Returns the bytes read, and the
+/// error that stopped it early, if any.
+fn read_block(reader: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
+    let mut read = 0;
+    while let Some(rest) = buf.get_mut(read..).filter(|r| !r.is_empty()) {
+        match reader.read(rest) {
+            Ok(0) => break,
+            Ok(n) => read += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (read, Some(e)),
+        }
+    }
+    (read, None)
 }
 
 impl<R: Read, F: FnMut(&[u8]) -> Option<usize>> ChunkReader<R, F> {
@@ -51,6 +105,7 @@ impl<R: Read, F: FnMut(&[u8]) -> Option<usize>> ChunkReader<R, F> {
             reader,
             cut,
             pending: Vec::new(),
+            filled: 0,
             pending_fresh: true,
             next_line: 1,
             eof: false,
@@ -71,35 +126,38 @@ impl<R: Read, F: FnMut(&[u8]) -> Option<usize>> ChunkReader<R, F> {
         self.next_line - 1
     }
 
-    /// Hands `bytes` out as the next chunk, numbering its lines.
-    fn emit(&mut self, bytes: Vec<u8>, fresh: bool) -> Chunk {
-        let first_line = self.next_line;
-        self.next_line += count_lines(&bytes);
-        Chunk {
-            bytes,
-            first_line,
+    /// Hands `buffer[..len]` out as the next chunk, numbering its lines.
+    fn emit(&mut self, buffer: Vec<u8>, len: usize, fresh: bool) -> Chunk {
+        let chunk = Chunk {
+            buffer,
+            len,
+            first_line: self.next_line,
             fresh,
-        }
+        };
+        self.next_line += count_lines(chunk.bytes());
+        chunk
     }
 
     /// Hands out `pending` up to `at`, keeping the rest as the start of the next chunk.
     fn split_pending(&mut self, at: usize, next_fresh: bool) -> Chunk {
-        let kept = self.pending.get(at..).unwrap_or_default();
-        // Room for the kept bytes and a block, so that the next read does not grow the
-        // buffer: growing it copies the whole old allocation, not only the bytes in use.
+        let kept = self.pending.get(at..self.filled).unwrap_or_default();
+        // Room for the kept bytes and a block, so that the next block is read without
+        // growing the buffer: growing it copies the whole old allocation.
         let room = kept.len() + self.block_bytes;
         let mut rest = self
             .spare
             .as_ref()
             .and_then(|spare| spare.try_recv().ok())
-            .filter(|b| b.capacity() >= room)
-            .unwrap_or_else(|| Vec::with_capacity(room.max(self.block_bytes + CUT_WINDOWS[1])));
-        rest.clear();
-        rest.extend_from_slice(kept);
-        self.pending.truncate(at);
+            .filter(|b| b.len() >= room)
+            .unwrap_or_else(|| vec![0; room.max(self.block_bytes + CUT_WINDOWS[1])]);
+        if let Some(start) = rest.get_mut(..kept.len()) {
+            start.copy_from_slice(kept);
+        }
+        let kept_len = kept.len();
         let done = std::mem::replace(&mut self.pending, rest);
+        self.filled = kept_len;
         let fresh = std::mem::replace(&mut self.pending_fresh, next_fresh);
-        self.emit(done, fresh)
+        self.emit(done, at, fresh)
     }
 
     /// The next chunk, `None` at the end of the input. On a read error the bytes read
@@ -107,40 +165,46 @@ impl<R: Read, F: FnMut(&[u8]) -> Option<usize>> ChunkReader<R, F> {
     pub fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
         loop {
             if self.eof {
-                if self.pending.is_empty() {
+                if self.filled == 0 {
                     return Ok(None);
                 }
-                let bytes = std::mem::take(&mut self.pending);
+                let buffer = std::mem::take(&mut self.pending);
+                let len = std::mem::take(&mut self.filled);
                 let fresh = self.pending_fresh;
-                return Ok(Some(self.emit(bytes, fresh)));
+                return Ok(Some(self.emit(buffer, len, fresh)));
             }
-            let before = self.pending.len();
-            // Room for exactly one block: `read_to_end` then fills it without growing the
-            // buffer or zeroing it first, and stops at the block or the end of the input.
-            self.pending.reserve_exact(self.block_bytes);
-            match (&mut self.reader)
-                .take(self.block_bytes as u64)
-                .read_to_end(&mut self.pending)
-            {
-                Ok(0) => {
-                    self.eof = true;
-                    continue;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    // What was read stays in `pending`, handed out after the error.
-                    self.eof = true;
-                    return Err(e);
-                }
+            let before = self.filled;
+            let want = before + self.block_bytes;
+            if self.pending.len() < want {
+                // Only a chunk without cuts (or the first) grows; zeroed once.
+                self.pending.resize(want, 0);
             }
+            let (read, error) = read_block(
+                &mut self.reader,
+                self.pending.get_mut(before..want).unwrap_or_default(),
+            );
+            // What was read before an error stays in `pending`, handed out after it.
+            self.filled += read;
+            if let Some(e) = error {
+                self.eof = true;
+                return Err(e);
+            }
+            if read == 0 {
+                self.eof = true;
+                continue;
+            }
+            let filled = self.pending.get(..self.filled).unwrap_or_default();
             // Only whole lines are searched, and a chunk only ends after a line feed.
-            let Some(end) = memrchr(b'\n', &self.pending[before..]).map(|i| before + i + 1) else {
+            let Some(end) = filled
+                .get(before..)
+                .and_then(|new| memrchr(b'\n', new))
+                .map(|i| before + i + 1)
+            else {
                 continue;
             };
             for window in CUT_WINDOWS {
-                let from = line_start_at_or_after(&self.pending, end.saturating_sub(window));
-                if let Some(c) = self
-                    .pending
+                let from = line_start_at_or_after(filled, end.saturating_sub(window));
+                if let Some(c) = filled
                     .get(from..end)
                     .and_then(|window| (self.cut)(window))
                     .map(|c| from + c)
@@ -153,7 +217,7 @@ impl<R: Read, F: FnMut(&[u8]) -> Option<usize>> ChunkReader<R, F> {
                     break;
                 }
             }
-            if self.pending.len() >= self.max_chunk_bytes {
+            if self.filled >= self.max_chunk_bytes {
                 return Ok(Some(self.split_pending(end, false)));
             }
         }
@@ -240,14 +304,14 @@ mod tests {
         let text = "#a\nx\ny\n#b\nz\n#c\nw\nv\nu\n#d\nlast";
         for block in [1, 3, 5, 8, 100] {
             let got = chunks(text, block, 1 << 20);
-            let joined: Vec<u8> = got.iter().flat_map(|c| c.bytes.clone()).collect();
+            let joined: Vec<u8> = got.iter().flat_map(|c| c.bytes().to_vec()).collect();
             assert_eq!(joined, text.as_bytes(), "block {block}");
             assert!(got.iter().all(|c| c.fresh));
             let mut line = 1;
             for c in &got {
                 assert_eq!(c.first_line, line);
-                line += count_lines(&c.bytes);
-                assert_eq!(c.bytes.first(), Some(&b'#'), "block {block}: {c:?}");
+                line += count_lines(c.bytes());
+                assert_eq!(c.bytes().first(), Some(&b'#'), "block {block}: {c:?}");
             }
         }
         // Big blocks: one chunk per cut found, the rest rides along.
@@ -267,8 +331,8 @@ mod tests {
         let got = chunks(&text, BLOCK, 1 << 20);
         assert!(got.len() >= 4);
         for c in &got[..got.len() - 2] {
-            assert!(c.bytes.len() > BLOCK - (8 << 10), "{}", c.bytes.len());
-            assert_eq!(c.bytes.first(), Some(&b'#'));
+            assert!(c.bytes().len() > BLOCK - (8 << 10), "{}", c.bytes().len());
+            assert_eq!(c.bytes().first(), Some(&b'#'));
         }
         // Posts of 40 KiB: the small window mostly holds no cut, the large one does.
         let post = "#p\n".to_owned() + &"y\n".repeat(20 << 10);
@@ -276,14 +340,14 @@ mod tests {
         let got = chunks(&text, BLOCK, 1 << 20);
         assert!(got.len() >= 4);
         for c in &got[..got.len() - 2] {
-            let len = c.bytes.len();
+            let len = c.bytes().len();
             assert!(
                 len > BLOCK - (64 << 10) && len < BLOCK + (64 << 10),
                 "{len}"
             );
-            assert_eq!(c.bytes.len() % post.len(), 0);
+            assert_eq!(c.bytes().len() % post.len(), 0);
         }
-        let joined: Vec<u8> = got.iter().flat_map(|c| c.bytes.clone()).collect();
+        let joined: Vec<u8> = got.iter().flat_map(|c| c.bytes().to_vec()).collect();
         assert_eq!(joined, text.as_bytes());
     }
 
@@ -297,7 +361,7 @@ mod tests {
         while let Some(c) = r.next_chunk().unwrap() {
             // Hand back a used buffer with stale bytes in it, and keep a copy of the chunk.
             got.push(c.clone());
-            let mut used = c.bytes;
+            let mut used = c.into_buffer();
             used.extend_from_slice(b"stale");
             spare.send(used).unwrap();
         }
@@ -317,15 +381,60 @@ mod tests {
         while let Some(c) = r.next_chunk().unwrap() {
             // (At the end of the input nothing more is read.)
             assert!(
-                r.eof || r.pending.capacity() >= r.pending.len() + 7,
+                r.eof || r.pending.len() >= r.filled + 7,
                 "kept {} bytes in room for {}",
-                r.pending.len(),
-                r.pending.capacity()
+                r.filled,
+                r.pending.len()
             );
             got.push(c);
             spare.send(Vec::with_capacity(2)).unwrap();
         }
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_buf_reader_no_larger_than_a_block_reads_straight_into_the_chunks() {
+        /// Gives out `text` and remembers where each read that gave bytes wrote them.
+        struct Recording<'t> {
+            text: &'t [u8],
+            targets: std::rc::Rc<std::cell::RefCell<Vec<usize>>>,
+        }
+        impl Read for Recording<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = self.text.read(buf)?;
+                if n > 0 {
+                    self.targets.borrow_mut().push(buf.as_ptr() as usize);
+                }
+                Ok(n)
+            }
+        }
+        const BLOCK: usize = 64;
+        let text = "#a\nx\ny\n#b\nz\n#c\nw\nv\nu\n#d\nlast\n".repeat(40);
+        let targets = std::rc::Rc::default();
+        let file = Recording {
+            text: text.as_bytes(),
+            targets: std::rc::Rc::clone(&targets),
+        };
+        let reader = io::BufReader::with_capacity(BLOCK, file);
+        let mut r = ChunkReader::new(reader, cut_at_hash, BLOCK, 1 << 20);
+        let mut got = Vec::new();
+        while let Some(c) = r.next_chunk().unwrap() {
+            got.push(c);
+        }
+        assert_eq!(got, chunks(&text, BLOCK, 1 << 20));
+        // Every read went into a chunk's own buffer, none into the BufReader's.
+        let buffers: Vec<std::ops::Range<usize>> = got
+            .iter()
+            .map(|c| {
+                let start = c.buffer.as_ptr() as usize;
+                start..start + c.buffer.len()
+            })
+            .collect();
+        let targets = targets.borrow();
+        assert!(targets.len() >= text.len() / BLOCK);
+        for &t in targets.iter() {
+            assert!(buffers.iter().any(|b| b.contains(&t)), "read into {t:#x}");
+        }
     }
 
     #[test]
@@ -335,7 +444,7 @@ mod tests {
         assert!(got.len() > 3);
         assert!(got[0].fresh);
         assert!(got[1..].iter().all(|c| !c.fresh));
-        let joined: Vec<u8> = got.iter().flat_map(|c| c.bytes.clone()).collect();
+        let joined: Vec<u8> = got.iter().flat_map(|c| c.bytes().to_vec()).collect();
         assert_eq!(joined, text.as_bytes());
     }
 
@@ -362,14 +471,14 @@ mod tests {
         let mut got = Vec::new();
         let err = loop {
             match r.next_chunk() {
-                Ok(Some(c)) => got.extend(c.bytes),
+                Ok(Some(c)) => got.extend_from_slice(c.bytes()),
                 Ok(None) => panic!("the error must be reported"),
                 Err(e) => break e,
             }
         };
         assert_eq!(err.to_string(), "disk gone");
         while let Some(c) = r.next_chunk().unwrap() {
-            got.extend(c.bytes);
+            got.extend_from_slice(c.bytes());
         }
         assert_eq!(got, b"#a\nx\n#b\ny\npart");
     }
