@@ -64,6 +64,18 @@ pub fn find(
         }
     }
     let at = WIDTH * blocks.len();
+    if tail.is_empty() {
+        return None;
+    }
+    // The last WIDTH bytes are tested as one block: one block test instead of up to
+    // WIDTH - 1 byte tests at the end of each line. Its lanes before `at` were tested
+    // already and had no hit, so they have none now.
+    if let Some(start) = bytes.len().checked_sub(WIDTH)
+        && let Some(last) = bytes.get(start..).and_then(<[u8]>::first_chunk::<WIDTH>)
+    {
+        let hits = lanes_hit(Lanes(imp::load(last)));
+        return imp::first(hits.0).map(|lane| start + lane);
+    }
     tail.iter().position(|&b| hit(b)).map(|i| at + i)
 }
 
@@ -87,6 +99,24 @@ pub fn find_with_next(
             return Some(at + lane);
         }
         at += WIDTH;
+    }
+    // Fewer than WIDTH + 1 bytes are left. The last window is tested as one block (its
+    // lanes before `at` had no hit before, and have none now); only the last byte,
+    // followed by 0, is tested alone.
+    let last = bytes.len().saturating_sub(1);
+    if at < last
+        && let Some(start) = last.checked_sub(WIDTH)
+        && let Some(window) = bytes.get(start..)
+        && let (Some(block), Some(next)) = (
+            window.first_chunk::<WIDTH>(),
+            window.get(1..).and_then(<[u8]>::first_chunk::<WIDTH>),
+        )
+    {
+        let hits = lanes_hit(Lanes(imp::load(block)), Lanes(imp::load(next)));
+        if let Some(lane) = imp::first(hits.0) {
+            return Some(start + lane);
+        }
+        at = last;
     }
     (at..bytes.len()).find(|&i| hit(bytes[i], bytes.get(i + 1).copied().unwrap_or(0)))
 }
