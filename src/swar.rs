@@ -79,6 +79,22 @@ pub fn find(
     tail.iter().position(|&b| hit(b)).map(|i| at + i)
 }
 
+/// The first hit of `lanes_hit` on the block at `start`, with its successors loaded
+/// from one byte on; `None` when `bytes` has fewer than WIDTH + 1 bytes from `start`.
+#[inline(always)]
+fn window_hit(
+    bytes: &[u8],
+    start: usize,
+    lanes_hit: &impl Fn(Lanes, Lanes) -> Lanes,
+) -> Option<Option<usize>> {
+    let window = bytes.get(start..start + WIDTH + 1)?;
+    let block = window.first_chunk::<WIDTH>()?;
+    let next = window.get(1..)?.first_chunk::<WIDTH>()?;
+    Some(imp::first(
+        lanes_hit(Lanes(imp::load(block)), Lanes(imp::load(next))).0,
+    ))
+}
+
 /// As [`find`], where both tests also see the byte after each one (0 after the last).
 pub fn find_with_next(
     bytes: &[u8],
@@ -86,16 +102,8 @@ pub fn find_with_next(
     hit: impl Fn(u8, u8) -> bool,
 ) -> Option<usize> {
     let mut at = 0;
-    // A block is tested with its successors loaded from one byte on, so it needs one
-    // byte more than itself.
-    while let Some(window) = bytes.get(at..at + WIDTH + 1)
-        && let (Some(block), Some(next)) = (
-            window.first_chunk::<WIDTH>(),
-            window.get(1..).and_then(<[u8]>::first_chunk::<WIDTH>),
-        )
-    {
-        let hits = lanes_hit(Lanes(imp::load(block)), Lanes(imp::load(next)));
-        if let Some(lane) = imp::first(hits.0) {
+    while let Some(found) = window_hit(bytes, at, &lanes_hit) {
+        if let Some(lane) = found {
             return Some(at + lane);
         }
         at += WIDTH;
@@ -106,14 +114,9 @@ pub fn find_with_next(
     let last = bytes.len().saturating_sub(1);
     if at < last
         && let Some(start) = last.checked_sub(WIDTH)
-        && let Some(window) = bytes.get(start..)
-        && let (Some(block), Some(next)) = (
-            window.first_chunk::<WIDTH>(),
-            window.get(1..).and_then(<[u8]>::first_chunk::<WIDTH>),
-        )
+        && let Some(found) = window_hit(bytes, start, &lanes_hit)
     {
-        let hits = lanes_hit(Lanes(imp::load(block)), Lanes(imp::load(next)));
-        if let Some(lane) = imp::first(hits.0) {
+        if let Some(lane) = found {
             return Some(start + lane);
         }
         at = last;

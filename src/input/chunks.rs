@@ -352,41 +352,27 @@ mod tests {
     }
 
     #[test]
-    fn recycled_buffers_give_the_same_chunks() {
+    fn recycled_buffers_give_the_same_chunks_with_room_for_a_block() {
+        // Buffers come back with stale bytes in them, or too small to read a block into
+        // (those are not used: growing a buffer copies all of its old allocation).
         let text = "#a\nx\ny\n#b\nz\n#c\nw\nv\nu\n#d\nlast".repeat(20);
         let want = chunks(&text, 7, 1 << 20);
         let (spare, spare_rx) = std::sync::mpsc::channel();
         let mut r = ChunkReader::new(text.as_bytes(), cut_at_hash, 7, 1 << 20).recycling(spare_rx);
         let mut got = Vec::new();
         while let Some(c) = r.next_chunk().unwrap() {
-            // Hand back a used buffer with stale bytes in it, and keep a copy of the chunk.
-            got.push(c.clone());
-            let mut used = c.into_buffer();
-            used.extend_from_slice(b"stale");
-            spare.send(used).unwrap();
-        }
-        assert_eq!(got, want);
-    }
-
-    #[test]
-    fn the_next_chunk_has_room_for_a_block_before_it_is_read() {
-        // Growing a buffer copies all of its old allocation, so the buffer a chunk is
-        // read into must already hold what was kept plus a block. Buffers handed back
-        // too small for that are not used.
-        let text = "#a\nx\ny\n#b\nz\n#c\nw\nv\nu\n#d\nlast".repeat(20);
-        let want = chunks(&text, 7, 1 << 20);
-        let (spare, spare_rx) = std::sync::mpsc::channel();
-        let mut r = ChunkReader::new(text.as_bytes(), cut_at_hash, 7, 1 << 20).recycling(spare_rx);
-        let mut got = Vec::new();
-        while let Some(c) = r.next_chunk().unwrap() {
-            // (At the end of the input nothing more is read.)
+            // The buffer read into next holds what was kept and a block (at the end of
+            // the input nothing more is read).
             assert!(
                 r.eof || r.pending.len() >= r.filled + 7,
                 "kept {} bytes in room for {}",
                 r.filled,
                 r.pending.len()
             );
-            got.push(c);
+            got.push(c.clone());
+            let mut used = c.into_buffer();
+            used.extend_from_slice(b"stale");
+            spare.send(used).unwrap();
             spare.send(Vec::with_capacity(2)).unwrap();
         }
         assert_eq!(got, want);
