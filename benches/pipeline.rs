@@ -79,7 +79,7 @@ fn stages(c: &mut Criterion) {
             ..Config::default()
         };
         g.bench_function(format!("clean_10MB_threads_{threads}"), |b| {
-            b.iter(|| tgclean::run(black_box(&config)).expect("run"))
+            b.iter(|| tgclean::clean(black_box(&config)).expect("run"))
         });
     }
     g.finish();

@@ -6,7 +6,7 @@ use crate::dedup::DedupMode;
 use crate::lang::LangDetector;
 
 /// Input format (SPEC §2). `Auto` sniffs each file's content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Format {
     #[default]
     Auto,

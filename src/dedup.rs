@@ -5,8 +5,26 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::normalise::Digest16;
-use crate::post::Post;
+use crate::post::{Paragraph, Post};
 use crate::state::SeenState;
+
+/// A paragraph as dedup sees it: its key and the key's length in characters. Both the
+/// posts of a fused run and the scans of a sharded one are judged through it, by the
+/// same code.
+pub trait KeyedParagraph {
+    fn key(&self) -> &Digest16;
+    fn key_chars(&self) -> usize;
+}
+
+impl KeyedParagraph for Paragraph {
+    fn key(&self) -> &Digest16 {
+        &self.key
+    }
+
+    fn key_chars(&self) -> usize {
+        self.key_chars
+    }
+}
 
 /// Owner index of keys and ids loaded from `--state`: seen in an earlier run, by a post
 /// this run cannot name.
@@ -155,10 +173,10 @@ impl Deduper {
     }
 
     /// Remembers the keys of the paragraphs written (first owner wins).
-    fn remember_keys(&mut self, post: &Post, keep: &[bool], owner: u32) {
-        for (p, k) in post.paragraphs.iter().zip(keep) {
+    fn remember_keys<P: KeyedParagraph>(&mut self, paragraphs: &[P], keep: &[bool], owner: u32) {
+        for (p, k) in paragraphs.iter().zip(keep) {
             if *k {
-                self.seen_keys.entry(p.key).or_insert(owner);
+                self.seen_keys.entry(*p.key()).or_insert(owner);
             }
         }
     }
@@ -172,43 +190,48 @@ impl Deduper {
 
     /// Judges one post and records what it adds to the seen-set. Call in input order.
     pub fn judge(&mut self, post: &Post) -> Verdict {
+        self.judge_keys(post.id, &post.paragraphs)
+    }
+
+    /// Judges the post with this id and these paragraphs, as [`Deduper::judge`] does.
+    pub fn judge_keys<P: KeyedParagraph>(&mut self, id: Digest16, paragraphs: &[P]) -> Verdict {
         let all = || Verdict::Keep {
-            keep: vec![true; post.paragraphs.len()],
+            keep: vec![true; paragraphs.len()],
         };
         match self.mode {
             DedupMode::Off => {
-                let me = self.owner_index(post.id);
+                let me = self.owner_index(id);
                 let verdict = all();
                 if let Verdict::Keep { keep } = &verdict {
-                    self.remember_keys(post, keep, me);
+                    self.remember_keys(paragraphs, keep, me);
                 }
                 verdict
             }
             DedupMode::Post => {
-                if let Some(dup) = self.seen_post(&post.id) {
+                if let Some(dup) = self.seen_post(&id) {
                     return dup;
                 }
-                let me = self.owner_index(post.id);
+                let me = self.owner_index(id);
                 let verdict = all();
                 if let Verdict::Keep { keep } = &verdict {
-                    self.remember_keys(post, keep, me);
+                    self.remember_keys(paragraphs, keep, me);
                 }
                 verdict
             }
-            DedupMode::Paragraph => self.judge_paragraphs(post),
+            DedupMode::Paragraph => self.judge_paragraphs(id, paragraphs),
         }
     }
 
-    fn judge_paragraphs(&mut self, post: &Post) -> Verdict {
-        if let Some(dup) = self.seen_post(&post.id) {
+    fn judge_paragraphs<P: KeyedParagraph>(&mut self, id: Digest16, paragraphs: &[P]) -> Verdict {
+        if let Some(dup) = self.seen_post(&id) {
             return dup;
         }
         let min_chars = self.min_chars;
         let long = move |chars: usize| chars >= min_chars;
         let mut first_seen_owner = None;
         let mut any_long_new = false;
-        for p in post.paragraphs.iter().filter(|p| long(p.key_chars)) {
-            match self.seen_keys.get(&p.key) {
+        for p in paragraphs.iter().filter(|p| long(p.key_chars())) {
+            match self.seen_keys.get(p.key()) {
                 Some(&owner) => {
                     first_seen_owner.get_or_insert(owner);
                 }
@@ -220,13 +243,12 @@ impl Deduper {
                 of: self.owner_of(owner),
             };
         }
-        let me = self.owner_index(post.id);
+        let me = self.owner_index(id);
         // Short paragraphs are kept and remembered (for the state) but never judged.
-        let keep = post
-            .paragraphs
+        let keep = paragraphs
             .iter()
-            .map(|p| match self.seen_keys.entry(p.key) {
-                std::collections::hash_map::Entry::Occupied(_) => !long(p.key_chars),
+            .map(|p| match self.seen_keys.entry(*p.key()) {
+                std::collections::hash_map::Entry::Occupied(_) => !long(p.key_chars()),
                 std::collections::hash_map::Entry::Vacant(v) => {
                     v.insert(me);
                     true

@@ -43,6 +43,14 @@ pub enum Error {
         #[source]
         source: crate::state::StateError,
     },
+    /// A scan, decision or plan in the binary form of [`crate::engine::wire`] that
+    /// cannot be read.
+    #[error("{what}: not a readable tgclean {kind} ({why})")]
+    Wire {
+        what: String,
+        kind: &'static str,
+        why: String,
+    },
     #[error("interrupted; nothing was committed")]
     Interrupted,
     #[error("{0}")]

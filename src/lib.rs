@@ -5,12 +5,14 @@
 //! read exports into [`message`]s, [`grammar`]
 //! classifies lines, [`segment`] groups them into posts, [`normalise`] makes display text
 //! and keys, [`post`] finishes a post, [`dedup`] removes what was seen, [`record`] is the
-//! output line and [`output`] writes it. [`run`] wires them together.
+//! output line and [`output`] writes it. [`engine`] wires them together in three phases
+//! (scan, decide, emit); [`clean`] is the one-call run.
 
 mod block_fold;
 pub mod check;
 pub mod config;
 pub mod dedup;
+pub mod engine;
 pub mod error;
 pub mod formats;
 pub mod grammar;
@@ -21,7 +23,6 @@ pub mod lang;
 pub mod message;
 pub mod normalise;
 pub mod output;
-mod pipeline;
 pub mod post;
 pub mod record;
 pub mod segment;
@@ -31,8 +32,8 @@ mod swar;
 
 pub use config::{Config, Format, InputSpec, StatsTarget};
 pub use dedup::DedupMode;
+pub use engine::clean;
 pub use error::Error;
-pub use pipeline::run;
 pub use stats::RunStats;
 
 /// Result of `tgclean check`.

@@ -40,7 +40,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Clean(args) => {
             let config = args.into_config();
-            let stats = tgclean::run(&config).context("clean failed")?;
+            let stats = tgclean::clean(&config).context("clean failed")?;
             Ok(ExitCode::from(config.exit_code(&stats)))
         }
         Command::Schema => {

@@ -313,6 +313,36 @@ impl RecordSink {
     }
 }
 
+/// Where serialised lines go: the run's record sink, or a shard's part.
+pub trait LineSink {
+    /// Writes lines, each already ending with its newline.
+    fn write_lines(&mut self, lines: &[Vec<u8>]) -> Result<(), Error>;
+}
+
+impl LineSink for RecordSink {
+    fn write_lines(&mut self, lines: &[Vec<u8>]) -> Result<(), Error> {
+        RecordSink::write_lines(self, lines)
+    }
+}
+
+/// A [`LineSink`] over any writer, named in errors as `name`.
+pub struct WriterSink<W> {
+    pub writer: W,
+    pub name: String,
+}
+
+impl<W: Write> LineSink for WriterSink<W> {
+    fn write_lines(&mut self, lines: &[Vec<u8>]) -> Result<(), Error> {
+        lines
+            .iter()
+            .try_for_each(|line| self.writer.write_all(line))
+            .map_err(|source| Error::Write {
+                target: self.name.clone(),
+                source,
+            })
+    }
+}
+
 /// Writes `bytes` to `path` atomically (synced temp file in the same directory + rename).
 pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     prepare_file(path, bytes)?.install()

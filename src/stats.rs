@@ -47,6 +47,24 @@ impl RunStats {
         };
     }
 
+    /// Adds the counts of `other` (a shard's, or the other half of a run's) to these;
+    /// its errors come after these.
+    pub fn merge(&mut self, other: &RunStats) {
+        self.inputs += other.inputs;
+        self.bytes += other.bytes;
+        self.posts_read += other.posts_read;
+        self.records_written += other.records_written;
+        self.paragraphs.read += other.paragraphs.read;
+        self.paragraphs.written += other.paragraphs.written;
+        self.paragraphs.dropped.merge(&other.paragraphs.dropped);
+        self.duplicate_posts += other.duplicate_posts;
+        self.skipped_messages.service += other.skipped_messages.service;
+        self.skipped_messages.media_only += other.skipped_messages.media_only;
+        self.split_posts += other.split_posts;
+        self.invalid_utf8 += other.invalid_utf8;
+        self.errors.extend(other.errors.iter().cloned());
+    }
+
     /// The one-line summary printed on stderr.
     pub fn summary_line(&self) -> String {
         format!(

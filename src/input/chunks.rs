@@ -115,6 +115,12 @@ impl<R: Read, F: FnMut(&[u8]) -> Option<usize>> ChunkReader<R, F> {
         }
     }
 
+    /// Numbers the lines from `line` on: the reader starts inside an input, at a cut.
+    pub fn starting_at_line(mut self, line: u64) -> Self {
+        self.next_line = line.max(1);
+        self
+    }
+
     /// Reads into the buffers that come back on `spare` when there are any.
     pub fn recycling(mut self, spare: std::sync::mpsc::Receiver<Vec<u8>>) -> Self {
         self.spare = Some(spare);

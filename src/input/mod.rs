@@ -21,7 +21,7 @@ use crate::error::Error;
 const READ_BUFFER: usize = 256 * 1024;
 
 /// One input to read, with the name used in records and messages.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InputSource {
     pub name: String,
     pub path: Option<PathBuf>,

@@ -6,6 +6,7 @@ mod golden;
 mod hostile;
 mod props;
 mod realdata;
+mod shards;
 mod state;
 
 /// Σ of the run summary's `paragraphs.dropped`, after asserting the accounting balances:

@@ -10,7 +10,7 @@ use tgclean::{Config, DedupMode, InputSpec};
 
 /// One line of a random dump, drawn from every kind the grammar knows, with a small
 /// vocabulary so that repeats (within and across posts) are frequent.
-fn line() -> impl Strategy<Value = String> {
+pub fn line() -> impl Strategy<Value = String> {
     let word = prop::sample::select(vec![
         "minister",
         "talks",
@@ -62,7 +62,7 @@ fn run_on(dump: &str, dedup: DedupMode) -> (Vec<Value>, Value) {
         quiet: true,
         ..Config::default()
     };
-    let stats = tgclean::run(&config).unwrap();
+    let stats = tgclean::clean(&config).unwrap();
     let records = fs::read_to_string(&output)
         .unwrap()
         .lines()

@@ -1,224 +1,48 @@
-//! Runs `clean`: inputs → lines or messages → posts → keys (in parallel) → dedup (in
-//! input order) → records. Dedup has a single owner, so the output is the same for any
-//! thread count.
+//! Reads the pieces of a shard into posts, in input order, and hands them in batches to a
+//! [`PostSink`]: the one reading path under scan, emit and the fused run.
+//!
+//! Plain text is cut into chunks by a reader thread and segmented on the workers; JSON
+//! exports and JSON Lines are split or parsed on a reader thread and built into posts on
+//! the workers; HTML pages are read whole. Whatever the route, the sink sees the posts of
+//! the shard in input order, so everything after reading is format-agnostic.
 
-use std::io::{BufRead, Read};
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
-
-use sha2::{Digest, Sha256};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::config::{Config, Format, StatsTarget};
-use crate::dedup::{Deduper, Verdict};
+use super::interrupt;
+use super::plan::Piece;
+use crate::config::{Config, Format};
 use crate::error::Error;
 use crate::formats::export_split::split_export as tg_json_split;
 use crate::formats::{ItemSink, jsonl, tg_html::TgHtmlReader, tg_json, tme_html::TmeHtmlReader};
 use crate::input::{self, CountingReader, InputSource, Sniffed};
 use crate::message::{Item, Message, Skip, message_post};
 use crate::normalise;
-use crate::normalise::Digest16;
-use crate::output::{self, RecordSink};
-use crate::post::{Post, Reason, build_post};
-use crate::record::{ExplainRecord, FirstCopy, Hex16, Source, write_record};
+use crate::post::{Post, build_post};
 use crate::segment::{self, PostSegmenter};
-use crate::state::{self, SeenState};
 use crate::stats::RunStats;
 
-/// Set by SIGINT/SIGTERM: the run stops at the next batch and commits nothing.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-fn install_interrupt_handler() {
-    // A process runs `run` once, but tests run it many times: only the first
-    // registration succeeds, and the others need none.
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+/// The input that a batch of posts came from.
+#[derive(Debug, Clone, Copy)]
+pub struct InputAt<'a> {
+    /// Index of the input in the run's discovered inputs.
+    pub index: u32,
+    pub name: &'a str,
+    pub format: Format,
 }
 
-fn check_interrupt() -> Result<(), Error> {
-    if INTERRUPTED.load(Ordering::Relaxed) {
-        return Err(Error::Interrupted);
-    }
-    Ok(())
+/// Takes the posts of a shard, batch by batch, in input order.
+pub trait PostSink {
+    /// Posts read from `at`, in input order. An error stops the reading (output failed,
+    /// or interrupted).
+    fn posts(&mut self, at: InputAt<'_>, posts: Vec<Post>) -> Result<(), Error>;
 }
-
-/// SHA-256 of a file, or `None` when it cannot be read.
-fn file_sha256(path: &Path) -> Option<[u8; 32]> {
-    let mut file = std::fs::File::open(path).ok()?;
-    let mut hash = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => return Some(hash.finalize().into()),
-            Ok(n) => hash.update(&buf[..n]),
-            Err(_) => return None,
-        }
-    }
-}
-
-/// Reads `--state`: a missing file is a first run (empty); anything unreadable or invalid
-/// is refused. The delta of the last run counts only if the output it was written with
-/// is still the file at its path (see `state`).
-fn load_state(path: &Path) -> Result<SeenState, Error> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SeenState::default()),
-        Err(source) => {
-            return Err(Error::Open {
-                path: path.display().to_string(),
-                source,
-            });
-        }
-    };
-    let mut seen = state::decode(&bytes).map_err(|source| Error::State {
-        path: path.display().to_string(),
-        source,
-    })?;
-    match &seen.output {
-        Some((hash, out)) => match file_sha256(Path::new(out)) {
-            Some(now) if now != *hash => seen.reject_delta(),
-            _ => seen.accept_delta(),
-        },
-        None => seen.accept_delta(),
-    }
-    Ok(seen)
-}
-
-/// Room is made in the seen-set for one paragraph key per this many bytes of input, at
-/// the start. Dumps have more (the generated one 1.55 per KiB, the real samples in
-/// ../shared/realdata 1.6 to 2.9), so the set still grows on most inputs, but from near
-/// its final size. An input of nothing but repeats gets room it does not use: about 4%
-/// of its size in address space, of which only the table's control bytes (about 0.1% of
-/// the input) are written.
-const INPUT_BYTES_PER_KEY: u64 = 1024;
 
 /// Posts handed to the worker threads at once: enough to amortise the hand-off, small
 /// enough that memory stays flat.
 const BATCH_POSTS: usize = 256;
-
-/// Runs `clean` as configured. Input problems are collected in `RunStats::errors` (and
-/// printed on stderr as they happen) while the run goes on; only an output failure stops
-/// it and returns `Err`.
-pub fn run(config: &Config) -> Result<RunStats, Error> {
-    let started = Instant::now();
-    install_interrupt_handler();
-    // The state is checked before anything is written: a bad one stops the run here.
-    let loaded = match &config.state {
-        Some(path) => Some(load_state(path)?),
-        None => None,
-    };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(config.threads.max(1))
-        .thread_name(|i| format!("tgclean-worker-{i}"))
-        // A job that panics drops its result channel; the run then reports the failed
-        // batch as an error instead of aborting.
-        .panic_handler(|_| {})
-        .build()
-        .map_err(|e| Error::Config(format!("cannot start worker threads: {e}")))?;
-    let mut deduper = Deduper::new(config.dedup, config.min_dedup_chars);
-    if let Some(seen) = &loaded {
-        deduper.preload(seen);
-    }
-    let explain = match &config.explain {
-        Some(path) => Some(RecordSink::open(Some(path))?),
-        None => None,
-    };
-    let mut cleaner = Cleaner {
-        config,
-        deduper,
-        explain,
-        first_copies: std::collections::HashMap::new(),
-        explained_files: Vec::new(),
-        // The output's hash is kept in the state, so it is only needed with one.
-        sink: if config.state.is_some() {
-            RecordSink::open_hashed(config.output.as_deref())?
-        } else {
-            RecordSink::open(config.output.as_deref())?
-        },
-        stats: RunStats::default(),
-        pool,
-        serialising: std::collections::VecDeque::new(),
-        batch: Vec::with_capacity(BATCH_POSTS),
-        file: String::new(),
-        format: Format::Text,
-        tg_html: None,
-    };
-    let (sources, errors) = input::discover(&config.inputs);
-    for e in errors {
-        cleaner.input_error(&e);
-    }
-    let input_bytes: u64 = sources.iter().filter_map(InputSource::file_len).sum();
-    cleaner
-        .deduper
-        .reserve_keys(usize::try_from(input_bytes / INPUT_BYTES_PER_KEY).unwrap_or(0));
-    for source in &sources {
-        cleaner.clean_source(source)?;
-    }
-    cleaner.write_serialised(0)?;
-    check_interrupt()?;
-    let Cleaner {
-        sink,
-        mut stats,
-        deduper,
-        explain,
-        ..
-    } = cleaner;
-    let output = sink.finish()?;
-    let explain = match explain {
-        Some(e) => e.finish()?,
-        None => None,
-    };
-    if let Some(path) = &config.state {
-        let mut seen = deduper.to_state();
-        if let Some(out) = &output
-            && let Some(hash) = out.sha256
-        {
-            let target = std::path::absolute(out.target()).unwrap_or(out.target().to_path_buf());
-            seen.output = Some((hash, target.display().to_string()));
-        }
-        // The state goes first: if the run dies between the two renames, the state's
-        // delta does not match the (old) output and is ignored on the next load.
-        output::prepare_file(path, &state::encode(&mut seen))?.install()?;
-    }
-    if let Some(out) = output {
-        out.install()?;
-    }
-    if let Some(e) = explain {
-        e.install()?;
-    }
-    stats.set_elapsed(started.elapsed().as_secs_f64());
-    write_stats(config, &stats)?;
-    Ok(stats)
-}
-
-fn write_stats(config: &Config, stats: &RunStats) -> Result<(), Error> {
-    let json = serde_json::to_string(stats).map_err(|e| Error::Write {
-        target: "stats".into(),
-        source: e.into(),
-    })?;
-    match &config.stats {
-        None => {}
-        Some(StatsTarget::Stderr) => eprintln!("{json}"),
-        Some(StatsTarget::File(path)) => {
-            output::write_file_atomically(path, format!("{json}\n").as_bytes())?
-        }
-    }
-    if !config.quiet {
-        eprintln!("{}", stats.summary_line());
-    }
-    Ok(())
-}
-
-/// Where a written record came from, for naming first copies in `--explain`; the file
-/// is an index into `Cleaner::explained_files`, so a big run does not keep a name per
-/// record.
-struct WrittenAt {
-    file: u32,
-    format: &'static str,
-    line: Option<u64>,
-    message_id: Option<i64>,
-}
 
 /// Bytes read per block when looking for a cut: about one parallel task's worth of text.
 /// Measured on a 1 GB dump with 2 threads: 256 KiB is as fast as 1 MiB (a little faster:
@@ -232,7 +56,7 @@ const MAX_CHUNK_BYTES: usize = 16 << 20;
 /// Block and maximum chunk sizes. The integration tests shrink them through
 /// `TGCLEAN_CHUNK_BYTES` and `TGCLEAN_MAX_CHUNK_BYTES` to check that chunking never
 /// changes the output; nothing else should set them.
-fn chunk_sizes() -> (usize, usize) {
+pub(crate) fn chunk_sizes() -> (usize, usize) {
     let var = |name: &str, default: usize| {
         std::env::var(name)
             .ok()
@@ -248,6 +72,13 @@ fn chunk_sizes() -> (usize, usize) {
 /// Chunks segmented in parallel at once, per worker thread: enough that one slow chunk
 /// does not leave the other workers idle, few enough that batches in flight stay small.
 const CHUNKS_PER_THREAD: usize = 2;
+
+/// Batches handed to the workers and not yet taken back: one is worked on while this
+/// thread judges or writes the one before it.
+pub(crate) const BATCHES_IN_FLIGHT: usize = 1;
+
+/// Read buffer of a piece of a file.
+const PIECE_READ_BUFFER: usize = 256 << 10;
 
 /// What one chunk of text gave.
 struct ChunkPosts {
@@ -301,7 +132,7 @@ enum ReaderEvent {
 struct RawMessages {
     bytes: Vec<u8>,
     /// Line, byte range in `bytes`, and chat name of each message.
-    messages: Vec<(u64, std::ops::Range<usize>, Option<std::sync::Arc<str>>)>,
+    messages: Vec<(u64, std::ops::Range<usize>, Option<Arc<str>>)>,
 }
 
 /// Bytes of raw messages handed over at once.
@@ -402,35 +233,31 @@ struct TextChunks<'n> {
     spare: std::sync::mpsc::Sender<Vec<u8>>,
 }
 
-/// Batches handed to the workers and not yet taken back, per stage: one is worked on
-/// while this thread judges or writes the one before it.
-const BATCHES_IN_FLIGHT: usize = 1;
-
-fn worker_failed(what: &str) -> Error {
+pub(crate) fn worker_failed(what: &str) -> Error {
     Error::Config(format!("{what}: a worker thread failed"))
 }
 
-struct Cleaner<'c> {
+/// Reads inputs into posts for a [`PostSink`], and counts what reading sees: inputs,
+/// bytes, invalid UTF-8, skipped messages, split posts and input errors.
+pub struct ShardReader<'c, S> {
     config: &'c Config,
-    deduper: Deduper,
-    sink: RecordSink,
-    explain: Option<RecordSink>,
-    /// Sources of the records written, by post id (only while explaining).
-    first_copies: std::collections::HashMap<Digest16, WrittenAt>,
-    explained_files: Vec<String>,
-    stats: RunStats,
-    pool: rayon::ThreadPool,
-    /// Records of judged batches, being serialised on the workers, in output order.
-    serialising: std::collections::VecDeque<std::sync::mpsc::Receiver<Vec<Vec<u8>>>>,
+    pool: &'c rayon::ThreadPool,
+    pub sink: S,
+    /// The reading half of the run summary.
+    pub stats: RunStats,
+    /// Whether input problems are printed on stderr as they are met (they are always
+    /// collected in `stats.errors`). A scan leaves them to the emit of the same shard.
+    report: bool,
     /// Messages read but not yet turned into posts; all from `file`.
     batch: Vec<Message>,
-    file: String,
+    file: u32,
+    name: String,
     format: Format,
     /// Kept across consecutive HTML export pages: a page may continue the previous one.
     tg_html: Option<TgHtmlReader>,
 }
 
-impl ItemSink for Cleaner<'_> {
+impl<S: PostSink> ItemSink for ShardReader<'_, S> {
     fn item(&mut self, item: Item) -> Result<(), Error> {
         match item {
             Item::Message(msg) => {
@@ -450,10 +277,32 @@ impl ItemSink for Cleaner<'_> {
     }
 }
 
-impl Cleaner<'_> {
-    fn input_error(&mut self, e: &Error) {
-        let report = e.report();
-        eprintln!("tgclean: {report}");
+impl<'c, S: PostSink> ShardReader<'c, S> {
+    pub fn new(config: &'c Config, pool: &'c rayon::ThreadPool, sink: S, report: bool) -> Self {
+        ShardReader {
+            config,
+            pool,
+            sink,
+            stats: RunStats::default(),
+            report,
+            batch: Vec::with_capacity(BATCH_POSTS),
+            file: 0,
+            name: String::new(),
+            format: Format::Text,
+            tg_html: None,
+        }
+    }
+
+    /// Counts an input problem (and prints it, when reporting).
+    pub fn input_error(&mut self, e: &Error) {
+        self.input_problem(e.report());
+    }
+
+    /// [`ShardReader::input_error`] for a problem already reported as text.
+    pub fn input_problem(&mut self, report: String) {
+        if self.report {
+            eprintln!("tgclean: {report}");
+        }
         self.stats.errors.push(report);
     }
 
@@ -480,34 +329,79 @@ impl Cleaner<'_> {
             (Format::Auto, Sniffed::Text) => Format::Text,
             (Format::Auto, Sniffed::JsonExport) => Format::TgJson,
             (Format::Auto, Sniffed::JsonRecords) => Format::Jsonl,
-            // HTML is told apart after reading it whole (see `clean_html`).
+            // HTML is told apart after reading it whole (see `read_html`).
             (Format::Auto, Sniffed::Html) => Format::Auto,
             (forced, _) => forced,
         })
     }
 
-    /// Reads one input to the end. Returns `Err` only for output failures.
-    fn clean_source(&mut self, source: &InputSource) -> Result<(), Error> {
-        self.stats.inputs += 1;
-        let mut reader = match source.open() {
-            Ok(r) => r,
+    /// Opens a piece: the whole input, or a byte range of an uncompressed text file.
+    fn open_piece(
+        &mut self,
+        source: &InputSource,
+        piece: &Piece,
+    ) -> Option<Box<dyn BufRead + Send>> {
+        let opened = match (&piece.range, &source.path) {
+            (Some(range), Some(path)) => std::fs::File::open(path)
+                .and_then(|mut f| {
+                    f.seek(SeekFrom::Start(range.start))?;
+                    Ok(Box::new(BufReader::with_capacity(
+                        PIECE_READ_BUFFER,
+                        f.take(range.end - range.start),
+                    )) as Box<dyn BufRead + Send>)
+                })
+                .map_err(|source_err| Error::Open {
+                    path: source.name.clone(),
+                    source: source_err,
+                }),
+            _ => source.open(),
+        };
+        match opened {
+            Ok(r) => Some(r),
             Err(e) => {
                 self.input_error(&e);
-                return Ok(());
+                None
             }
+        }
+    }
+
+    /// Reads one piece of an input to its end. Returns `Err` only for output failures
+    /// and interruptions; input problems are counted and the run goes on.
+    pub fn read_piece(&mut self, sources: &[InputSource], piece: &Piece) -> Result<(), Error> {
+        let Some(source) = sources.get(piece.source as usize) else {
+            return Err(Error::Config(format!(
+                "a shard names input {} of {}",
+                piece.source,
+                sources.len()
+            )));
         };
-        let Some(format) = self.choose_format(source, &mut *reader) else {
+        let continued = piece.range.as_ref().is_some_and(|r| r.start > 0);
+        if !continued {
+            self.stats.inputs += 1;
+        }
+        let Some(mut reader) = self.open_piece(source, piece) else {
             return Ok(());
         };
-        self.file.clone_from(&source.name);
+        let format = if continued {
+            // The plan cuts text files only, after sniffing their start.
+            Format::Text
+        } else {
+            match self.choose_format(source, &mut *reader) {
+                Some(f) => f,
+                None => return Ok(()),
+            }
+        };
+        self.file = piece.source;
+        self.name.clone_from(&source.name);
         if !matches!(format, Format::TgHtml | Format::Auto) {
             self.tg_html = None;
         }
+        let first_line = piece.range.as_ref().map_or(1, |r| r.first_line);
         let result = match format {
-            Format::Text => self.clean_text(source, reader),
-            Format::TgJson | Format::Jsonl => self.clean_json(source, reader, format),
+            Format::Text => self.read_text(reader, first_line),
+            Format::TgJson | Format::Jsonl => self.read_json(reader, format),
             Format::TgHtml | Format::TmeHtml | Format::Auto => {
-                self.clean_html(source, &mut *reader, format)
+                self.read_html(source, &mut *reader, format)
             }
         };
         // Whatever was read before an input error is still cleaned and written.
@@ -524,14 +418,11 @@ impl Cleaner<'_> {
 
     /// Plain text: a reader thread cuts the input into chunks that start where a post
     /// must start ([`segment::find_cut`]); the workers segment chunks and compute keys in
-    /// parallel; this thread judges the posts in input order and writes them.
-    fn clean_text(
-        &mut self,
-        source: &InputSource,
-        reader: Box<dyn BufRead + Send>,
-    ) -> Result<(), Error> {
+    /// parallel; this thread hands the posts on in input order.
+    fn read_text(&mut self, reader: Box<dyn BufRead + Send>, first_line: u64) -> Result<(), Error> {
         self.format = Format::Text;
-        let name = source.name.as_str();
+        let name = self.name.clone();
+        let name = name.as_str();
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<input::Chunk, Error>>(
             CHUNKS_PER_THREAD * self.config.threads.max(1),
         );
@@ -551,6 +442,7 @@ impl Cleaner<'_> {
                 .spawn_scoped(scope, move || {
                     let (block, max) = chunk_sizes();
                     let mut chunks = input::ChunkReader::new(reader, segment::find_cut, block, max)
+                        .starting_at_line(first_line)
                         .recycling(spare_rx);
                     loop {
                         let next = match chunks.next_chunk() {
@@ -600,10 +492,12 @@ impl Cleaner<'_> {
         processed?;
         for line in std::mem::take(&mut text.splits) {
             self.stats.split_posts += 1;
-            eprintln!(
-                "tgclean: {}:{line}: post longer than {} bytes, split here (--max-post-bytes)",
-                source.name, self.config.max_post_bytes
-            );
+            if self.report {
+                eprintln!(
+                    "tgclean: {name}:{line}: post longer than {} bytes, split here (--max-post-bytes)",
+                    self.config.max_post_bytes
+                );
+            }
         }
         match read_error {
             Some(e) => Err(e),
@@ -611,6 +505,7 @@ impl Cleaner<'_> {
         }
     }
 
+    /// A segmenter for a chunk: one that starts an input, or one that starts at a cut.
     fn text_segmenter(&self, input_start: bool) -> PostSegmenter {
         let segmenter = if input_start {
             PostSegmenter::new()
@@ -646,7 +541,7 @@ impl Cleaner<'_> {
         self.take_chunk_posts(text, vec![done])
     }
 
-    /// Closes the post a continued chunk left open, if any, and judges it.
+    /// Closes the post a continued chunk left open, if any, and hands it on.
     fn close_open_post(&mut self, text: &mut TextChunks<'_>) -> Result<(), Error> {
         let Some(mut open) = text.open.take() else {
             return Ok(());
@@ -654,10 +549,10 @@ impl Cleaner<'_> {
         let mut raws = Vec::new();
         open.finish(&mut raws);
         text.splits.append(&mut open.splits);
-        self.judge_and_write(raws.into_iter().map(build_post).collect())
+        self.hand_on(raws.into_iter().map(build_post).collect())
     }
 
-    /// Hands the queued chunks to the workers to segment in parallel, and judges the
+    /// Hands the queued chunks to the workers to segment in parallel, and hands on the
     /// batches segmented before them, in order, down to [`BATCHES_IN_FLIGHT`]. With
     /// `keep_last_open`, the last chunk's open post is kept for the chunk that continues
     /// it.
@@ -698,7 +593,7 @@ impl Cleaner<'_> {
         self.take_segmented(text, BATCHES_IN_FLIGHT)
     }
 
-    /// Judges segmented batches in order until at most `keep` are left in flight.
+    /// Hands on segmented batches in order until at most `keep` are left in flight.
     fn take_segmented(&mut self, text: &mut TextChunks<'_>, keep: usize) -> Result<(), Error> {
         while text.segmenting.len() > keep {
             let Some(batch) = text.segmenting.pop_front() else {
@@ -710,7 +605,7 @@ impl Cleaner<'_> {
         Ok(())
     }
 
-    /// Counts what the chunks read, keeps a post left open, and judges their posts in
+    /// Counts what the chunks read, keeps a post left open, and hands their posts on in
     /// order.
     fn take_chunk_posts(
         &mut self,
@@ -727,19 +622,15 @@ impl Cleaner<'_> {
                 text.open = d.open;
             }
         }
-        self.judge_and_write(posts)
+        self.hand_on(posts)
     }
 
     /// JSON exports and JSON Lines: parsed on a reader thread of their own, which hands
     /// messages over in batches, in order; posts are then built in parallel.
-    fn clean_json(
-        &mut self,
-        source: &InputSource,
-        reader: Box<dyn BufRead + Send>,
-        format: Format,
-    ) -> Result<(), Error> {
+    fn read_json(&mut self, reader: Box<dyn BufRead + Send>, format: Format) -> Result<(), Error> {
         self.format = format;
-        let name = source.name.as_str();
+        let name = self.name.clone();
+        let name = name.as_str();
         let field = self.config.text_field.clone();
         let one_worker = self.config.threads <= 1;
         let (tx, rx) = std::sync::mpsc::sync_channel::<ReaderEvent>(4);
@@ -769,7 +660,7 @@ impl Cleaner<'_> {
             for event in &rx {
                 processed = match event {
                     ReaderEvent::Items(items) => items.into_iter().try_for_each(|i| self.item(i)),
-                    ReaderEvent::Raw(raw) => self.parse_and_judge(name, raw),
+                    ReaderEvent::Raw(raw) => self.parse_messages(name, raw),
                     ReaderEvent::Problem(e) => {
                         self.input_error(&e);
                         Ok(())
@@ -795,7 +686,7 @@ impl Cleaner<'_> {
         })
     }
 
-    fn clean_html(
+    fn read_html(
         &mut self,
         source: &InputSource,
         reader: &mut dyn BufRead,
@@ -836,9 +727,9 @@ impl Cleaner<'_> {
     }
 
     /// Parses a batch of export messages and builds their posts on the workers, then
-    /// judges them in order.
-    fn parse_and_judge(&mut self, name: &str, raw: RawMessages) -> Result<(), Error> {
-        check_interrupt()?;
+    /// hands them on in order.
+    fn parse_messages(&mut self, name: &str, raw: RawMessages) -> Result<(), Error> {
+        interrupt::check()?;
         let explaining = self.config.explain.is_some();
         let parsed: Vec<Parsed> = self.pool.install(|| {
             raw.messages
@@ -864,11 +755,11 @@ impl Cleaner<'_> {
                 Parsed::Problem(e) => self.input_error(&e),
             }
         }
-        self.judge_and_write(posts)
+        self.hand_on(posts)
     }
 
     fn process_batch(&mut self) -> Result<(), Error> {
-        check_interrupt()?;
+        interrupt::check()?;
         if self.batch.is_empty() {
             return Ok(());
         }
@@ -880,195 +771,28 @@ impl Cleaner<'_> {
                 .map(|m| build_post(message_post(m, explaining)))
                 .collect()
         });
-        self.judge_and_write(posts)
+        self.hand_on(posts)
     }
 
-    /// Judges `posts` in input order, then hands the records that are written to the
-    /// workers, which detect languages and serialise them in parallel; writes the
-    /// batches serialised before, in order, down to [`BATCHES_IN_FLIGHT`].
-    fn judge_and_write(&mut self, mut posts: Vec<Post>) -> Result<(), Error> {
-        check_interrupt()?;
-        // Dedup needs input order; language and serialisation do not, and run only for
-        // the records that are written.
-        let mut decisions = Vec::with_capacity(posts.len());
-        for post in &posts {
-            decisions.push(self.judge(post)?);
-        }
-        let file = self.file.clone();
-        let format = self.format.name();
-        let lang = self.config.lang;
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.pool.spawn(move || {
-            let lines: Vec<Vec<u8>> = posts
-                .par_iter_mut()
-                .zip(decisions.par_iter())
-                .filter_map(|(post, d)| d.as_ref().map(|d| (post, d)))
-                .map(|(post, d)| {
-                    post.lang = lang.detect(post);
-                    let source = Source {
-                        file: &file,
-                        format,
-                        line: post.line,
-                        message_id: post.message_id,
-                    };
-                    // Text is written about twice (joined, then per paragraph).
-                    let text: usize = post.paragraphs.iter().map(|p| p.text.len()).sum();
-                    let mut line =
-                        Vec::with_capacity(2 * text + 128 * post.paragraphs.len() + 1024);
-                    write_record(
-                        &mut line,
-                        post,
-                        &d.keep,
-                        &source,
-                        &d.dropped,
-                        d.duplicate_of,
-                    );
-                    line
-                })
-                .collect();
-            // The receiver is gone only when the run has stopped.
-            let _ = tx.send(lines);
-        });
-        self.serialising.push_back(rx);
-        self.write_serialised(BATCHES_IN_FLIGHT)
-    }
-
-    /// Writes serialised batches in order until at most `keep` are left in flight.
-    fn write_serialised(&mut self, keep: usize) -> Result<(), Error> {
-        while self.serialising.len() > keep {
-            let Some(batch) = self.serialising.pop_front() else {
-                break;
-            };
-            let lines = batch.recv().map_err(|_| worker_failed("records"))?;
-            self.sink.write_lines(&lines)?;
-            self.stats.records_written += lines.len() as u64;
-        }
-        Ok(())
-    }
-
-    fn first_copy(&self, id: Option<Digest16>) -> FirstCopy<'_> {
-        FirstCopy {
-            id: id.map(Hex16),
-            source: id.and_then(|i| self.first_copies.get(&i)).map(|w| Source {
-                file: self
-                    .explained_files
-                    .get(w.file as usize)
-                    .map_or("", String::as_str),
-                format: w.format,
-                line: w.line,
-                message_id: w.message_id,
-            }),
-        }
-    }
-
-    /// Writes the `--explain` lines of one post.
-    fn explain_post(
-        &mut self,
-        post: &Post,
-        keep: &[bool],
-        duplicate_post: Option<Option<Digest16>>,
-    ) -> Result<(), Error> {
-        let Some(mut sink) = self.explain.take() else {
-            return Ok(());
+    fn hand_on(&mut self, posts: Vec<Post>) -> Result<(), Error> {
+        interrupt::check()?;
+        let at = InputAt {
+            index: self.file,
+            name: &self.name,
+            format: self.format,
         };
-        let result = (|| {
-            let source = |line| Source {
-                file: &self.file,
-                format: self.format.name(),
-                line,
-                message_id: post.message_id,
-            };
-            let post_id = (!post.paragraphs.is_empty()).then_some(Hex16(post.id));
-            for e in &post.explain {
-                sink.write_record(&ExplainRecord {
-                    reason: e.reason.name(),
-                    source: source(e.line),
-                    post: post_id,
-                    text: &e.text,
-                    duplicate_of: None,
-                })?;
-            }
-            if let Some(of) = duplicate_post {
-                let text: Vec<&str> = post.paragraphs.iter().map(|p| post.text_of(p)).collect();
-                return sink.write_record(&ExplainRecord {
-                    reason: Reason::DuplicatePost.name(),
-                    source: source(post.line),
-                    post: post_id,
-                    text: &text.join("\n"),
-                    duplicate_of: Some(self.first_copy(of)),
-                });
-            }
-            for (p, _) in post.paragraphs.iter().zip(keep).filter(|(_, k)| !**k) {
-                sink.write_record(&ExplainRecord {
-                    reason: Reason::Duplicate.name(),
-                    source: source(p.line),
-                    post: post_id,
-                    text: post.text_of(p),
-                    duplicate_of: Some(self.first_copy(self.deduper.first_owner_of_key(&p.key))),
-                })?;
-            }
-            Ok(())
-        })();
-        self.explain = Some(sink);
-        result
-    }
-
-    /// Dedups one post in input order and keeps the accounting; returns what to write,
-    /// or `None` when the post gives no record.
-    fn judge(&mut self, post: &Post) -> Result<Option<Decision>, Error> {
-        self.stats.posts_read += 1;
-        self.stats.paragraphs.read += post.read;
-        let mut dropped = post.dropped.clone();
-        let n = post.paragraphs.len();
-        if n == 0 {
-            self.stats.paragraphs.dropped.merge(&dropped);
-            self.explain_post(post, &[], None)?;
-            return Ok(None);
-        }
-        let (keep, duplicate_of) = match self.deduper.judge(post) {
-            Verdict::Keep { keep } => {
-                let gone = keep.iter().filter(|k| !**k).count() as u64;
-                dropped.add(Reason::Duplicate, gone);
-                self.explain_post(post, &keep, None)?;
-                (keep, None)
-            }
-            Verdict::Duplicate { of } => {
-                self.stats.duplicate_posts += 1;
-                if !self.config.keep_duplicates {
-                    dropped.add(Reason::DuplicatePost, n as u64);
-                    self.stats.paragraphs.dropped.merge(&dropped);
-                    self.explain_post(post, &[], Some(of))?;
-                    return Ok(None);
-                }
-                self.explain_post(post, &[], None)?;
-                (vec![true; n], of)
-            }
-        };
-        self.stats.paragraphs.written += keep.iter().filter(|k| **k).count() as u64;
-        self.stats.paragraphs.dropped.merge(&dropped);
-        if self.explain.is_some() && duplicate_of.is_none() {
-            if self.explained_files.last() != Some(&self.file) {
-                self.explained_files.push(self.file.clone());
-            }
-            let file = u32::try_from(self.explained_files.len() - 1).unwrap_or(u32::MAX);
-            self.first_copies.entry(post.id).or_insert(WrittenAt {
-                file,
-                format: self.format.name(),
-                line: post.line,
-                message_id: post.message_id,
-            });
-        }
-        Ok(Some(Decision {
-            keep,
-            duplicate_of,
-            dropped,
-        }))
+        self.sink.posts(at, posts)
     }
 }
 
-/// What dedup decided for a post that is written.
-struct Decision {
-    keep: Vec<bool>,
-    duplicate_of: Option<Digest16>,
-    dropped: crate::post::DropCounts,
+/// Starts the worker threads of a phase.
+pub fn worker_pool(threads: usize) -> Result<rayon::ThreadPool, Error> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .thread_name(|i| format!("tgclean-worker-{i}"))
+        // A job that panics drops its result channel; the run then reports the failed
+        // batch as an error instead of aborting.
+        .panic_handler(|_| {})
+        .build()
+        .map_err(|e| Error::Config(format!("cannot start worker threads: {e}")))
 }

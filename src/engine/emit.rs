@@ -1,0 +1,348 @@
+//! The emit phase: turns posts and their decisions into records, `--explain` lines and
+//! the judging half of the run summary. The fused run and the sharded emit both write
+//! through [`Emitter`].
+
+use std::collections::VecDeque;
+use std::sync::mpsc::Receiver;
+
+use rayon::prelude::*;
+
+use super::decide::{Decider, FirstCopyAt, PostDecision, ShardDecisions};
+use super::plan::{Plan, Shard};
+use super::read::{BATCHES_IN_FLIGHT, InputAt, PostSink, ShardReader, worker_failed, worker_pool};
+use crate::config::Config;
+use crate::error::Error;
+use crate::input::InputSource;
+use crate::output::LineSink;
+use crate::post::{DropCounts, Post, Reason};
+use crate::record::{ExplainRecord, FirstCopy, Hex16, Source, write_record};
+use crate::stats::RunStats;
+
+/// What a written post looks like in its record.
+struct Written {
+    keep: Vec<bool>,
+    duplicate_of: Option<crate::normalise::Digest16>,
+    dropped: DropCounts,
+}
+
+/// Writes records and explain lines in input order, serialising on the workers.
+pub struct Emitter<'a, 's> {
+    config: &'a Config,
+    pool: &'a rayon::ThreadPool,
+    sources: &'a [InputSource],
+    out: &'s mut dyn LineSink,
+    explain: Option<&'s mut dyn LineSink>,
+    /// The judging half of the run summary.
+    pub stats: RunStats,
+    /// Records of batches being serialised on the workers, in output order.
+    serialising: VecDeque<Receiver<Vec<Vec<u8>>>>,
+}
+
+impl<'a, 's> Emitter<'a, 's> {
+    pub fn new(
+        config: &'a Config,
+        pool: &'a rayon::ThreadPool,
+        sources: &'a [InputSource],
+        out: &'s mut dyn LineSink,
+        explain: Option<&'s mut dyn LineSink>,
+    ) -> Self {
+        Emitter {
+            config,
+            pool,
+            sources,
+            out,
+            explain,
+            stats: RunStats::default(),
+            serialising: VecDeque::new(),
+        }
+    }
+
+    /// Accounts for, explains and writes a batch of posts read from `at`, each with its
+    /// decision.
+    pub fn emit(
+        &mut self,
+        at: InputAt<'_>,
+        mut posts: Vec<Post>,
+        decisions: Vec<PostDecision>,
+    ) -> Result<(), Error> {
+        let mut written = Vec::with_capacity(posts.len());
+        for (post, decision) in posts.iter().zip(decisions) {
+            written.push(self.account(at, post, decision)?);
+        }
+        let file = at.name.to_owned();
+        let format = at.format.name();
+        let lang = self.config.lang;
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.pool.spawn(move || {
+            let lines: Vec<Vec<u8>> = posts
+                .par_iter_mut()
+                .zip(written.par_iter())
+                .filter_map(|(post, w)| w.as_ref().map(|w| (post, w)))
+                .map(|(post, w)| {
+                    post.lang = lang.detect(post);
+                    let source = Source {
+                        file: &file,
+                        format,
+                        line: post.line,
+                        message_id: post.message_id,
+                    };
+                    // Text is written about twice (joined, then per paragraph).
+                    let text: usize = post.paragraphs.iter().map(|p| p.text.len()).sum();
+                    let mut line =
+                        Vec::with_capacity(2 * text + 128 * post.paragraphs.len() + 1024);
+                    write_record(
+                        &mut line,
+                        post,
+                        &w.keep,
+                        &source,
+                        &w.dropped,
+                        w.duplicate_of,
+                    );
+                    line
+                })
+                .collect();
+            // The receiver is gone only when the run has stopped.
+            let _ = tx.send(lines);
+        });
+        self.serialising.push_back(rx);
+        self.write_serialised(BATCHES_IN_FLIGHT)
+    }
+
+    /// Writes serialised batches in order until at most `keep` are left in flight.
+    fn write_serialised(&mut self, keep: usize) -> Result<(), Error> {
+        while self.serialising.len() > keep {
+            let Some(batch) = self.serialising.pop_front() else {
+                break;
+            };
+            let lines = batch.recv().map_err(|_| worker_failed("records"))?;
+            self.out.write_lines(&lines)?;
+            self.stats.records_written += lines.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// Writes what is still being serialised; returns the judging half of the summary.
+    pub fn finish(mut self) -> Result<RunStats, Error> {
+        self.write_serialised(0)?;
+        Ok(self.stats)
+    }
+
+    /// Counts one post's paragraphs under what became of them, writes its explain lines,
+    /// and says how its record looks, or `None` when it gives no record.
+    fn account(
+        &mut self,
+        at: InputAt<'_>,
+        post: &Post,
+        decision: PostDecision,
+    ) -> Result<Option<Written>, Error> {
+        self.stats.posts_read += 1;
+        self.stats.paragraphs.read += post.read;
+        let mut dropped = post.dropped.clone();
+        let n = post.paragraphs.len();
+        let (keep, duplicate_of) = match decision {
+            PostDecision::Empty => {
+                self.stats.paragraphs.dropped.merge(&dropped);
+                self.explain_post(at, post, &[], &[], None)?;
+                return Ok(None);
+            }
+            PostDecision::Keep {
+                dropped: gone,
+                first_copies,
+            } => {
+                let mut keep = vec![true; n];
+                for &i in &gone {
+                    if let Some(k) = keep.get_mut(i as usize) {
+                        *k = false;
+                    }
+                }
+                dropped.add(Reason::Duplicate, gone.len() as u64);
+                self.explain_post(at, post, &keep, &first_copies, None)?;
+                (keep, None)
+            }
+            PostDecision::Duplicate { of, first_copy } => {
+                self.stats.duplicate_posts += 1;
+                if !self.config.keep_duplicates {
+                    dropped.add(Reason::DuplicatePost, n as u64);
+                    self.stats.paragraphs.dropped.merge(&dropped);
+                    let first = first_copy.unwrap_or(FirstCopyAt { id: of, at: None });
+                    self.explain_post(at, post, &[], &[], Some(first))?;
+                    return Ok(None);
+                }
+                self.explain_post(at, post, &[], &[], None)?;
+                (vec![true; n], of)
+            }
+        };
+        self.stats.paragraphs.written += keep.iter().filter(|k| **k).count() as u64;
+        self.stats.paragraphs.dropped.merge(&dropped);
+        Ok(Some(Written {
+            keep,
+            duplicate_of,
+            dropped,
+        }))
+    }
+
+    /// The source of a first copy, named for `--explain`.
+    fn first_copy(&self, first: &FirstCopyAt) -> FirstCopy<'_> {
+        FirstCopy {
+            id: first.id.map(Hex16),
+            source: first.at.map(|w| Source {
+                file: self
+                    .sources
+                    .get(w.file as usize)
+                    .map_or("", |s| s.name.as_str()),
+                format: w.format.name(),
+                line: w.line,
+                message_id: w.message_id,
+            }),
+        }
+    }
+
+    /// Writes the `--explain` lines of one post: what reading dropped, then the post as
+    /// a duplicate or its paragraphs seen before (`keep[i]` false, first copies in order).
+    fn explain_post(
+        &mut self,
+        at: InputAt<'_>,
+        post: &Post,
+        keep: &[bool],
+        first_copies: &[FirstCopyAt],
+        duplicate_post: Option<FirstCopyAt>,
+    ) -> Result<(), Error> {
+        if self.explain.is_none() {
+            return Ok(());
+        }
+        let mut lines = Vec::new();
+        let source = |line| Source {
+            file: at.name,
+            format: at.format.name(),
+            line,
+            message_id: post.message_id,
+        };
+        let post_id = (!post.paragraphs.is_empty()).then_some(Hex16(post.id));
+        for e in &post.explain {
+            lines.push(explain_line(&ExplainRecord {
+                reason: e.reason.name(),
+                source: source(e.line),
+                post: post_id,
+                text: &e.text,
+                duplicate_of: None,
+            })?);
+        }
+        if let Some(first) = duplicate_post {
+            let text: Vec<&str> = post.paragraphs.iter().map(|p| post.text_of(p)).collect();
+            lines.push(explain_line(&ExplainRecord {
+                reason: Reason::DuplicatePost.name(),
+                source: source(post.line),
+                post: post_id,
+                text: &text.join("\n"),
+                duplicate_of: Some(self.first_copy(&first)),
+            })?);
+        } else {
+            let gone = post.paragraphs.iter().zip(keep).filter(|(_, k)| !**k);
+            for ((p, _), first) in gone.zip(first_copies) {
+                lines.push(explain_line(&ExplainRecord {
+                    reason: Reason::Duplicate.name(),
+                    source: source(p.line),
+                    post: post_id,
+                    text: post.text_of(p),
+                    duplicate_of: Some(self.first_copy(first)),
+                })?);
+            }
+        }
+        match self.explain.as_mut() {
+            Some(sink) => sink.write_lines(&lines),
+            None => Ok(()),
+        }
+    }
+}
+
+fn explain_line(record: &ExplainRecord<'_>) -> Result<Vec<u8>, Error> {
+    let mut line = serde_json::to_vec(record).map_err(|e| Error::Write {
+        target: "explain".into(),
+        source: e.into(),
+    })?;
+    line.push(b'\n');
+    Ok(line)
+}
+
+/// The fused run's sink: decides each post as it comes, then emits it.
+pub struct DecideAndEmit<'a, 's> {
+    pub decider: Decider,
+    pub emitter: Emitter<'a, 's>,
+}
+
+impl PostSink for DecideAndEmit<'_, '_> {
+    fn posts(&mut self, at: InputAt<'_>, posts: Vec<Post>) -> Result<(), Error> {
+        let decisions = posts
+            .iter()
+            .map(|p| {
+                let copy = super::decide::CopyAt {
+                    file: at.index,
+                    format: at.format,
+                    line: p.line,
+                    message_id: p.message_id,
+                };
+                self.decider.decide(p.id, &p.paragraphs, copy)
+            })
+            .collect();
+        self.emitter.emit(at, posts, decisions)
+    }
+}
+
+/// The sharded emit's sink: takes the decisions made for the shard, in order.
+struct EmitDecided<'a, 's> {
+    decisions: std::vec::IntoIter<PostDecision>,
+    emitter: Emitter<'a, 's>,
+    shard: u32,
+}
+
+impl PostSink for EmitDecided<'_, '_> {
+    fn posts(&mut self, at: InputAt<'_>, posts: Vec<Post>) -> Result<(), Error> {
+        let decisions: Vec<PostDecision> = self.decisions.by_ref().take(posts.len()).collect();
+        if decisions.len() != posts.len() {
+            return Err(Error::Config(format!(
+                "shard {}: more posts read than were scanned (the input changed between scan \
+                 and emit?)",
+                self.shard
+            )));
+        }
+        self.emitter.emit(at, posts, decisions)
+    }
+}
+
+/// Emits one shard: reads it again, writes its records to `out` and its explain lines
+/// to `explain`, and returns its part of the run summary. Input problems are reported
+/// on stderr and counted.
+pub fn emit<'s>(
+    config: &Config,
+    plan: &Plan,
+    shard: &Shard,
+    decisions: ShardDecisions,
+    out: &'s mut dyn LineSink,
+    explain: Option<&'s mut dyn LineSink>,
+) -> Result<RunStats, Error> {
+    let pool = worker_pool(config.threads)?;
+    let expected = decisions.posts.len();
+    let sink = EmitDecided {
+        decisions: decisions.posts.into_iter(),
+        emitter: Emitter::new(config, &pool, &plan.sources, out, explain),
+        shard: shard.index,
+    };
+    let mut reader = ShardReader::new(config, &pool, sink, true);
+    for piece in &shard.pieces {
+        reader.read_piece(&plan.sources, piece)?;
+    }
+    let ShardReader {
+        sink, mut stats, ..
+    } = reader;
+    if sink.decisions.len() != 0 {
+        return Err(Error::Config(format!(
+            "shard {}: {} posts were scanned but {} read (the input changed between scan and \
+             emit?)",
+            shard.index,
+            expected,
+            expected - sink.decisions.len()
+        )));
+    }
+    stats.merge(&sink.emitter.finish()?);
+    Ok(stats)
+}

@@ -1,0 +1,142 @@
+//! Whole runs: the fused single-process run (scan, decide and emit as each batch is
+//! read) and the sharded run (plan, scan every shard, decide over all, emit each), both
+//! committed the same way.
+
+use std::time::Instant;
+
+use super::decide::{Decider, decide};
+use super::emit::{DecideAndEmit, Emitter, emit};
+use super::plan::plan;
+use super::read::{ShardReader, worker_pool};
+use super::scan::scan;
+use super::{commit, interrupt, state_file};
+use crate::config::Config;
+use crate::error::Error;
+use crate::input;
+use crate::output::RecordSink;
+use crate::stats::RunStats;
+
+/// Opens the record sink (hashed when a state will record the output's hash) and the
+/// explain sink.
+fn open_sinks(config: &Config) -> Result<(RecordSink, Option<RecordSink>), Error> {
+    // The output's hash is kept in the state, so it is only needed with one.
+    let sink = if config.state.is_some() {
+        RecordSink::open_hashed(config.output.as_deref())?
+    } else {
+        RecordSink::open(config.output.as_deref())?
+    };
+    let explain = match &config.explain {
+        Some(path) => Some(RecordSink::open(Some(path))?),
+        None => None,
+    };
+    Ok((sink, explain))
+}
+
+/// Runs `clean` as configured, in one process, reading every input once. Input problems
+/// are collected in `RunStats::errors` (and printed on stderr as they happen) while the
+/// run goes on; only an output failure or an interruption stops it and returns `Err`.
+///
+/// ```no_run
+/// let config = tgclean::Config {
+///     inputs: vec![tgclean::InputSpec::Path("seeds".into())],
+///     output: Some("clean.jsonl".into()),
+///     ..tgclean::Config::default()
+/// };
+/// let stats = tgclean::clean(&config)?;
+/// println!("{} records", stats.records_written);
+/// # Ok::<(), tgclean::Error>(())
+/// ```
+pub fn clean(config: &Config) -> Result<RunStats, Error> {
+    let started = Instant::now();
+    interrupt::install_handler();
+    // The state is checked before anything is written: a bad one stops the run here.
+    let loaded = state_file::load_if_any(config.state.as_deref())?;
+    let pool = worker_pool(config.threads)?;
+    let (mut sink, mut explain) = open_sinks(config)?;
+    let (sources, errors) = input::discover(&config.inputs);
+    let input_bytes: u64 = sources
+        .iter()
+        .filter_map(input::InputSource::file_len)
+        .sum();
+    let decider = Decider::new(config, loaded.as_ref(), input_bytes);
+    let emitter = Emitter::new(
+        config,
+        &pool,
+        &sources,
+        &mut sink,
+        explain
+            .as_mut()
+            .map(|e| e as &mut dyn crate::output::LineSink),
+    );
+    let mut reader = ShardReader::new(config, &pool, DecideAndEmit { decider, emitter }, true);
+    for e in errors {
+        reader.input_error(&e);
+    }
+    for index in 0..sources.len() {
+        let piece = super::plan::Piece {
+            source: index as u32,
+            range: None,
+        };
+        reader.read_piece(&sources, &piece)?;
+    }
+    let ShardReader {
+        sink: fused,
+        mut stats,
+        ..
+    } = reader;
+    let DecideAndEmit { decider, emitter } = fused;
+    stats.merge(&emitter.finish()?);
+    interrupt::check()?;
+    let state = config.state.as_ref().map(|_| decider.to_state());
+    commit::commit(config, sink, explain, state, stats, started)
+}
+
+/// Runs `clean` as [`clean`] does, through the phases: the inputs cut into at most
+/// `shards` shards, each scanned, one decision over all scans, each shard emitted in
+/// order. Gives the bytes and totals of [`clean`], for any shard count.
+///
+/// ```no_run
+/// let config = tgclean::Config {
+///     inputs: vec![tgclean::InputSpec::Path("seeds".into())],
+///     output: Some("clean.jsonl".into()),
+///     ..tgclean::Config::default()
+/// };
+/// let stats = tgclean::engine::clean_sharded(&config, 4)?;
+/// # Ok::<(), tgclean::Error>(())
+/// ```
+pub fn clean_sharded(config: &Config, shards: usize) -> Result<RunStats, Error> {
+    let started = Instant::now();
+    interrupt::install_handler();
+    let loaded = state_file::load_if_any(config.state.as_deref())?;
+    let plan = plan(config, shards)?;
+    let scans = plan
+        .shards
+        .iter()
+        .map(|shard| scan(config, &plan, shard))
+        .collect::<Result<Vec<_>, Error>>()?;
+    interrupt::check()?;
+    let decisions = decide(config, &scans, loaded.as_ref());
+    drop(scans);
+    let (mut sink, mut explain) = open_sinks(config)?;
+    let mut stats = RunStats::default();
+    for report in &plan.errors {
+        eprintln!("tgclean: {report}");
+        stats.errors.push(report.clone());
+    }
+    for (shard, decided) in plan.shards.iter().zip(decisions.shards) {
+        let part = emit(
+            config,
+            &plan,
+            shard,
+            decided,
+            &mut sink,
+            explain
+                .as_mut()
+                .map(|e| e as &mut dyn crate::output::LineSink),
+        )?;
+        stats.merge(&part);
+    }
+    interrupt::check()?;
+    let state = config.state.as_ref().map(|_| decisions.state);
+    commit::commit(config, sink, explain, state, stats, started)
+}

@@ -1,0 +1,150 @@
+//! The scan phase: reads one shard and keeps, per post, only what the decisions need —
+//! its place in the input order, id, origin and paragraph keys. Pure: no seen-set, no
+//! output, so the shards of a run can be scanned anywhere, in any order, at once.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use super::decide::CopyAt;
+use super::plan::{Plan, Shard};
+use super::read::{InputAt, PostSink, ShardReader, worker_pool};
+use crate::config::{Config, Format};
+use crate::dedup::KeyedParagraph;
+use crate::error::Error;
+use crate::normalise::Digest16;
+use crate::post::Post;
+
+/// One paragraph of a scanned post: what dedup compares.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanParagraph {
+    pub key: Digest16,
+    /// Length of the key in characters, compared with `--min-dedup-chars`.
+    pub key_chars: u32,
+}
+
+impl KeyedParagraph for ScanParagraph {
+    fn key(&self) -> &Digest16 {
+        &self.key
+    }
+
+    fn key_chars(&self) -> usize {
+        self.key_chars as usize
+    }
+}
+
+/// One post as the decide phase sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostScan {
+    /// Place in the global input order: the shard index in the high 24 bits, the post's
+    /// index within the shard in the low 40. Orders compare as the input does.
+    pub order: u64,
+    pub id: Digest16,
+    /// Index of the input in [`Plan::sources`].
+    pub file: u32,
+    pub format: Format,
+    pub line: Option<u64>,
+    pub message_id: Option<i64>,
+    /// First 8 bytes of SHA-256 over the post's origin (SPEC §7: its forward source,
+    /// else its channel, else its input file), tagged by which of the three it is.
+    pub origin: u64,
+    pub paragraphs: Vec<ScanParagraph>,
+}
+
+impl PostScan {
+    /// Where the post was read.
+    pub fn at(&self) -> CopyAt {
+        CopyAt {
+            file: self.file,
+            format: self.format,
+            line: self.line,
+            message_id: self.message_id,
+        }
+    }
+}
+
+/// Bits of [`PostScan::order`] that number the posts of one shard.
+pub const ORDER_POST_BITS: u32 = 40;
+
+/// The scan of one shard: its posts in input order, and the input bytes it covered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardScan {
+    pub shard: u32,
+    pub bytes: u64,
+    pub posts: Vec<PostScan>,
+}
+
+/// The origin of a post (SPEC §7), hashed: forward source, else channel, else file.
+pub fn origin_hash(post: &Post, file: &str) -> u64 {
+    let (tag, name): (&[u8], &str) = match (&post.forwarded_from, &post.channel) {
+        (Some(f), _) => (b"f", f),
+        (None, Some(c)) => (b"c", c),
+        (None, None) => (b"i", file),
+    };
+    let digest = Sha256::new()
+        .chain_update(tag)
+        .chain_update(name.as_bytes())
+        .finalize();
+    let mut head = [0u8; 8];
+    head.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(head)
+}
+
+struct ScanSink {
+    shard: u32,
+    posts: Vec<PostScan>,
+}
+
+impl PostSink for ScanSink {
+    fn posts(&mut self, at: InputAt<'_>, posts: Vec<Post>) -> Result<(), Error> {
+        for post in posts {
+            let index = self.posts.len() as u64;
+            self.posts.push(PostScan {
+                order: (u64::from(self.shard) << ORDER_POST_BITS) | index,
+                id: post.id,
+                file: at.index,
+                format: at.format,
+                line: post.line,
+                message_id: post.message_id,
+                origin: origin_hash(&post, at.name),
+                paragraphs: post
+                    .paragraphs
+                    .iter()
+                    .map(|p| ScanParagraph {
+                        key: p.key,
+                        key_chars: u32::try_from(p.key_chars).unwrap_or(u32::MAX),
+                    })
+                    .collect(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Scans one shard of `plan`. Input problems are not reported here: the emit phase of
+/// the same shard meets and reports them.
+///
+/// ```no_run
+/// let config = tgclean::Config::default();
+/// let plan = tgclean::engine::plan(&config, 4)?;
+/// for shard in &plan.shards {
+///     let scan = tgclean::engine::scan(&config, &plan, shard)?;
+///     println!("shard {}: {} posts", scan.shard, scan.posts.len());
+/// }
+/// # Ok::<(), tgclean::Error>(())
+/// ```
+pub fn scan(config: &Config, plan: &Plan, shard: &Shard) -> Result<ShardScan, Error> {
+    let pool = worker_pool(config.threads)?;
+    let sink = ScanSink {
+        shard: shard.index,
+        posts: Vec::new(),
+    };
+    let mut reader = ShardReader::new(config, &pool, sink, false);
+    for piece in &shard.pieces {
+        reader.read_piece(&plan.sources, piece)?;
+    }
+    Ok(ShardScan {
+        shard: shard.index,
+        bytes: reader.stats.bytes,
+        posts: reader.sink.posts,
+    })
+}
