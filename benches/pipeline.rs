@@ -5,7 +5,8 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use tgclean::{Config, InputSpec, grammar, normalise};
+use tgclean::text::{grammar, normalise};
+use tgclean::{Config, InputSpec};
 
 fn seed_lines() -> Vec<String> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("seeds");

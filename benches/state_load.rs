@@ -2,8 +2,8 @@
 //! seen-set, as `tgclean clean --state` does before a run.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use tgclean::dedup::state::{SeenState, decode, encode};
 use tgclean::dedup::{DedupMode, Deduper};
-use tgclean::state::{SeenState, decode, encode};
 
 const KEYS: usize = 10_000_000;
 

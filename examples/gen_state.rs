@@ -1,7 +1,7 @@
 //! Writes a `--state` file holding N pseudo-random paragraph keys and N/10 post ids, to
 //! measure loading: `cargo run --release --example gen_state -- --keys 10000000 big.state`.
 
-use tgclean::state::{SeenState, encode};
+use tgclean::dedup::state::{SeenState, encode};
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use tgclean::config::{DEFAULT_MAX_POST_BYTES, DEFAULT_MIN_DEDUP_CHARS};
-use tgclean::lang::LangDetector;
+use tgclean::text::lang::LangDetector;
 use tgclean::{Config, DedupMode, Format, InputSpec, StatsTarget};
 
 const EXIT_CODES: &str = "\

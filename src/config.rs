@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::dedup::DedupMode;
-use crate::lang::LangDetector;
+use crate::text::lang::LangDetector;
 
 /// Input format (SPEC §2). `Auto` sniffs each file's content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -48,8 +48,7 @@ pub enum StatsTarget {
 /// Default for `--max-post-bytes`: 16 MiB.
 pub const DEFAULT_MAX_POST_BYTES: usize = 16 << 20;
 
-/// Default for `--min-dedup-chars` (SPEC §1).
-pub const DEFAULT_MIN_DEDUP_CHARS: usize = 24;
+pub use crate::dedup::DEFAULT_MIN_DEDUP_CHARS;
 
 /// Everything `run` needs to know. Built by the binary from its arguments.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,7 +92,7 @@ pub mod exit {
 
 impl Config {
     /// The exit code of a finished run: input errors first, then the CI guards.
-    pub fn exit_code(&self, stats: &crate::stats::RunStats) -> u8 {
+    pub fn exit_code(&self, stats: &crate::output::stats::RunStats) -> u8 {
         if !stats.errors.is_empty() {
             return exit::INPUT_ERRORS;
         }
@@ -136,7 +135,7 @@ impl Default for Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::RunStats;
+    use crate::output::stats::RunStats;
 
     #[test]
     fn exit_codes_rank_errors_then_duplicates_then_empty() {

@@ -41,10 +41,9 @@ pub enum Error {
     State {
         path: String,
         #[source]
-        source: crate::state::StateError,
+        source: crate::dedup::state::StateError,
     },
-    /// A scan, decision or plan in the binary form of [`crate::engine::wire`] that
-    /// cannot be read.
+    /// A scan, decision or plan in the engine's binary form that cannot be read.
     #[error("{what}: not a readable tgclean {kind} ({why})")]
     Wire {
         what: String,

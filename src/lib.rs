@@ -1,40 +1,26 @@
 //! tgclean turns Telegram channel dumps, news articles and transcripts into clean,
 //! deduplicated JSON Lines.
 //!
-//! The stages, each in its own module: [`input`] finds and streams inputs, [`formats`]
-//! read exports into [`message`]s, [`grammar`]
-//! classifies lines, [`segment`] groups them into posts, [`normalise`] makes display text
-//! and keys, [`post`] finishes a post, [`dedup`] removes what was seen, [`record`] is the
-//! output line and [`output`] writes it. [`engine`] wires them together in three phases
-//! (scan, decide, emit); [`clean`] is the one-call run.
+//! One folder per stage, data flowing one way: [`input`] finds and streams inputs,
+//! [`formats`] read exports into messages, [`text`] classifies lines, groups them into
+//! posts and computes keys, [`dedup`] holds the seen-set and its state file, [`output`]
+//! serialises and writes records. [`engine`] wires them together in three phases (scan,
+//! decide, emit); [`clean`] is the one-call run.
 
-mod block_fold;
-pub mod check;
 pub mod config;
 pub mod dedup;
 pub mod engine;
 pub mod error;
 pub mod formats;
-pub mod grammar;
 pub mod input;
-pub mod json;
-pub mod key_memo;
-pub mod lang;
-pub mod message;
-pub mod normalise;
 pub mod output;
-pub mod post;
-pub mod record;
-pub mod segment;
-pub mod state;
-pub mod stats;
-mod swar;
+pub mod text;
 
 pub use config::{Config, Format, InputSpec, StatsTarget};
 pub use dedup::DedupMode;
 pub use engine::clean;
 pub use error::Error;
-pub use stats::RunStats;
+pub use output::stats::RunStats;
 
 /// Result of `tgclean check`.
 #[derive(Debug, Default)]
@@ -48,7 +34,7 @@ pub struct CheckReport {
 /// Validates JSON Lines files (`-` = stdin) against the record schema, and reports post
 /// ids and paragraph keys (at least `min_dedup_chars` long) written twice across them.
 pub fn check(paths: &[InputSpec], min_dedup_chars: usize) -> Result<CheckReport, Error> {
-    let mut checker = check::RecordChecker::new()
+    let mut checker = output::check::RecordChecker::new()
         .map_err(Error::Config)?
         .with_min_dedup_chars(min_dedup_chars);
     let (sources, errors) = input::discover(paths);

@@ -45,7 +45,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Schema => {
             let mut out = std::io::stdout().lock();
-            match out.write_all(tgclean::record::SCHEMA_JSON.as_bytes()) {
+            match out.write_all(tgclean::output::record::SCHEMA_JSON.as_bytes()) {
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
                 other => other.context("writing the schema")?,
             }

@@ -1,8 +1,8 @@
 //! What every reader target asserts about the messages it got.
 
 use tgclean::formats::CollectSink;
-use tgclean::message::{Item, message_post};
-use tgclean::post::build_post;
+use tgclean::formats::message::{Item, message_post};
+use tgclean::text::post::build_post;
 
 /// Every message a reader yields must become a post whose accounting balances.
 pub fn check(sink: CollectSink) {

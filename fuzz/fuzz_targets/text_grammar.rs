@@ -6,10 +6,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use tgclean::input::for_each_line;
-use tgclean::normalise::display_text;
-use tgclean::post::build_post;
+use tgclean::text::normalise::display_text;
+use tgclean::text::post::build_post;
 use tgclean::input::count_lines;
-use tgclean::segment::{PostSegmenter, RawPost, find_cut};
+use tgclean::text::segment::{PostSegmenter, RawPost, find_cut};
 
 fn segment(mut segmenter: PostSegmenter, data: &[u8], first: u64) -> Vec<RawPost> {
     let mut posts = Vec::new();

@@ -4,10 +4,10 @@
 use std::time::Instant;
 
 use crate::config::{Config, StatsTarget};
+use crate::dedup::state::{self, SeenState};
 use crate::error::Error;
+use crate::output::stats::RunStats;
 use crate::output::{self, RecordSink};
-use crate::state::{self, SeenState};
-use crate::stats::RunStats;
 
 /// Commits a finished run's files and writes its summary.
 pub fn commit(

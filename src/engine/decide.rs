@@ -8,21 +8,11 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::scan::ShardScan;
-use crate::config::{Config, Format};
+use super::scan::{CopyAt, ShardScan};
+use crate::config::Config;
+use crate::dedup::state::SeenState;
 use crate::dedup::{Deduper, KeyedParagraph, Verdict};
-use crate::normalise::Digest16;
-use crate::state::SeenState;
-
-/// Where a post was read: what `--explain` names as the first copy of a duplicate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CopyAt {
-    /// Index of the input in the run's discovered inputs ([`super::Plan::sources`]).
-    pub file: u32,
-    pub format: Format,
-    pub line: Option<u64>,
-    pub message_id: Option<i64>,
-}
+use crate::text::normalise::Digest16;
 
 /// The post that kept the first copy of something dropped: its id and where it was,
 /// each `None` when an earlier run (`--state`) kept it.

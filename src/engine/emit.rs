@@ -14,14 +14,14 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::input::InputSource;
 use crate::output::LineSink;
-use crate::post::{DropCounts, Post, Reason};
-use crate::record::{ExplainRecord, FirstCopy, Hex16, Source, write_record};
-use crate::stats::RunStats;
+use crate::output::record::{ExplainRecord, FirstCopy, Hex16, Source, write_record};
+use crate::output::stats::RunStats;
+use crate::text::post::{DropCounts, Post, Reason};
 
 /// What a written post looks like in its record.
 struct Written {
     keep: Vec<bool>,
-    duplicate_of: Option<crate::normalise::Digest16>,
+    duplicate_of: Option<crate::text::normalise::Digest16>,
     dropped: DropCounts,
 }
 
@@ -275,7 +275,7 @@ impl PostSink for DecideAndEmit<'_, '_> {
         let decisions = posts
             .iter()
             .map(|p| {
-                let copy = super::decide::CopyAt {
+                let copy = super::scan::CopyAt {
                     file: at.index,
                     format: at.format,
                     line: p.line,

@@ -22,9 +22,9 @@ pub mod scan;
 mod state_file;
 pub mod wire;
 
-pub use decide::{CopyAt, Decider, Decisions, FirstCopyAt, PostDecision, ShardDecisions, decide};
+pub use decide::{Decider, Decisions, FirstCopyAt, PostDecision, ShardDecisions, decide};
 pub use emit::{Emitter, emit};
 pub use plan::{Piece, Plan, Shard, TextRange, plan};
 pub use run::{clean, clean_sharded};
-pub use scan::{PostScan, ScanParagraph, ShardScan, scan};
+pub use scan::{CopyAt, PostScan, ScanParagraph, ShardScan, scan};
 pub use state_file::load as load_state;

@@ -6,11 +6,10 @@ use std::io::{BufReader, Read, Write};
 
 use serde::{Deserialize, Serialize};
 
-use super::read::chunk_sizes;
 use crate::config::{Config, Format};
 use crate::error::Error;
-use crate::input::{self, ChunkReader, InputSource, Sniffed};
-use crate::segment;
+use crate::input::{self, ChunkReader, InputSource, Sniffed, chunk_sizes};
+use crate::text::segment;
 
 /// A byte range of an uncompressed text file that starts where a post must start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::input;
 use crate::output::RecordSink;
-use crate::stats::RunStats;
+use crate::output::stats::RunStats;
 
 /// Opens the record sink (hashed when a state will record the output's hash) and the
 /// explain sink.

@@ -5,14 +5,23 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use super::decide::CopyAt;
 use super::plan::{Plan, Shard};
 use super::read::{InputAt, PostSink, ShardReader, worker_pool};
 use crate::config::{Config, Format};
 use crate::dedup::KeyedParagraph;
 use crate::error::Error;
-use crate::normalise::Digest16;
-use crate::post::Post;
+use crate::text::normalise::Digest16;
+use crate::text::post::Post;
+
+/// Where a post was read: what `--explain` names as the first copy of a duplicate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyAt {
+    /// Index of the input in the run's discovered inputs ([`super::Plan::sources`]).
+    pub file: u32,
+    pub format: Format,
+    pub line: Option<u64>,
+    pub message_id: Option<i64>,
+}
 
 /// One paragraph of a scanned post: what dedup compares.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+use crate::dedup::state::{self, SeenState};
 use crate::error::Error;
-use crate::state::{self, SeenState};
 
 /// SHA-256 of a file, or `None` when it cannot be read.
 fn file_sha256(path: &Path) -> Option<[u8; 32]> {
@@ -24,7 +24,7 @@ fn file_sha256(path: &Path) -> Option<[u8; 32]> {
 
 /// Reads `--state`: a missing file is a first run (empty); anything unreadable or invalid
 /// is refused. The delta of the last run counts only if the output it was written with
-/// is still the file at its path (see [`crate::state`]).
+/// is still the file at its path (see [`crate::dedup::state`]).
 pub fn load(path: &Path) -> Result<SeenState, Error> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,

@@ -6,6 +6,7 @@
 //! Every other value, and every message, is only scanned for where it ends: strings are
 //! crossed with `memchr`, and brackets counted outside them.
 
+use std::borrow::Cow;
 use std::io::Read;
 use std::sync::Arc;
 
@@ -255,7 +256,7 @@ impl<R: Read> Scanner<R> {
             match key.as_str() {
                 "name" => {
                     let (_, range) = self.take_value()?;
-                    let repaired = super::tg_json::repair_escapes(&self.buf[range]);
+                    let repaired = repair_escapes(&self.buf[range]);
                     let name: Option<String> = serde_json::from_slice(&repaired)
                         .map_err(|e| self.error(format!("`name`: {e}")))?;
                     channel = name.map(Arc::from);
@@ -358,6 +359,29 @@ pub fn split_export(
         });
     }
     Ok(())
+}
+
+/// Rewrites the invalid `\xHH` escapes some exports contain into JSON's `\u00HH`, so the
+/// message still parses. Only a backslash that starts an escape is looked at: `\\x` (an
+/// escaped backslash followed by `x`) is left alone. Borrowed when there is none.
+pub fn repair_escapes(bytes: &[u8]) -> Cow<'_, [u8]> {
+    if memchr::memmem::find(bytes, b"\\x").is_none() {
+        return Cow::Borrowed(bytes);
+    }
+    let mut out = Vec::with_capacity(bytes.len() + 16);
+    let mut rest = bytes;
+    // Each step copies up to and including a backslash, then the byte it escapes.
+    while let Some(k) = memchr::memchr(b'\\', rest) {
+        out.extend_from_slice(&rest[..=k]);
+        match rest.get(k + 1) {
+            Some(b'x') => out.extend_from_slice(b"u00"),
+            Some(&b) => out.push(b),
+            None => {}
+        }
+        rest = rest.get(k + 2..).unwrap_or_default();
+    }
+    out.extend_from_slice(rest);
+    Cow::Owned(out)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use scraper::{ElementRef, Node, Selector};
 
 use crate::error::Error;
-use crate::message::push_unique;
+use crate::formats::message::push_unique;
 
 /// Elements that start and end a line of text.
 const BLOCKS: &[&str] = &[

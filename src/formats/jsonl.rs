@@ -12,8 +12,8 @@ use super::ItemSink;
 use super::markdown;
 use super::tg_json::{DateFormat, date_from_naive, int_of, parse_naive, rfc3339_date};
 use crate::error::Error;
+use crate::formats::message::{Item, Message, Skip, push_unique};
 use crate::input::for_each_line;
-use crate::message::{Item, Message, Skip, push_unique};
 
 /// Fields tried, in order, for the text of a record.
 const TEXT_FIELDS: [&str; 3] = ["text", "message", "content"];
@@ -22,7 +22,7 @@ static SCRAPER_DATE: DateFormat =
     std::sync::LazyLock::new(|| chrono::format::StrftimeItems::new("%Y-%m-%d %H:%M:%S").collect());
 
 /// A date given as RFC 3339, as `YYYY-MM-DD HH:MM:SS`, or as Unix seconds.
-fn scraper_date(v: &Value) -> Option<crate::grammar::Date> {
+fn scraper_date(v: &Value) -> Option<crate::text::grammar::Date> {
     match v {
         Value::String(s) => rfc3339_date(s)
             .or_else(|| parse_naive(s, &SCRAPER_DATE).and_then(|n| date_from_naive(&n))),

@@ -1,7 +1,7 @@
 //! Reduces Telethon Markdown (`**bold**`, `__italic__`, `~~strike~~`, `` `code` ``,
 //! `||spoiler||`, `[label](url)`) to plain text, moving link targets to a list.
 
-use crate::message::push_unique;
+use crate::formats::message::push_unique;
 
 /// Paired markers Telethon writes around formatted text, longest first.
 const MARKERS: [&str; 6] = ["```", "**", "__", "~~", "||", "`"];

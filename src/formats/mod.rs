@@ -5,13 +5,14 @@ pub mod export_split;
 pub mod html;
 pub mod jsonl;
 pub mod markdown;
+pub mod message;
 pub mod tg_html;
 pub mod tg_json;
 pub mod tg_message;
 pub mod tme_html;
 
 use crate::error::Error;
-use crate::message::Item;
+use crate::formats::message::Item;
 
 /// Where a reader sends what it finds.
 pub trait ItemSink {
@@ -42,7 +43,7 @@ impl ItemSink for CollectSink {
 
 impl CollectSink {
     /// The messages collected, skipping skipped items.
-    pub fn messages(&self) -> Vec<&crate::message::Message> {
+    pub fn messages(&self) -> Vec<&crate::formats::message::Message> {
         self.items
             .iter()
             .filter_map(|i| match i {

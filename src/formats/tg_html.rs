@@ -6,8 +6,8 @@ use scraper::{ElementRef, Html, Selector};
 use super::ItemSink;
 use super::html::{child_with, element_text, has_class, selector};
 use crate::error::Error;
-use crate::grammar;
-use crate::message::{Item, Message, Skip};
+use crate::formats::message::{Item, Message, Skip};
+use crate::text::grammar;
 
 /// Reads export pages in order. It remembers the forward source of the last message,
 /// because a `joined` message forwarded from the same source repeats no name.

@@ -9,35 +9,12 @@ use chrono::{DateTime, NaiveDateTime};
 use serde_json::Value;
 
 use super::ItemSink;
-use super::export_split::split_export;
+use super::export_split::{repair_escapes, split_export};
 use crate::error::Error;
-use crate::grammar::{Date, Time};
-use crate::message::{Item, Message, Skip, push_unique};
+use crate::formats::message::{Item, Message, Skip, push_unique};
+use crate::text::grammar::{Date, Time};
 
 use super::tg_message::{Fields, Text, TextPart};
-
-/// Rewrites the invalid `\xHH` escapes some exports contain into JSON's `\u00HH`, so the
-/// message still parses. Only a backslash that starts an escape is looked at: `\\x` (an
-/// escaped backslash followed by `x`) is left alone. Borrowed when there is none.
-pub fn repair_escapes(bytes: &[u8]) -> Cow<'_, [u8]> {
-    if memchr::memmem::find(bytes, b"\\x").is_none() {
-        return Cow::Borrowed(bytes);
-    }
-    let mut out = Vec::with_capacity(bytes.len() + 16);
-    let mut rest = bytes;
-    // Each step copies up to and including a backslash, then the byte it escapes.
-    while let Some(k) = memchr::memchr(b'\\', rest) {
-        out.extend_from_slice(&rest[..=k]);
-        match rest.get(k + 1) {
-            Some(b'x') => out.extend_from_slice(b"u00"),
-            Some(&b) => out.push(b),
-            None => {}
-        }
-        rest = rest.get(k + 2..).unwrap_or_default();
-    }
-    out.extend_from_slice(rest);
-    Cow::Owned(out)
-}
 
 /// Reads a whole export from `reader`, sending every message to `sink`. A message that
 /// is not valid JSON is a problem for the sink, and reading goes on.

@@ -7,8 +7,8 @@ use super::ItemSink;
 use super::html::{element_text, has_class, selector, within_class};
 use super::tg_json::rfc3339_date;
 use crate::error::Error;
-use crate::grammar;
-use crate::message::{Item, Message, Skip};
+use crate::formats::message::{Item, Message, Skip};
+use crate::text::grammar;
 
 /// Selectors of the preview's markup, compiled once.
 pub struct TmeHtmlReader {

@@ -3,7 +3,7 @@
 mod chunks;
 mod lines;
 
-pub use chunks::{Chunk, ChunkReader, count_lines};
+pub use chunks::{Chunk, ChunkReader, chunk_sizes, count_lines};
 pub use lines::{FileCounts, for_each_line, for_each_line_in};
 
 use std::cmp::Ordering;

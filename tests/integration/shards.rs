@@ -95,7 +95,7 @@ fn state_keys(bytes: &[u8]) -> Option<[Vec<[u8; 16]>; 4]> {
     if bytes.is_empty() {
         return None;
     }
-    let mut s = tgclean::state::decode(bytes).unwrap();
+    let mut s = tgclean::dedup::state::decode(bytes).unwrap();
     for v in [
         &mut s.base_keys,
         &mut s.delta_keys,

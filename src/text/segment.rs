@@ -1,8 +1,8 @@
 //! Groups classified lines into posts (SPEC §3): a post starts at a header and ends at a
 //! reaction line or the next header; a file without markers is one document.
 
-use crate::grammar::{self, Classified, Date, Line};
-use crate::post::{DropCounts, Explained, Reason};
+use crate::text::grammar::{self, Classified, Date, Line};
+use crate::text::reason::{DropCounts, Explained, Reason};
 
 /// What a paragraph is, as written in records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -474,7 +474,7 @@ pub fn find_cut(block: &[u8]) -> Option<usize> {
             after_content = false;
         } else {
             let text = String::from_utf8_lossy(raw);
-            let display = crate::normalise::display_text(&text);
+            let display = crate::text::normalise::display_text(&text);
             if !display.is_empty() {
                 let header = matches!(
                     grammar::classify(&display).line,
@@ -501,7 +501,7 @@ mod tests {
         crate::input::for_each_line("t", &mut text.as_bytes(), |n, line| {
             seg.push(
                 first - 1 + n,
-                &crate::normalise::display_text(line),
+                &crate::text::normalise::display_text(line),
                 &mut out,
             );
             Ok(())
@@ -514,7 +514,7 @@ mod tests {
     #[test]
     fn segmenting_either_side_of_a_cut_changes_nothing() {
         let texts = [
-            include_str!("../seeds/004_938382bba7e78ea9.txt").to_owned(),
+            include_str!("../../seeds/004_938382bba7e78ea9.txt").to_owned(),
             "Forwarded from A\nForwarded from A\nBody\n❤1\nForwarded from A\nForwarded from B\nText\n\
              Forwarded from B\nMore\n00:12\nForwarded from C\nstamped\nChannel, [1/2/2024 10:00 AM]\n\
              Forwarded from C\nbody\n"

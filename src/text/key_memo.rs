@@ -10,7 +10,7 @@
 
 use hashbrown::HashTable;
 
-use crate::normalise::{self, Digest16};
+use crate::text::normalise::{self, Digest16};
 
 /// Bytes of text the memo keeps before it starts afresh: the paragraphs of a thousand or
 /// so posts, which holds the repeats near each other (most are within a hundred lines),

@@ -1,9 +1,9 @@
 //! One message from an export or scraper, and its conversion into a post: the message's
 //! text is a small dump and goes through the same grammar as plain text.
 
-use crate::grammar::Date;
-use crate::normalise;
-use crate::segment::{ParagraphKind, PostSegmenter, RawPost, looks_like_title};
+use crate::text::grammar::Date;
+use crate::text::normalise;
+use crate::text::segment::{ParagraphKind, PostSegmenter, RawPost, looks_like_title};
 
 /// A message as read from a structured input, before its text is classified.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -130,7 +130,7 @@ pub fn message_post(msg: Message, explaining: bool) -> RawPost {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::post::Reason;
+    use crate::text::post::Reason;
 
     proptest::proptest! {
         #[test]

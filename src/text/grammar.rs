@@ -883,7 +883,7 @@ impl Shape {
         let may_be_place_date = b.len() <= 4 * MAX_PLACE_DATE_CHARS
             && b.iter().fold(false, |acc, c| acc | c.is_ascii_digit())
             && (b.len() <= MAX_PLACE_DATE_CHARS
-                || crate::swar::char_count(b) <= MAX_PLACE_DATE_CHARS);
+                || crate::text::swar::char_count(b) <= MAX_PLACE_DATE_CHARS);
         Shape {
             first: b.first().copied().unwrap_or(0),
             last: b.last().copied().unwrap_or(0),

@@ -2,10 +2,10 @@
 
 use serde::{Serialize, Serializer};
 
-use crate::json;
-use crate::normalise::Digest16;
-use crate::post::{DropCounts, Paragraph, Post, Reason};
-use crate::segment::ParagraphKind;
+use crate::output::json;
+use crate::text::normalise::Digest16;
+use crate::text::post::{DropCounts, Paragraph, Post, Reason};
+use crate::text::segment::ParagraphKind;
 
 /// Version of the record layout, written in every record.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -294,8 +294,8 @@ fn write_str_list(out: &mut Vec<u8>, items: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::post::build_post;
-    use crate::segment::RawPost;
+    use crate::text::post::build_post;
+    use crate::text::segment::RawPost;
 
     #[test]
     fn record_has_every_field_and_markers_in_text() {
@@ -343,9 +343,9 @@ mod tests {
 #[cfg(test)]
 mod writer_tests {
     use super::*;
-    use crate::grammar::Date;
-    use crate::post::build_post;
-    use crate::segment::RawPost;
+    use crate::text::grammar::Date;
+    use crate::text::post::build_post;
+    use crate::text::segment::RawPost;
     use proptest::prelude::*;
 
     /// Text with what JSON escapes, non-ASCII and emoji among plain words.

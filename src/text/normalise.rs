@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use caseless::Caseless;
 
-use crate::{block_fold, swar};
+use crate::text::{block_fold, swar};
 use sha2::{Digest, Sha256};
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick, is_nfkc_quick};
 

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::post::DropCounts;
+use crate::text::post::DropCounts;
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct ParagraphStats {

@@ -21,7 +21,7 @@
 
 use sha2::{Digest as _, Sha256};
 
-use crate::normalise::{DIGEST_LEN, Digest16};
+use crate::text::normalise::{DIGEST_LEN, Digest16};
 
 pub const MAGIC: &[u8; 8] = b"TGCLSEEN";
 pub const VERSION: u32 = 1;

@@ -8,7 +8,7 @@
 //! trigram detector of the `whatlang` crate: more Latin-script languages, but about 60 µs
 //! per post, which alone would cap a core near 60 MB/s.
 
-use crate::post::Post;
+use crate::text::post::Post;
 
 /// How `lang` is filled in (`--lang`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -242,9 +242,9 @@ fn census(sample: &str) -> ([u32; SCRIPTS.len()], Markers) {
         if lead < 0x80 {
             // Words of Latin-script text are runs of ASCII: skipped a block at a time.
             let rest = b.get(i..).unwrap_or_default();
-            i += crate::swar::find(
+            i += crate::text::swar::find(
                 rest,
-                |w| crate::swar::lanes_at_least(w, 0x80),
+                |w| crate::text::swar::lanes_at_least(w, 0x80),
                 |x| x >= 0x80,
             )
             .unwrap_or(rest.len());
@@ -719,18 +719,18 @@ mod tests {
 
     #[test]
     fn off_is_always_none() {
-        let mut raw = crate::segment::RawPost {
+        let mut raw = crate::text::segment::RawPost {
             read: 1,
             ..Default::default()
         };
         raw.push_paragraph(
-            crate::segment::ParagraphKind::Text,
+            crate::text::segment::ParagraphKind::Text,
             None,
             None,
             None,
             "The foreign minister said that the talks would continue.",
         );
-        let p = crate::post::build_post(raw);
+        let p = crate::text::post::build_post(raw);
         assert_eq!(LangDetector::Off.detect(&p), None);
         assert_eq!(LangDetector::Fast.detect(&p), Some("en"));
         assert_eq!(LangDetector::Whatlang.detect(&p), Some("en"));

@@ -1,12 +1,17 @@
 //! Cross-post deduplication (SPEC §4): decides, in input order, which paragraphs and posts
 //! are new. It is the single owner of the seen-set, so the first copy always wins.
 
+pub mod state;
+
+/// Default for `--min-dedup-chars` (SPEC §1).
+pub const DEFAULT_MIN_DEDUP_CHARS: usize = 24;
+
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::normalise::Digest16;
-use crate::post::{Paragraph, Post};
-use crate::state::SeenState;
+use crate::dedup::state::SeenState;
+use crate::text::normalise::Digest16;
+use crate::text::post::{Paragraph, Post};
 
 /// A paragraph as dedup sees it: its key and the key's length in characters. Both the
 /// posts of a fused run and the scans of a sharded one are judged through it, by the
@@ -262,8 +267,8 @@ impl Deduper {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::post::build_post;
-    use crate::segment::{ParagraphKind, RawPost};
+    use crate::text::post::build_post;
+    use crate::text::segment::{ParagraphKind, RawPost};
 
     fn post(texts: &[&str]) -> Post {
         let mut raw = RawPost {

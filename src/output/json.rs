@@ -5,7 +5,7 @@
 //! paragraphs with nothing to escape, so finding the next `"`, `\` or control character
 //! a block at a time makes writing them several times cheaper.
 
-use crate::swar;
+use crate::text::swar;
 
 /// Index of the first byte of `bytes` that JSON strings must escape.
 pub fn find_escape(bytes: &[u8]) -> Option<usize> {

@@ -1,4 +1,10 @@
-//! Where records go: a buffered, locked stdout, or a file replaced atomically.
+//! Output: the record and its serialisation, where records go (a buffered, locked
+//! stdout, or a file replaced atomically), the run summary, and `tgclean check`.
+
+pub mod check;
+pub mod json;
+pub mod record;
+pub mod stats;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

@@ -6,9 +6,9 @@ use std::io::BufRead;
 
 use serde_json::Value;
 
-use crate::config::DEFAULT_MIN_DEDUP_CHARS;
-use crate::normalise;
-use crate::record::SCHEMA_JSON;
+use crate::dedup::DEFAULT_MIN_DEDUP_CHARS;
+use crate::output::record::SCHEMA_JSON;
+use crate::text::normalise;
 
 /// Where something was first written: index into the file names, and line.
 type Place = (usize, u64);

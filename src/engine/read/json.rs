@@ -1,0 +1,216 @@
+//! The JSON route of the reader: exports and JSON Lines are split or parsed on a reader
+//! thread of their own; posts are built on the workers and handed on in input order.
+
+use std::io::{BufRead, Read};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::{BATCH_POSTS, PostSink, ShardReader};
+use crate::config::Format;
+use crate::engine::interrupt;
+use crate::error::Error;
+use crate::formats::export_split::split_export as tg_json_split;
+use crate::formats::message::{Item, Skip, message_post};
+use crate::formats::{ItemSink, jsonl, tg_json};
+use crate::input::CountingReader;
+use crate::text::post::{Post, build_post};
+
+/// What the JSON reader thread hands over, in input order.
+enum ReaderEvent {
+    Items(Vec<Item>),
+    /// Messages of a Telegram Desktop export, still to be parsed.
+    Raw(RawMessages),
+    Problem(Error),
+}
+
+/// Messages of an export as found by the splitter, in one buffer, parsed later on the
+/// workers.
+#[derive(Default)]
+struct RawMessages {
+    bytes: Vec<u8>,
+    /// Line, byte range in `bytes`, and chat name of each message.
+    messages: Vec<(u64, std::ops::Range<usize>, Option<Arc<str>>)>,
+}
+
+/// Bytes of raw messages handed over at once.
+const RAW_BATCH_BYTES: usize = 512 << 10;
+
+/// What a message of an export became on a worker.
+enum Parsed {
+    Post(Box<Post>),
+    Skipped(Skip),
+    Problem(Error),
+}
+
+/// The reader thread's sink: batches items for the queue to the judging thread.
+struct ChannelSink {
+    tx: std::sync::mpsc::SyncSender<ReaderEvent>,
+    batch: Vec<Item>,
+}
+
+impl ChannelSink {
+    fn flush(&mut self) -> Result<(), Error> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let items = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_POSTS));
+        // A closed queue means the judging side stopped (output failed, or interrupted).
+        self.tx
+            .send(ReaderEvent::Items(items))
+            .map_err(|_| Error::Interrupted)
+    }
+}
+
+impl ItemSink for ChannelSink {
+    fn item(&mut self, item: Item) -> Result<(), Error> {
+        self.batch.push(item);
+        if self.batch.len() >= BATCH_POSTS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn problem(&mut self, error: Error) {
+        // Problems keep their place among the items.
+        if self.flush().is_ok() {
+            let _ = self.tx.send(ReaderEvent::Problem(error));
+        }
+    }
+}
+
+/// The reader thread's side of an export: splits it into messages and queues them in
+/// batches. Stops with `Interrupted` when the judging side has gone.
+fn split_to_queue(
+    name: &str,
+    reader: impl Read,
+    tx: &std::sync::mpsc::SyncSender<ReaderEvent>,
+) -> Result<(), Error> {
+    // A batch is sent once it passes `RAW_BATCH_BYTES`; room for that and a typical
+    // message more is made up front rather than grown by doubling.
+    let fresh = || RawMessages {
+        bytes: Vec::with_capacity(RAW_BATCH_BYTES + (16 << 10)),
+        messages: Vec::new(),
+    };
+    let mut batch = fresh();
+    let send = |batch: &mut RawMessages| {
+        let full = std::mem::replace(batch, fresh());
+        tx.send(ReaderEvent::Raw(full))
+            .map_err(|_| Error::Interrupted)
+    };
+    let result = tg_json_split(name, reader, &mut |m| {
+        let start = batch.bytes.len();
+        batch.bytes.extend_from_slice(m.bytes);
+        batch
+            .messages
+            .push((m.line, start..batch.bytes.len(), m.channel.cloned()));
+        if batch.bytes.len() >= RAW_BATCH_BYTES {
+            send(&mut batch)?;
+        }
+        Ok(())
+    });
+    // What was split before an error still comes before it.
+    if !batch.messages.is_empty() {
+        send(&mut batch)?;
+    }
+    result
+}
+
+impl<S: PostSink> ShardReader<'_, S> {
+    /// JSON exports and JSON Lines: parsed on a reader thread of their own, which hands
+    /// messages over in batches, in order; posts are then built in parallel.
+    pub(super) fn read_json(
+        &mut self,
+        reader: Box<dyn BufRead + Send>,
+        format: Format,
+    ) -> Result<(), Error> {
+        self.format = format;
+        let name = self.name.clone();
+        let name = name.as_str();
+        let field = self.config.text_field.clone();
+        let one_worker = self.config.threads <= 1;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<ReaderEvent>(4);
+        std::thread::scope(|scope| {
+            let producer = std::thread::Builder::new()
+                .name("tgclean-reader".into())
+                .spawn_scoped(scope, move || {
+                    let mut counted = CountingReader::new(reader);
+                    let mut sink = ChannelSink {
+                        tx,
+                        batch: Vec::with_capacity(BATCH_POSTS),
+                    };
+                    // With one worker, the reader thread parses the messages too, so that
+                    // the two threads share the work; with more, the workers parse.
+                    let result = if format == Format::TgJson && one_worker {
+                        tg_json::read(name, &mut counted, &mut sink).map(|()| 0)
+                    } else if format == Format::TgJson {
+                        split_to_queue(name, &mut counted, &sink.tx).map(|()| 0)
+                    } else {
+                        jsonl::read(name, &mut counted, field.as_deref(), &mut sink)
+                    };
+                    let _ = sink.flush();
+                    (result, counted.bytes)
+                })
+                .map_err(|e| Error::Config(format!("cannot start the reader thread: {e}")))?;
+            let mut processed = Ok(());
+            for event in &rx {
+                processed = match event {
+                    ReaderEvent::Items(items) => items.into_iter().try_for_each(|i| self.item(i)),
+                    ReaderEvent::Raw(raw) => self.parse_messages(name, raw),
+                    ReaderEvent::Problem(e) => {
+                        self.input_error(&e);
+                        Ok(())
+                    }
+                };
+                if processed.is_err() {
+                    break;
+                }
+            }
+            // Dropping the queue stops a reader that is still going (after an error here).
+            drop(rx);
+            let (result, bytes) = producer.join().unwrap_or((
+                Err(Error::Config(format!("{name}: the reader thread failed"))),
+                0,
+            ));
+            self.stats.bytes += bytes;
+            processed?;
+            // A reader stopped by a closed queue reports `Interrupted`; only a real
+            // interruption gets here with the queue open, and then the run stops anyway.
+            let invalid = result?;
+            self.stats.invalid_utf8 += invalid;
+            Ok(())
+        })
+    }
+
+    /// Parses a batch of export messages and builds their posts on the workers, then
+    /// hands them on in order.
+    fn parse_messages(&mut self, name: &str, raw: RawMessages) -> Result<(), Error> {
+        interrupt::check()?;
+        let explaining = self.config.explain.is_some();
+        let parsed: Vec<Parsed> = self.pool.install(|| {
+            raw.messages
+                .par_iter()
+                .map(|(line, range, channel)| {
+                    let bytes = raw.bytes.get(range.clone()).unwrap_or_default();
+                    match tg_json::parse_message(name, *line, bytes, channel.as_deref()) {
+                        Ok(Item::Message(m)) => {
+                            Parsed::Post(Box::new(build_post(message_post(m, explaining))))
+                        }
+                        Ok(Item::Skipped(skip)) => Parsed::Skipped(skip),
+                        Err(e) => Parsed::Problem(e),
+                    }
+                })
+                .collect()
+        });
+        let mut posts = Vec::with_capacity(parsed.len());
+        for p in parsed {
+            match p {
+                Parsed::Post(post) => posts.push(*post),
+                Parsed::Skipped(Skip::Service) => self.stats.skipped_messages.service += 1,
+                Parsed::Skipped(Skip::MediaOnly) => self.stats.skipped_messages.media_only += 1,
+                Parsed::Problem(e) => self.input_error(&e),
+            }
+        }
+        self.hand_on(posts)
+    }
+}

@@ -1,0 +1,314 @@
+//! Reads the pieces of a shard into posts, in input order, and hands them in batches to a
+//! [`PostSink`]: the one reading path under scan, emit and the fused run.
+//!
+//! Plain text is cut into chunks by a reader thread and segmented on the workers; JSON
+//! exports and JSON Lines are split or parsed on a reader thread and built into posts on
+//! the workers; HTML pages are read whole. Whatever the route, the sink sees the posts of
+//! the shard in input order, so everything after reading is format-agnostic.
+
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+
+use rayon::prelude::*;
+
+use super::interrupt;
+
+mod json;
+mod text;
+
+use super::plan::Piece;
+use crate::config::{Config, Format};
+use crate::error::Error;
+use crate::formats::message::{Item, Message, Skip, message_post};
+use crate::formats::{ItemSink, tg_html::TgHtmlReader, tme_html::TmeHtmlReader};
+use crate::input::{self, InputSource, Sniffed};
+use crate::output::stats::RunStats;
+use crate::text::post::{Post, build_post};
+
+/// The input that a batch of posts came from.
+#[derive(Debug, Clone, Copy)]
+pub struct InputAt<'a> {
+    /// Index of the input in the run's discovered inputs.
+    pub index: u32,
+    pub name: &'a str,
+    pub format: Format,
+}
+
+/// Takes the posts of a shard, batch by batch, in input order.
+pub trait PostSink {
+    /// Posts read from `at`, in input order. An error stops the reading (output failed,
+    /// or interrupted).
+    fn posts(&mut self, at: InputAt<'_>, posts: Vec<Post>) -> Result<(), Error>;
+}
+
+/// Posts handed to the worker threads at once: enough to amortise the hand-off, small
+/// enough that memory stays flat.
+const BATCH_POSTS: usize = 256;
+
+/// Batches handed to the workers and not yet taken back: one is worked on while this
+/// thread judges or writes the one before it.
+pub(crate) const BATCHES_IN_FLIGHT: usize = 1;
+
+/// Read buffer of a piece of a file.
+const PIECE_READ_BUFFER: usize = 256 << 10;
+
+pub(crate) fn worker_failed(what: &str) -> Error {
+    Error::Config(format!("{what}: a worker thread failed"))
+}
+
+/// Reads inputs into posts for a [`PostSink`], and counts what reading sees: inputs,
+/// bytes, invalid UTF-8, skipped messages, split posts and input errors.
+pub struct ShardReader<'c, S> {
+    config: &'c Config,
+    pool: &'c rayon::ThreadPool,
+    pub sink: S,
+    /// The reading half of the run summary.
+    pub stats: RunStats,
+    /// Whether input problems are printed on stderr as they are met (they are always
+    /// collected in `stats.errors`). A scan leaves them to the emit of the same shard.
+    report: bool,
+    /// Messages read but not yet turned into posts; all from `file`.
+    batch: Vec<Message>,
+    file: u32,
+    name: String,
+    format: Format,
+    /// Kept across consecutive HTML export pages: a page may continue the previous one.
+    tg_html: Option<TgHtmlReader>,
+}
+
+impl<S: PostSink> ItemSink for ShardReader<'_, S> {
+    fn item(&mut self, item: Item) -> Result<(), Error> {
+        match item {
+            Item::Message(msg) => {
+                self.batch.push(msg);
+                if self.batch.len() >= BATCH_POSTS {
+                    self.process_batch()?;
+                }
+            }
+            Item::Skipped(Skip::Service) => self.stats.skipped_messages.service += 1,
+            Item::Skipped(Skip::MediaOnly) => self.stats.skipped_messages.media_only += 1,
+        }
+        Ok(())
+    }
+
+    fn problem(&mut self, error: Error) {
+        self.input_error(&error);
+    }
+}
+
+impl<'c, S: PostSink> ShardReader<'c, S> {
+    pub fn new(config: &'c Config, pool: &'c rayon::ThreadPool, sink: S, report: bool) -> Self {
+        ShardReader {
+            config,
+            pool,
+            sink,
+            stats: RunStats::default(),
+            report,
+            batch: Vec::with_capacity(BATCH_POSTS),
+            file: 0,
+            name: String::new(),
+            format: Format::Text,
+            tg_html: None,
+        }
+    }
+
+    /// Counts an input problem (and prints it, when reporting).
+    pub fn input_error(&mut self, e: &Error) {
+        self.input_problem(e.report());
+    }
+
+    /// [`ShardReader::input_error`] for a problem already reported as text.
+    pub fn input_problem(&mut self, report: String) {
+        if self.report {
+            eprintln!("tgclean: {report}");
+        }
+        self.stats.errors.push(report);
+    }
+
+    /// The format to read `source` with: the one asked for, or what its content shows.
+    fn choose_format(&mut self, source: &InputSource, reader: &mut dyn BufRead) -> Option<Format> {
+        let sniffed = match reader.fill_buf() {
+            Ok(head) => input::sniff(head),
+            Err(e) => {
+                self.input_error(&Error::Read {
+                    path: source.name.clone(),
+                    line: 1,
+                    source: e,
+                });
+                return None;
+            }
+        };
+        if sniffed == Sniffed::Binary {
+            self.input_error(&Error::Binary {
+                path: source.name.clone(),
+            });
+            return None;
+        }
+        Some(match (self.config.format, sniffed) {
+            (Format::Auto, Sniffed::Text) => Format::Text,
+            (Format::Auto, Sniffed::JsonExport) => Format::TgJson,
+            (Format::Auto, Sniffed::JsonRecords) => Format::Jsonl,
+            // HTML is told apart after reading it whole (see `read_html`).
+            (Format::Auto, Sniffed::Html) => Format::Auto,
+            (forced, _) => forced,
+        })
+    }
+
+    /// Opens a piece: the whole input, or a byte range of an uncompressed text file.
+    fn open_piece(
+        &mut self,
+        source: &InputSource,
+        piece: &Piece,
+    ) -> Option<Box<dyn BufRead + Send>> {
+        let opened = match (&piece.range, &source.path) {
+            (Some(range), Some(path)) => std::fs::File::open(path)
+                .and_then(|mut f| {
+                    f.seek(SeekFrom::Start(range.start))?;
+                    Ok(Box::new(BufReader::with_capacity(
+                        PIECE_READ_BUFFER,
+                        f.take(range.end - range.start),
+                    )) as Box<dyn BufRead + Send>)
+                })
+                .map_err(|source_err| Error::Open {
+                    path: source.name.clone(),
+                    source: source_err,
+                }),
+            _ => source.open(),
+        };
+        match opened {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.input_error(&e);
+                None
+            }
+        }
+    }
+
+    /// Reads one piece of an input to its end. Returns `Err` only for output failures
+    /// and interruptions; input problems are counted and the run goes on.
+    pub fn read_piece(&mut self, sources: &[InputSource], piece: &Piece) -> Result<(), Error> {
+        let Some(source) = sources.get(piece.source as usize) else {
+            return Err(Error::Config(format!(
+                "a shard names input {} of {}",
+                piece.source,
+                sources.len()
+            )));
+        };
+        let continued = piece.range.as_ref().is_some_and(|r| r.start > 0);
+        if !continued {
+            self.stats.inputs += 1;
+        }
+        let Some(mut reader) = self.open_piece(source, piece) else {
+            return Ok(());
+        };
+        let format = if continued {
+            // The plan cuts text files only, after sniffing their start.
+            Format::Text
+        } else {
+            match self.choose_format(source, &mut *reader) {
+                Some(f) => f,
+                None => return Ok(()),
+            }
+        };
+        self.file = piece.source;
+        self.name.clone_from(&source.name);
+        if !matches!(format, Format::TgHtml | Format::Auto) {
+            self.tg_html = None;
+        }
+        let first_line = piece.range.as_ref().map_or(1, |r| r.first_line);
+        let result = match format {
+            Format::Text => self.read_text(reader, first_line),
+            Format::TgJson | Format::Jsonl => self.read_json(reader, format),
+            Format::TgHtml | Format::TmeHtml | Format::Auto => {
+                self.read_html(source, &mut *reader, format)
+            }
+        };
+        // Whatever was read before an input error is still cleaned and written.
+        self.process_batch()?;
+        match result {
+            Ok(()) => Ok(()),
+            Err(e @ (Error::Write { .. } | Error::Interrupted)) => Err(e),
+            Err(e) => {
+                self.input_error(&e);
+                Ok(())
+            }
+        }
+    }
+
+    fn read_html(
+        &mut self,
+        source: &InputSource,
+        reader: &mut dyn BufRead,
+        format: Format,
+    ) -> Result<(), Error> {
+        let (html, bytes, invalid) = input::read_all_lossy(reader).map_err(|e| Error::Read {
+            path: source.name.clone(),
+            line: 1,
+            source: e,
+        })?;
+        self.stats.bytes += bytes;
+        self.stats.invalid_utf8 += invalid;
+        let format = match format {
+            Format::Auto if html.contains("tgme_widget_message") => Format::TmeHtml,
+            Format::Auto if html.contains("class=\"message ") && html.contains("history") => {
+                Format::TgHtml
+            }
+            Format::Auto => {
+                return Err(Error::UnknownFormat {
+                    path: source.name.clone(),
+                    what: "HTML, but neither a Telegram Desktop export nor a t.me/s page".into(),
+                });
+            }
+            f => f,
+        };
+        self.format = format;
+        if format == Format::TmeHtml {
+            self.tg_html = None;
+            return TmeHtmlReader::new()?.read(&html, self);
+        }
+        let mut reader = match self.tg_html.take() {
+            Some(r) => r,
+            None => TgHtmlReader::new()?,
+        };
+        let result = reader.read(&html, self);
+        self.tg_html = Some(reader);
+        result
+    }
+
+    fn process_batch(&mut self) -> Result<(), Error> {
+        interrupt::check()?;
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let messages = std::mem::take(&mut self.batch);
+        let explaining = self.config.explain.is_some();
+        let posts: Vec<Post> = self.pool.install(|| {
+            messages
+                .into_par_iter()
+                .map(|m| build_post(message_post(m, explaining)))
+                .collect()
+        });
+        self.hand_on(posts)
+    }
+
+    fn hand_on(&mut self, posts: Vec<Post>) -> Result<(), Error> {
+        interrupt::check()?;
+        let at = InputAt {
+            index: self.file,
+            name: &self.name,
+            format: self.format,
+        };
+        self.sink.posts(at, posts)
+    }
+}
+
+/// Starts the worker threads of a phase.
+pub fn worker_pool(threads: usize) -> Result<rayon::ThreadPool, Error> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .thread_name(|i| format!("tgclean-worker-{i}"))
+        // A job that panics drops its result channel; the run then reports the failed
+        // batch as an error instead of aborting.
+        .panic_handler(|_| {})
+        .build()
+        .map_err(|e| Error::Config(format!("cannot start worker threads: {e}")))
+}

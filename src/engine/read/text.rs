@@ -1,0 +1,288 @@
+//! The plain-text route of the reader: a reader thread cuts the input into chunks that
+//! start where a post must start, the workers segment them in parallel, and the posts
+//! come back in input order.
+
+use std::io::BufRead;
+
+use rayon::prelude::*;
+
+use super::{BATCHES_IN_FLIGHT, PostSink, ShardReader, worker_failed};
+use crate::config::Format;
+use crate::error::Error;
+use crate::input::{self, chunk_sizes};
+use crate::text::normalise;
+use crate::text::post::Post;
+use crate::text::post::build_post;
+use crate::text::segment::{self, PostSegmenter};
+
+/// Chunks segmented in parallel at once, per worker thread: enough that one slow chunk
+/// does not leave the other workers idle, few enough that batches in flight stay small.
+const CHUNKS_PER_THREAD: usize = 2;
+
+/// What one chunk of text gave.
+struct ChunkPosts {
+    posts: Vec<Post>,
+    counts: input::FileCounts,
+    splits: Vec<u64>,
+    /// The segmenter, still holding the chunk's last post open, when the next chunk
+    /// continues it.
+    open: Option<PostSegmenter>,
+}
+
+/// Segments one chunk (lines → display text → posts) and computes its posts' keys. The
+/// last post is closed unless `keep_open`.
+fn segment_chunk(
+    name: &str,
+    chunk: &input::Chunk,
+    mut segmenter: PostSegmenter,
+    keep_open: bool,
+) -> ChunkPosts {
+    let mut raws = Vec::new();
+    let first = chunk.first_line;
+    // Reading from memory cannot fail, and `push` never returns an error.
+    let counts = input::for_each_line_in(name, chunk.bytes(), |n, line| {
+        segmenter.push(first - 1 + n, &normalise::display_text(line), &mut raws);
+        Ok(())
+    })
+    .unwrap_or_default();
+    if !keep_open {
+        segmenter.finish(&mut raws);
+    }
+    let splits = std::mem::take(&mut segmenter.splits);
+    ChunkPosts {
+        posts: raws.into_iter().map(build_post).collect(),
+        counts,
+        splits,
+        open: keep_open.then_some(segmenter),
+    }
+}
+
+/// The state of one plain-text input between chunks.
+struct TextChunks<'n> {
+    name: &'n str,
+    /// Fresh chunks waiting to be segmented in parallel.
+    pending: Vec<input::Chunk>,
+    /// The segmenter of a post that goes on in the next chunk.
+    open: Option<PostSegmenter>,
+    /// Lines where over-long posts were split.
+    splits: Vec<u64>,
+    /// Batches of chunks being segmented on the workers, in input order.
+    segmenting: std::collections::VecDeque<std::sync::mpsc::Receiver<Vec<ChunkPosts>>>,
+    /// Where segmented chunks' buffers go back to the reader, to be read into again.
+    spare: std::sync::mpsc::Sender<Vec<u8>>,
+}
+
+impl<S: PostSink> ShardReader<'_, S> {
+    /// Plain text: a reader thread cuts the input into chunks that start where a post
+    /// must start ([`segment::find_cut`]); the workers segment chunks and compute keys in
+    /// parallel; this thread hands the posts on in input order.
+    pub(super) fn read_text(
+        &mut self,
+        reader: Box<dyn BufRead + Send>,
+        first_line: u64,
+    ) -> Result<(), Error> {
+        self.format = Format::Text;
+        let name = self.name.clone();
+        let name = name.as_str();
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<input::Chunk, Error>>(
+            CHUNKS_PER_THREAD * self.config.threads.max(1),
+        );
+        let (spare, spare_rx) = std::sync::mpsc::channel();
+        let mut text = TextChunks {
+            name,
+            pending: Vec::new(),
+            open: None,
+            splits: Vec::new(),
+            segmenting: std::collections::VecDeque::new(),
+            spare,
+        };
+        let (read_error, processed) = std::thread::scope(|scope| {
+            // Named, so that profiles show the reading apart from the rest.
+            let producer = std::thread::Builder::new()
+                .name("tgclean-reader".into())
+                .spawn_scoped(scope, move || {
+                    let (block, max) = chunk_sizes();
+                    let mut chunks = input::ChunkReader::new(reader, segment::find_cut, block, max)
+                        .starting_at_line(first_line)
+                        .recycling(spare_rx);
+                    loop {
+                        let next = match chunks.next_chunk() {
+                            Ok(Some(chunk)) => Ok(chunk),
+                            Ok(None) => return,
+                            // What was read before the error still comes after it.
+                            Err(e) => Err(Error::Read {
+                                path: name.to_owned(),
+                                line: chunks.lines_read() + 1,
+                                source: e,
+                            }),
+                        };
+                        if tx.send(next).is_err() {
+                            return;
+                        }
+                    }
+                })
+                .map_err(|e| Error::Config(format!("cannot start the reader thread: {e}")))?;
+            let mut read_error = None;
+            let mut processed = Ok(());
+            for next in &rx {
+                processed = match next {
+                    Ok(chunk) => self.take_chunk(&mut text, chunk),
+                    Err(e) => {
+                        read_error = Some(e);
+                        Ok(())
+                    }
+                };
+                if processed.is_err() {
+                    break;
+                }
+            }
+            if processed.is_ok() {
+                // Either chunks wait, or a post left open by the last chunk does.
+                processed = self
+                    .flush_chunks(&mut text, false)
+                    .and_then(|()| self.take_segmented(&mut text, 0))
+                    .and_then(|()| self.close_open_post(&mut text));
+            }
+            // Dropping the queue stops a reader that is still going (after an error here).
+            drop(rx);
+            if producer.join().is_err() {
+                read_error = Some(Error::Config(format!("{name}: the reader thread failed")));
+            }
+            Ok::<_, Error>((read_error, processed))
+        })?;
+        processed?;
+        for line in std::mem::take(&mut text.splits) {
+            self.stats.split_posts += 1;
+            if self.report {
+                eprintln!(
+                    "tgclean: {name}:{line}: post longer than {} bytes, split here (--max-post-bytes)",
+                    self.config.max_post_bytes
+                );
+            }
+        }
+        match read_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// A segmenter for a chunk: one that starts an input, or one that starts at a cut.
+    fn text_segmenter(&self, input_start: bool) -> PostSegmenter {
+        let segmenter = if input_start {
+            PostSegmenter::new()
+        } else {
+            PostSegmenter::after_cut()
+        };
+        segmenter
+            .explaining(self.config.explain.is_some())
+            .max_post_bytes(self.config.max_post_bytes)
+    }
+
+    /// Queues a fresh chunk for parallel segmentation, or continues the open post with a
+    /// chunk that is not fresh.
+    fn take_chunk(&mut self, text: &mut TextChunks<'_>, chunk: input::Chunk) -> Result<(), Error> {
+        if chunk.fresh {
+            self.close_open_post(text)?;
+            text.pending.push(chunk);
+            if text.pending.len() >= CHUNKS_PER_THREAD * self.config.threads.max(1) {
+                self.flush_chunks(text, false)?;
+            }
+            return Ok(());
+        }
+        if text.open.is_none() {
+            self.flush_chunks(text, true)?;
+            // The last of those chunks leaves open the post this one continues.
+            self.take_segmented(text, 0)?;
+        }
+        let segmenter = match text.open.take() {
+            Some(s) => s,
+            None => self.text_segmenter(chunk.first_line == 1),
+        };
+        let done = segment_chunk(text.name, &chunk, segmenter, true);
+        self.take_chunk_posts(text, vec![done])
+    }
+
+    /// Closes the post a continued chunk left open, if any, and hands it on.
+    fn close_open_post(&mut self, text: &mut TextChunks<'_>) -> Result<(), Error> {
+        let Some(mut open) = text.open.take() else {
+            return Ok(());
+        };
+        let mut raws = Vec::new();
+        open.finish(&mut raws);
+        text.splits.append(&mut open.splits);
+        self.hand_on(raws.into_iter().map(build_post).collect())
+    }
+
+    /// Hands the queued chunks to the workers to segment in parallel, and hands on the
+    /// batches segmented before them, in order, down to [`BATCHES_IN_FLIGHT`]. With
+    /// `keep_last_open`, the last chunk's open post is kept for the chunk that continues
+    /// it.
+    fn flush_chunks(
+        &mut self,
+        text: &mut TextChunks<'_>,
+        keep_last_open: bool,
+    ) -> Result<(), Error> {
+        if text.pending.is_empty() {
+            return Ok(());
+        }
+        let chunks = std::mem::take(&mut text.pending);
+        let last = chunks.len() - 1;
+        let segmenters: Vec<PostSegmenter> = chunks
+            .iter()
+            .map(|c| self.text_segmenter(c.first_line == 1))
+            .collect();
+        let name = text.name.to_owned();
+        let spare = text.spare.clone();
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.pool.spawn(move || {
+            let done: Vec<ChunkPosts> = chunks
+                .par_iter()
+                .zip(segmenters)
+                .enumerate()
+                .map(|(i, (chunk, seg))| {
+                    segment_chunk(&name, chunk, seg, keep_last_open && i == last)
+                })
+                .collect();
+            for chunk in chunks {
+                // A reader that has finished no longer takes them.
+                let _ = spare.send(chunk.into_buffer());
+            }
+            // The receiver is gone only when the run has stopped.
+            let _ = tx.send(done);
+        });
+        text.segmenting.push_back(rx);
+        self.take_segmented(text, BATCHES_IN_FLIGHT)
+    }
+
+    /// Hands on segmented batches in order until at most `keep` are left in flight.
+    fn take_segmented(&mut self, text: &mut TextChunks<'_>, keep: usize) -> Result<(), Error> {
+        while text.segmenting.len() > keep {
+            let Some(batch) = text.segmenting.pop_front() else {
+                break;
+            };
+            let done = batch.recv().map_err(|_| worker_failed(text.name))?;
+            self.take_chunk_posts(text, done)?;
+        }
+        Ok(())
+    }
+
+    /// Counts what the chunks read, keeps a post left open, and hands their posts on in
+    /// order.
+    fn take_chunk_posts(
+        &mut self,
+        text: &mut TextChunks<'_>,
+        done: Vec<ChunkPosts>,
+    ) -> Result<(), Error> {
+        let mut posts = Vec::new();
+        for mut d in done {
+            posts.append(&mut d.posts);
+            self.stats.bytes += d.counts.bytes;
+            self.stats.invalid_utf8 += d.counts.invalid_utf8;
+            text.splits.append(&mut d.splits);
+            if d.open.is_some() {
+                text.open = d.open;
+            }
+        }
+        self.hand_on(posts)
+    }
+}

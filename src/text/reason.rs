@@ -1,0 +1,97 @@
+//! Why paragraphs are dropped, and their counts per reason: the accounting that every
+//! stage adds to, so that `written + Σ dropped = read` holds for every post and run.
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+/// Why an input paragraph was not written. Every paragraph read is either written or
+/// counted under exactly one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    RepeatedInPost,
+    Duplicate,
+    DuplicatePost,
+    Boilerplate,
+    Label,
+    Reactions,
+    Header,
+    Hashtags,
+    Metadata,
+    Timestamp,
+    NoText,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 11] = [
+        Reason::RepeatedInPost,
+        Reason::Duplicate,
+        Reason::DuplicatePost,
+        Reason::Boilerplate,
+        Reason::Label,
+        Reason::Reactions,
+        Reason::Header,
+        Reason::Hashtags,
+        Reason::Metadata,
+        Reason::Timestamp,
+        Reason::NoText,
+    ];
+
+    /// The name used in records, stats and docs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reason::RepeatedInPost => "repeated_in_post",
+            Reason::Duplicate => "duplicate",
+            Reason::DuplicatePost => "duplicate_post",
+            Reason::Boilerplate => "boilerplate",
+            Reason::Label => "label",
+            Reason::Reactions => "reactions",
+            Reason::Header => "header",
+            Reason::Hashtags => "hashtags",
+            Reason::Metadata => "metadata",
+            Reason::Timestamp => "timestamp",
+            Reason::NoText => "no_text",
+        }
+    }
+}
+
+/// Paragraph counts per drop reason. Serialised as an object with every reason present,
+/// in a fixed order, so records always have the same keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DropCounts([u64; Reason::ALL.len()]);
+
+impl DropCounts {
+    pub fn get(&self, reason: Reason) -> u64 {
+        self.0[reason as usize]
+    }
+
+    pub fn add(&mut self, reason: Reason, n: u64) {
+        self.0[reason as usize] += n;
+    }
+
+    pub fn merge(&mut self, other: &DropCounts) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a += b;
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+}
+
+impl Serialize for DropCounts {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(Reason::ALL.len()))?;
+        for reason in Reason::ALL {
+            map.serialize_entry(reason.name(), &self.get(reason))?;
+        }
+        map.end()
+    }
+}
+
+/// One dropped input paragraph, kept for `--explain`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explained {
+    pub reason: Reason,
+    pub line: Option<u64>,
+    pub text: String,
+}
