@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Format};
 use crate::error::Error;
-use crate::input::{self, ChunkReader, InputSource, Sniffed, chunk_sizes};
+use crate::formats::{self, Route};
+use crate::input::{self, ChunkReader, InputSource, chunk_sizes};
 use crate::text::segment;
 
 /// A byte range of an uncompressed text file that starts where a post must start.
@@ -54,7 +55,7 @@ pub struct Plan {
 struct Sized {
     bytes: u64,
     cuttable: bool,
-    /// HTML pages of an export may continue the previous page: never start a shard at one.
+    /// Documents (HTML pages) may continue the page before: never start a shard at one.
     html: bool,
 }
 
@@ -76,11 +77,14 @@ fn size_of(source: &InputSource, format: Format) -> Sized {
         return sized;
     }
     let compressed = head.starts_with(&[0x1f, 0x8b]) || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
-    let sniffed = input::sniff(&head);
-    sized.html = sniffed == Sniffed::Html && matches!(format, Format::Auto | Format::TgHtml)
-        || format == Format::TgHtml;
-    sized.cuttable =
-        !compressed && sniffed == Sniffed::Text && matches!(format, Format::Auto | Format::Text);
+    let read_as = match format {
+        Format::Auto => formats::sniffed_format(input::sniff(&head)),
+        forced => Some(forced),
+    };
+    let route = read_as.map(formats::route);
+    // A document may continue the page before it; text lines can be cut at post starts.
+    sized.html = matches!(route, Some(Route::Document(_)));
+    sized.cuttable = !compressed && matches!(route, Some(Route::Lines));
     sized
 }
 

@@ -6,6 +6,29 @@ use scraper::{ElementRef, Node, Selector};
 use crate::error::Error;
 use crate::formats::message::push_unique;
 
+/// An input sniffed as HTML: a Telegram Desktop export page or a t.me/s page, told
+/// apart by what it contains and read as that.
+pub static ANY_PAGE: super::DocumentFormat = super::DocumentFormat {
+    detect: page_format,
+    read: |html, carry, sink| {
+        let specific = match page_format(html) {
+            Ok(crate::config::Format::TmeHtml) => &super::tme_html::DOCUMENT,
+            _ => &super::tg_html::DOCUMENT,
+        };
+        (specific.read)(html, carry, sink)
+    },
+};
+
+fn page_format(html: &str) -> Result<crate::config::Format, String> {
+    if html.contains("tgme_widget_message") {
+        Ok(crate::config::Format::TmeHtml)
+    } else if html.contains("class=\"message ") && html.contains("history") {
+        Ok(crate::config::Format::TgHtml)
+    } else {
+        Err("HTML, but neither a Telegram Desktop export nor a t.me/s page".into())
+    }
+}
+
 /// Elements that start and end a line of text.
 const BLOCKS: &[&str] = &[
     "div",

@@ -171,6 +171,13 @@ impl<'de> Visitor<'de> for &mut ArraySeed<'_> {
     }
 }
 
+/// Scraper JSON Lines and JSON arrays, parsed on the reader thread.
+pub static STREAM: super::StreamFormat = super::StreamFormat {
+    format: crate::config::Format::Jsonl,
+    read: |name, reader, options, sink| read(name, reader, options.text_field, sink),
+    framing: None,
+};
+
 /// Reads JSON Lines (one object per line; a bad line is reported and skipped) or, when
 /// the input starts with `[`, one JSON array of objects. Returns how many invalid UTF-8
 /// sequences were replaced (JSON Lines only: an array with invalid UTF-8 is an error).

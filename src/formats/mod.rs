@@ -1,5 +1,10 @@
-//! Readers for the structured inputs (SPEC §2): each turns one input into messages,
-//! which then go through the same grammar, dedup and records as plain text.
+//! Readers for the inputs (SPEC §2): each turns one input into messages, which then go
+//! through the same grammar, dedup and records as plain text.
+//!
+//! [`route`] is the one table of the formats: it says how the engine reads each one —
+//! as text lines, as a stream of messages (framed on a reader thread and parsed on the
+//! workers when the format can be framed apart), or as whole documents. A new format is
+//! a module here and one line in that table; the engine does not change.
 
 pub mod export_split;
 pub mod html;
@@ -11,8 +16,102 @@ pub mod tg_json;
 pub mod tg_message;
 pub mod tme_html;
 
+use std::io::{BufRead, Read};
+
+use crate::config::Format;
 use crate::error::Error;
 use crate::formats::message::Item;
+use crate::input::Sniffed;
+
+pub use export_split::RawMessage as Frame;
+
+/// What every reader may be told.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadOptions<'a> {
+    /// For `jsonl`: the field holding the text, instead of `text`/`message`/`content`.
+    pub text_field: Option<&'a str>,
+}
+
+/// Reads every message of an input into a sink; returns how many invalid UTF-8
+/// sequences were replaced.
+pub type ReadStream =
+    fn(&str, &mut dyn BufRead, &ReadOptions<'_>, &mut dyn ItemSink) -> Result<u64, Error>;
+
+/// Finds each message's bytes and hands them on, in input order.
+pub type SplitFrames =
+    fn(&str, &mut dyn Read, &mut dyn FnMut(Frame<'_>) -> Result<(), Error>) -> Result<(), Error>;
+
+/// Parses one framed message: input name, line of its first byte, its bytes, its chat.
+pub type ParseFrame = fn(&str, u64, &[u8], Option<&str>) -> Result<Item, Error>;
+
+/// A format read as a stream of messages.
+pub struct StreamFormat {
+    pub format: Format,
+    pub read: ReadStream,
+    /// For a format whose messages can be found without parsing them: the reader thread
+    /// only frames, and the workers parse.
+    pub framing: Option<Framing>,
+}
+
+/// Framing and parsing as two steps.
+pub struct Framing {
+    pub split: SplitFrames,
+    pub parse: ParseFrame,
+}
+
+/// What a page of an export leaves for the next page of the same export.
+#[derive(Default)]
+pub struct DocumentCarry {
+    tg_html: Option<tg_html::TgHtmlReader>,
+}
+
+impl DocumentCarry {
+    /// Forgets the previous page: an input of another kind came between.
+    pub fn reset(&mut self) {
+        self.tg_html = None;
+    }
+}
+
+/// A format read as whole documents.
+pub struct DocumentFormat {
+    /// The format a document is read as, or why it is none that this reads.
+    pub detect: fn(&str) -> Result<Format, String>,
+    /// Reads one document into `sink`.
+    pub read: fn(&str, &mut DocumentCarry, &mut dyn ItemSink) -> Result<(), Error>,
+}
+
+/// How the engine reads a format.
+pub enum Route {
+    /// Plain-text lines, cut into chunks where posts start and segmented in parallel.
+    Lines,
+    Stream(&'static StreamFormat),
+    Document(&'static DocumentFormat),
+}
+
+/// The formats: how each is read. `Auto` here means an input sniffed as HTML, told
+/// apart by its content.
+pub fn route(format: Format) -> Route {
+    match format {
+        Format::Text => Route::Lines,
+        Format::TgJson => Route::Stream(&tg_json::STREAM),
+        Format::Jsonl => Route::Stream(&jsonl::STREAM),
+        Format::TgHtml => Route::Document(&tg_html::DOCUMENT),
+        Format::TmeHtml => Route::Document(&tme_html::DOCUMENT),
+        Format::Auto => Route::Document(&html::ANY_PAGE),
+    }
+}
+
+/// The format `--format auto` reads an input as, from what its start looks like
+/// (`Auto` for HTML, told apart after reading it whole); `None` for a binary file.
+pub fn sniffed_format(sniffed: Sniffed) -> Option<Format> {
+    match sniffed {
+        Sniffed::Text => Some(Format::Text),
+        Sniffed::JsonExport => Some(Format::TgJson),
+        Sniffed::JsonRecords => Some(Format::Jsonl),
+        Sniffed::Html => Some(Format::Auto),
+        Sniffed::Binary => None,
+    }
+}
 
 /// Where a reader sends what it finds.
 pub trait ItemSink {

@@ -9,6 +9,20 @@ use crate::error::Error;
 use crate::formats::message::{Item, Message, Skip};
 use crate::text::grammar;
 
+/// Telegram Desktop HTML export pages; a page continues the one before it.
+pub static DOCUMENT: super::DocumentFormat = super::DocumentFormat {
+    detect: |_| Ok(crate::config::Format::TgHtml),
+    read: |html, carry, sink| {
+        let mut reader = match carry.tg_html.take() {
+            Some(r) => r,
+            None => TgHtmlReader::new()?,
+        };
+        let result = reader.read(html, sink);
+        carry.tg_html = Some(reader);
+        result
+    },
+};
+
 /// Reads export pages in order. It remembers the forward source of the last message,
 /// because a `joined` message forwarded from the same source repeats no name.
 pub struct TgHtmlReader {

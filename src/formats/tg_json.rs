@@ -16,6 +16,16 @@ use crate::text::grammar::{Date, Time};
 
 use super::tg_message::{Fields, Text, TextPart};
 
+/// Telegram Desktop JSON exports: framed by the splitter, each message parsed on its own.
+pub static STREAM: super::StreamFormat = super::StreamFormat {
+    format: crate::config::Format::TgJson,
+    read: |name, reader, _, sink| read(name, reader, sink).map(|()| 0),
+    framing: Some(super::Framing {
+        split: |name, reader, frame| split_export(name, reader, frame),
+        parse: parse_message,
+    }),
+};
+
 /// Reads a whole export from `reader`, sending every message to `sink`. A message that
 /// is not valid JSON is a problem for the sink, and reading goes on.
 pub fn read(name: &str, reader: impl Read, sink: &mut dyn ItemSink) -> Result<(), Error> {

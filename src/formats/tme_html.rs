@@ -24,6 +24,15 @@ pub struct TmeHtmlReader {
 /// The class of the quoted message a post replies to; its text is not the post's.
 const REPLY: &str = "tgme_widget_message_reply";
 
+/// The public web preview `t.me/s/<channel>`: each page on its own.
+pub static DOCUMENT: super::DocumentFormat = super::DocumentFormat {
+    detect: |_| Ok(crate::config::Format::TmeHtml),
+    read: |html, carry, sink| {
+        carry.reset();
+        TmeHtmlReader::new()?.read(html, sink)
+    },
+};
+
 impl TmeHtmlReader {
     pub fn new() -> Result<Self, Error> {
         Ok(TmeHtmlReader {

@@ -7,12 +7,10 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::{BATCH_POSTS, PostSink, ShardReader};
-use crate::config::Format;
 use crate::engine::interrupt;
 use crate::error::Error;
-use crate::formats::export_split::split_export as tg_json_split;
 use crate::formats::message::{Item, Skip, message_post};
-use crate::formats::{ItemSink, jsonl, tg_json};
+use crate::formats::{Framing, ItemSink, ReadOptions, StreamFormat};
 use crate::input::CountingReader;
 use crate::text::post::{Post, build_post};
 
@@ -83,7 +81,8 @@ impl ItemSink for ChannelSink {
 /// batches. Stops with `Interrupted` when the judging side has gone.
 fn split_to_queue(
     name: &str,
-    reader: impl Read,
+    reader: &mut dyn Read,
+    framing: &Framing,
     tx: &std::sync::mpsc::SyncSender<ReaderEvent>,
 ) -> Result<(), Error> {
     // A batch is sent once it passes `RAW_BATCH_BYTES`; room for that and a typical
@@ -98,7 +97,7 @@ fn split_to_queue(
         tx.send(ReaderEvent::Raw(full))
             .map_err(|_| Error::Interrupted)
     };
-    let result = tg_json_split(name, reader, &mut |m| {
+    let result = (framing.split)(name, reader, &mut |m| {
         let start = batch.bytes.len();
         batch.bytes.extend_from_slice(m.bytes);
         batch
@@ -119,12 +118,12 @@ fn split_to_queue(
 impl<S: PostSink> ShardReader<'_, S> {
     /// JSON exports and JSON Lines: parsed on a reader thread of their own, which hands
     /// messages over in batches, in order; posts are then built in parallel.
-    pub(super) fn read_json(
+    pub(super) fn read_stream(
         &mut self,
         reader: Box<dyn BufRead + Send>,
-        format: Format,
+        stream: &'static StreamFormat,
     ) -> Result<(), Error> {
-        self.format = format;
+        self.format = stream.format;
         let name = self.name.clone();
         let name = name.as_str();
         let field = self.config.text_field.clone();
@@ -139,14 +138,16 @@ impl<S: PostSink> ShardReader<'_, S> {
                         tx,
                         batch: Vec::with_capacity(BATCH_POSTS),
                     };
+                    let options = ReadOptions {
+                        text_field: field.as_deref(),
+                    };
                     // With one worker, the reader thread parses the messages too, so that
                     // the two threads share the work; with more, the workers parse.
-                    let result = if format == Format::TgJson && one_worker {
-                        tg_json::read(name, &mut counted, &mut sink).map(|()| 0)
-                    } else if format == Format::TgJson {
-                        split_to_queue(name, &mut counted, &sink.tx).map(|()| 0)
-                    } else {
-                        jsonl::read(name, &mut counted, field.as_deref(), &mut sink)
+                    let result = match &stream.framing {
+                        Some(framing) if !one_worker => {
+                            split_to_queue(name, &mut counted, framing, &sink.tx).map(|()| 0)
+                        }
+                        _ => (stream.read)(name, &mut counted, &options, &mut sink),
                     };
                     let _ = sink.flush();
                     (result, counted.bytes)
@@ -156,7 +157,7 @@ impl<S: PostSink> ShardReader<'_, S> {
             for event in &rx {
                 processed = match event {
                     ReaderEvent::Items(items) => items.into_iter().try_for_each(|i| self.item(i)),
-                    ReaderEvent::Raw(raw) => self.parse_messages(name, raw),
+                    ReaderEvent::Raw(raw) => self.parse_messages(name, raw, stream),
                     ReaderEvent::Problem(e) => {
                         self.input_error(&e);
                         Ok(())
@@ -184,7 +185,15 @@ impl<S: PostSink> ShardReader<'_, S> {
 
     /// Parses a batch of export messages and builds their posts on the workers, then
     /// hands them on in order.
-    fn parse_messages(&mut self, name: &str, raw: RawMessages) -> Result<(), Error> {
+    fn parse_messages(
+        &mut self,
+        name: &str,
+        raw: RawMessages,
+        stream: &'static StreamFormat,
+    ) -> Result<(), Error> {
+        let Some(framing) = &stream.framing else {
+            return Ok(());
+        };
         interrupt::check()?;
         let explaining = self.config.explain.is_some();
         let parsed: Vec<Parsed> = self.pool.install(|| {
@@ -192,7 +201,7 @@ impl<S: PostSink> ShardReader<'_, S> {
                 .par_iter()
                 .map(|(line, range, channel)| {
                     let bytes = raw.bytes.get(range.clone()).unwrap_or_default();
-                    match tg_json::parse_message(name, *line, bytes, channel.as_deref()) {
+                    match (framing.parse)(name, *line, bytes, channel.as_deref()) {
                         Ok(Item::Message(m)) => {
                             Parsed::Post(Box::new(build_post(message_post(m, explaining))))
                         }

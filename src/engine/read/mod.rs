@@ -19,7 +19,7 @@ use super::plan::Piece;
 use crate::config::{Config, Format};
 use crate::error::Error;
 use crate::formats::message::{Item, Message, Skip, message_post};
-use crate::formats::{ItemSink, tg_html::TgHtmlReader, tme_html::TmeHtmlReader};
+use crate::formats::{self, DocumentCarry, ItemSink, Route};
 use crate::input::{self, InputSource, Sniffed};
 use crate::output::stats::RunStats;
 use crate::text::post::{Post, build_post};
@@ -72,7 +72,7 @@ pub struct ShardReader<'c, S> {
     name: String,
     format: Format,
     /// Kept across consecutive HTML export pages: a page may continue the previous one.
-    tg_html: Option<TgHtmlReader>,
+    carry: DocumentCarry,
 }
 
 impl<S: PostSink> ItemSink for ShardReader<'_, S> {
@@ -107,7 +107,7 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
             file: 0,
             name: String::new(),
             format: Format::Text,
-            tg_html: None,
+            carry: DocumentCarry::default(),
         }
     }
 
@@ -143,14 +143,10 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
             });
             return None;
         }
-        Some(match (self.config.format, sniffed) {
-            (Format::Auto, Sniffed::Text) => Format::Text,
-            (Format::Auto, Sniffed::JsonExport) => Format::TgJson,
-            (Format::Auto, Sniffed::JsonRecords) => Format::Jsonl,
-            // HTML is told apart after reading it whole (see `read_html`).
-            (Format::Auto, Sniffed::Html) => Format::Auto,
-            (forced, _) => forced,
-        })
+        match self.config.format {
+            Format::Auto => formats::sniffed_format(sniffed),
+            forced => Some(forced),
+        }
     }
 
     /// Opens a piece: the whole input, or a byte range of an uncompressed text file.
@@ -211,16 +207,17 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
         };
         self.file = piece.source;
         self.name.clone_from(&source.name);
-        if !matches!(format, Format::TgHtml | Format::Auto) {
-            self.tg_html = None;
-        }
         let first_line = piece.range.as_ref().map_or(1, |r| r.first_line);
-        let result = match format {
-            Format::Text => self.read_text(reader, first_line),
-            Format::TgJson | Format::Jsonl => self.read_json(reader, format),
-            Format::TgHtml | Format::TmeHtml | Format::Auto => {
-                self.read_html(source, &mut *reader, format)
+        let result = match formats::route(format) {
+            Route::Lines => {
+                self.carry.reset();
+                self.read_text(reader, first_line)
             }
+            Route::Stream(stream) => {
+                self.carry.reset();
+                self.read_stream(reader, stream)
+            }
+            Route::Document(document) => self.read_document(source, &mut *reader, document),
         };
         // Whatever was read before an input error is still cleaned and written.
         self.process_batch()?;
@@ -234,43 +231,28 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
         }
     }
 
-    fn read_html(
+    /// Reads a whole document, tells its format, and reads its messages.
+    fn read_document(
         &mut self,
         source: &InputSource,
         reader: &mut dyn BufRead,
-        format: Format,
+        document: &'static formats::DocumentFormat,
     ) -> Result<(), Error> {
-        let (html, bytes, invalid) = input::read_all_lossy(reader).map_err(|e| Error::Read {
+        let (doc, bytes, invalid) = input::read_all_lossy(reader).map_err(|e| Error::Read {
             path: source.name.clone(),
             line: 1,
             source: e,
         })?;
         self.stats.bytes += bytes;
         self.stats.invalid_utf8 += invalid;
-        let format = match format {
-            Format::Auto if html.contains("tgme_widget_message") => Format::TmeHtml,
-            Format::Auto if html.contains("class=\"message ") && html.contains("history") => {
-                Format::TgHtml
-            }
-            Format::Auto => {
-                return Err(Error::UnknownFormat {
-                    path: source.name.clone(),
-                    what: "HTML, but neither a Telegram Desktop export nor a t.me/s page".into(),
-                });
-            }
-            f => f,
-        };
+        let format = (document.detect)(&doc).map_err(|what| Error::UnknownFormat {
+            path: source.name.clone(),
+            what,
+        })?;
         self.format = format;
-        if format == Format::TmeHtml {
-            self.tg_html = None;
-            return TmeHtmlReader::new()?.read(&html, self);
-        }
-        let mut reader = match self.tg_html.take() {
-            Some(r) => r,
-            None => TgHtmlReader::new()?,
-        };
-        let result = reader.read(&html, self);
-        self.tg_html = Some(reader);
+        let mut carry = std::mem::take(&mut self.carry);
+        let result = (document.read)(&doc, &mut carry, self);
+        self.carry = carry;
         result
     }
 
