@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod dedup;
+#[warn(missing_docs)]
 pub mod engine;
 pub mod error;
 pub mod formats;

@@ -18,7 +18,9 @@ use crate::text::normalise::Digest16;
 /// each `None` when an earlier run (`--state`) kept it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct FirstCopyAt {
+    /// The kept post's id.
     pub id: Option<Digest16>,
+    /// Where it was read.
     pub at: Option<CopyAt>,
 }
 
@@ -31,13 +33,17 @@ pub enum PostDecision {
     /// paragraphs, ascending), which were seen before. With `--explain`, `first_copies`
     /// names, for each of them, the post that kept it; otherwise it is empty.
     Keep {
+        /// Indices of the paragraphs seen before, ascending.
         dropped: Vec<u32>,
+        /// With `--explain`, the first copy of each of `dropped`, in the same order.
         first_copies: Vec<FirstCopyAt>,
     },
     /// The post repeats an earlier one: `of` is that post's id (`None` when an earlier
     /// run kept it); `first_copy` is filled with `--explain` only.
     Duplicate {
+        /// The id of the post repeated.
         of: Option<Digest16>,
+        /// With `--explain`: where that post was read.
         first_copy: Option<FirstCopyAt>,
     },
 }
@@ -143,14 +149,18 @@ impl Decider {
 /// The decisions for one shard's posts, in the order of its scan.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardDecisions {
+    /// The shard these decisions are for.
     pub shard: u32,
+    /// One decision per scanned post, in scan order.
     pub posts: Vec<PostDecision>,
 }
 
 /// What [`decide`] gives: each shard's decisions, and the seen-set to persist.
 #[derive(Debug, Default)]
 pub struct Decisions {
+    /// One entry per shard, in shard order.
     pub shards: Vec<ShardDecisions>,
+    /// The seen-set to persist after the run (`--state`).
     pub state: SeenState,
 }
 

@@ -39,6 +39,7 @@ pub struct Emitter<'a, 's> {
 }
 
 impl<'a, 's> Emitter<'a, 's> {
+    /// An emitter writing records to `out` and explain lines to `explain`, naming first copies by `sources`.
     pub fn new(
         config: &'a Config,
         pool: &'a rayon::ThreadPool,
@@ -266,7 +267,9 @@ fn explain_line(record: &ExplainRecord<'_>) -> Result<Vec<u8>, Error> {
 
 /// The fused run's sink: decides each post as it comes, then emits it.
 pub struct DecideAndEmit<'a, 's> {
+    /// Judges each post as it comes.
     pub decider: Decider,
+    /// Writes it.
     pub emitter: Emitter<'a, 's>,
 }
 
@@ -312,6 +315,22 @@ impl PostSink for EmitDecided<'_, '_> {
 /// Emits one shard: reads it again, writes its records to `out` and its explain lines
 /// to `explain`, and returns its part of the run summary. Input problems are reported
 /// on stderr and counted.
+///
+/// ```no_run
+/// use tgclean::engine::{decide, emit, plan, scan};
+/// use tgclean::output::WriterSink;
+/// let config = tgclean::Config::default();
+/// let plan = plan(&config, 2)?;
+/// let scans: Vec<_> = plan.shards.iter().map(|s| scan(&config, &plan, s)).collect::<Result<_, _>>()?;
+/// let decisions = decide(&config, &scans, None);
+/// for (shard, decided) in plan.shards.iter().zip(decisions.shards) {
+///     let file = std::fs::File::create(format!("part-{}.jsonl", shard.index)).unwrap();
+///     let mut part = WriterSink { writer: std::io::BufWriter::new(file), name: "part".into() };
+///     let stats = emit(&config, &plan, shard, decided, &mut part, None)?;
+///     eprintln!("shard {}: {} records", shard.index, stats.records_written);
+/// }
+/// # Ok::<(), tgclean::Error>(())
+/// ```
 pub fn emit<'s>(
     config: &Config,
     plan: &Plan,

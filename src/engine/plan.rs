@@ -15,7 +15,9 @@ use crate::text::segment;
 /// A byte range of an uncompressed text file that starts where a post must start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TextRange {
+    /// First byte of the range.
     pub start: u64,
+    /// One past its last byte.
     pub end: u64,
     /// Number (1-based) of the line at `start`.
     pub first_line: u64,
@@ -33,7 +35,9 @@ pub struct Piece {
 /// A contiguous range of the global input order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shard {
+    /// Position in the global order (0-based).
     pub index: u32,
+    /// Its inputs, whole or in part, in input order.
     pub pieces: Vec<Piece>,
 }
 
@@ -44,6 +48,7 @@ pub struct Plan {
     pub sources: Vec<InputSource>,
     /// Problems met while finding the inputs (`path: what`), reported before any shard.
     pub errors: Vec<String>,
+    /// The shards, in the global order.
     pub shards: Vec<Shard>,
     /// Standard input, spooled to files so that it can be read twice (the first `-`
     /// gets what stdin held, a later one nothing, as a second read of stdin would).

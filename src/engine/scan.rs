@@ -18,14 +18,18 @@ use crate::text::post::Post;
 pub struct CopyAt {
     /// Index of the input in the run's discovered inputs ([`super::Plan::sources`]).
     pub file: u32,
+    /// The format the input was read as.
     pub format: Format,
+    /// Line of the post in the input, for line-based inputs.
     pub line: Option<u64>,
+    /// Message id, for exports and scrapers.
     pub message_id: Option<i64>,
 }
 
 /// One paragraph of a scanned post: what dedup compares.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanParagraph {
+    /// The paragraph's key digest.
     pub key: Digest16,
     /// Length of the key in characters, compared with `--min-dedup-chars`.
     pub key_chars: u32,
@@ -47,15 +51,20 @@ pub struct PostScan {
     /// Place in the global input order: the shard index in the high 24 bits, the post's
     /// index within the shard in the low 40. Orders compare as the input does.
     pub order: u64,
+    /// The post id (SPEC §5).
     pub id: Digest16,
     /// Index of the input in [`Plan::sources`].
     pub file: u32,
+    /// The format the input was read as.
     pub format: Format,
+    /// Line of the post in the input, for line-based inputs.
     pub line: Option<u64>,
+    /// Message id, for exports and scrapers.
     pub message_id: Option<i64>,
     /// First 8 bytes of SHA-256 over the post's origin (SPEC §7: its forward source,
     /// else its channel, else its input file), tagged by which of the three it is.
     pub origin: u64,
+    /// The paragraphs left after within-post dedup, in order.
     pub paragraphs: Vec<ScanParagraph>,
 }
 
@@ -77,8 +86,11 @@ pub const ORDER_POST_BITS: u32 = 40;
 /// The scan of one shard: its posts in input order, and the input bytes it covered.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardScan {
+    /// Index of the shard in the plan.
     pub shard: u32,
+    /// Input bytes read.
     pub bytes: u64,
+    /// Every post read, in input order.
     pub posts: Vec<PostScan>,
 }
 

@@ -79,6 +79,7 @@ pub fn encode_plan(plan: &Plan) -> Result<Vec<u8>, Error> {
     encode(PLAN, plan)
 }
 
+/// Decodes a plan written by [`encode_plan`].
 pub fn decode_plan(bytes: &[u8]) -> Result<Plan, Error> {
     decode(PLAN, bytes)
 }
@@ -97,6 +98,7 @@ pub fn encode_scan(scan: &ShardScan) -> Result<Vec<u8>, Error> {
     encode(SCAN, scan)
 }
 
+/// Decodes a scan written by [`encode_scan`].
 pub fn decode_scan(bytes: &[u8]) -> Result<ShardScan, Error> {
     decode(SCAN, bytes)
 }
@@ -106,6 +108,7 @@ pub fn encode_decisions(decisions: &ShardDecisions) -> Result<Vec<u8>, Error> {
     encode(DECISIONS, decisions)
 }
 
+/// Decodes decisions written by [`encode_decisions`].
 pub fn decode_decisions(bytes: &[u8]) -> Result<ShardDecisions, Error> {
     decode(DECISIONS, bytes)
 }

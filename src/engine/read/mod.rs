@@ -29,7 +29,9 @@ use crate::text::post::{Post, build_post};
 pub struct InputAt<'a> {
     /// Index of the input in the run's discovered inputs.
     pub index: u32,
+    /// Name used in records and messages.
     pub name: &'a str,
+    /// The format it is read as.
     pub format: Format,
 }
 
@@ -60,6 +62,7 @@ pub(crate) fn worker_failed(what: &str) -> Error {
 pub struct ShardReader<'c, S> {
     config: &'c Config,
     pool: &'c rayon::ThreadPool,
+    /// Where the posts go.
     pub sink: S,
     /// The reading half of the run summary.
     pub stats: RunStats,
@@ -96,6 +99,7 @@ impl<S: PostSink> ItemSink for ShardReader<'_, S> {
 }
 
 impl<'c, S: PostSink> ShardReader<'c, S> {
+    /// A reader for `config`, building posts on `pool` and handing them to `sink`; `report` prints input problems as they are met.
     pub fn new(config: &'c Config, pool: &'c rayon::ThreadPool, sink: S, report: bool) -> Self {
         ShardReader {
             config,
