@@ -91,6 +91,21 @@ pub mod exit {
 }
 
 impl Config {
+    /// The files this run writes, which it never reads as inputs.
+    pub fn own_files(&self) -> crate::input::OwnFiles {
+        let stats = match &self.stats {
+            Some(StatsTarget::File(p)) => Some(p),
+            _ => None,
+        };
+        crate::input::OwnFiles::new(
+            [&self.output, &self.state, &self.explain]
+                .into_iter()
+                .flatten()
+                .chain(stats)
+                .map(|p| p.as_path()),
+        )
+    }
+
     /// The exit code of a finished run: input errors first, then the CI guards.
     pub fn exit_code(&self, stats: &crate::output::stats::RunStats) -> u8 {
         if !stats.errors.is_empty() {

@@ -38,7 +38,9 @@ pub fn check(paths: &[InputSpec], min_dedup_chars: usize) -> Result<CheckReport,
     let mut checker = output::check::RecordChecker::new()
         .map_err(Error::Config)?
         .with_min_dedup_chars(min_dedup_chars);
-    let (sources, errors) = input::discover(paths);
+    let input::Discovered {
+        sources, errors, ..
+    } = input::discover(paths, &input::OwnFiles::default());
     let mut report = CheckReport {
         problems: errors.iter().map(Error::report).collect(),
         ..CheckReport::default()

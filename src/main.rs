@@ -40,6 +40,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Clean(args) => {
             let config = args.into_config();
+            tgclean::engine::exit_on_signal();
             let stats = tgclean::clean(&config).context("clean failed")?;
             Ok(ExitCode::from(config.exit_code(&stats)))
         }

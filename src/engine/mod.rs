@@ -24,6 +24,7 @@ pub mod wire;
 
 pub use decide::{Decider, Decisions, FirstCopyAt, PostDecision, ShardDecisions, decide};
 pub use emit::{Emitter, emit};
+pub use interrupt::exit_on_signal;
 pub use plan::{Piece, Plan, Shard, TextRange, plan};
 pub use run::{clean, clean_sharded};
 pub use scan::{CopyAt, PostScan, ScanParagraph, ShardScan, scan};

@@ -48,6 +48,8 @@ pub struct Plan {
     pub sources: Vec<InputSource>,
     /// Problems met while finding the inputs (`path: what`), reported before any shard.
     pub errors: Vec<String>,
+    /// Files passed over while finding the inputs (`path: why`), noted before any shard.
+    pub skipped: Vec<String>,
     /// The shards, in the global order.
     pub shards: Vec<Shard>,
     /// Standard input, spooled to files so that it can be read twice (the first `-`
@@ -151,7 +153,8 @@ fn cut_text(source: &InputSource, bytes: u64, wanted: &[u64], target: u64) -> Ve
 /// # Ok::<(), tgclean::Error>(())
 /// ```
 pub fn plan(config: &Config, shards: usize) -> Result<Plan, Error> {
-    let (mut sources, errors) = input::discover(&config.inputs);
+    let found = input::discover(&config.inputs, &config.own_files());
+    let (mut sources, errors) = (found.sources, found.errors);
     let mut spools = Vec::new();
     for source in sources.iter_mut().filter(|s| s.path.is_none()) {
         let mut tmp = tempfile::NamedTempFile::new().map_err(|e| spool_error(&e))?;
@@ -161,6 +164,7 @@ pub fn plan(config: &Config, shards: usize) -> Result<Plan, Error> {
             tmp.flush().map_err(|e| spool_error(&e))?;
         }
         let path = tmp.into_temp_path();
+        crate::output::temps::register(&path);
         source.path = Some(path.to_path_buf());
         spools.push(path);
     }
@@ -221,6 +225,7 @@ pub fn plan(config: &Config, shards: usize) -> Result<Plan, Error> {
     Ok(Plan {
         sources,
         errors: errors.iter().map(Error::report).collect(),
+        skipped: found.skipped,
         shards: plan_shards,
         _spools: spools,
     })

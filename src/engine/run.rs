@@ -16,6 +16,16 @@ use crate::input;
 use crate::output::RecordSink;
 use crate::output::stats::RunStats;
 
+/// Notes the files passed over on stderr and counts them.
+fn note_skipped(config: &Config, skipped: &[String], stats: &mut RunStats) {
+    for s in skipped {
+        if !config.quiet {
+            eprintln!("tgclean: note: {s}");
+        }
+    }
+    stats.skipped_files += skipped.len() as u64;
+}
+
 /// Opens the record sink (hashed when a state will record the output's hash) and the
 /// explain sink.
 fn open_sinks(config: &Config) -> Result<(RecordSink, Option<RecordSink>), Error> {
@@ -53,7 +63,11 @@ pub fn clean(config: &Config) -> Result<RunStats, Error> {
     let loaded = state_file::load_if_any(config.state.as_deref())?;
     let pool = worker_pool(config.threads)?;
     let (mut sink, mut explain) = open_sinks(config)?;
-    let (sources, errors) = input::discover(&config.inputs);
+    let input::Discovered {
+        sources,
+        errors,
+        skipped,
+    } = input::discover(&config.inputs, &config.own_files());
     let input_bytes: u64 = sources
         .iter()
         .filter_map(input::InputSource::file_len)
@@ -69,6 +83,7 @@ pub fn clean(config: &Config) -> Result<RunStats, Error> {
             .map(|e| e as &mut dyn crate::output::LineSink),
     );
     let mut reader = ShardReader::new(config, &pool, DecideAndEmit { decider, emitter }, true);
+    note_skipped(config, &skipped, &mut reader.stats);
     for e in errors {
         reader.input_error(&e);
     }
@@ -119,6 +134,7 @@ pub fn clean_sharded(config: &Config, shards: usize) -> Result<RunStats, Error> 
     drop(scans);
     let (mut sink, mut explain) = open_sinks(config)?;
     let mut stats = RunStats::default();
+    note_skipped(config, &plan.skipped, &mut stats);
     for report in &plan.errors {
         eprintln!("tgclean: {report}");
         stats.errors.push(report.clone());

@@ -1,20 +1,19 @@
 //! Finds and opens the inputs: files, directories (recursed, sorted) and stdin.
 
 mod chunks;
+mod discover;
 mod lines;
 
 pub use chunks::{Chunk, ChunkReader, chunk_sizes, count_lines};
+pub use discover::{Discovered, OwnFiles, discover};
 pub use lines::{FileCounts, for_each_line, for_each_line_in};
 
-use std::cmp::Ordering;
-use std::collections::HashSet;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use flate2::bufread::MultiGzDecoder;
 
-use crate::config::InputSpec;
 use crate::error::Error;
 
 /// Read buffer size: large enough that page-cache reads are not syscall-bound.
@@ -140,103 +139,6 @@ pub fn read_all_lossy(reader: &mut dyn BufRead) -> io::Result<(String, u64, u64)
     Ok((text, bytes.len() as u64, invalid))
 }
 
-/// Compares file names so that numbered pages sort by number: `messages.html`,
-/// `messages2.html`, …, `messages10.html`.
-fn natural_cmp(a: &Path, b: &Path) -> Ordering {
-    let (a, b) = (a.to_string_lossy(), b.to_string_lossy());
-    let (mut x, mut y) = (a.as_ref(), b.as_ref());
-    loop {
-        let dx = x.len() - x.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        let dy = y.len() - y.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        if dx > 0 && dy > 0 {
-            let (nx, ny) = (
-                x[..dx].trim_start_matches('0'),
-                y[..dy].trim_start_matches('0'),
-            );
-            let by_number = nx.len().cmp(&ny.len()).then_with(|| nx.cmp(ny));
-            if by_number != Ordering::Equal {
-                return by_number;
-            }
-            (x, y) = (&x[dx..], &y[dy..]);
-            continue;
-        }
-        match (x.chars().next(), y.chars().next()) {
-            (None, None) => return a.cmp(&b),
-            (None, Some(_)) => return Ordering::Less,
-            (Some(_), None) => return Ordering::Greater,
-            (Some(cx), Some(cy)) if cx != cy => return cx.cmp(&cy),
-            (Some(c), Some(_)) => (x, y) = (&x[c.len_utf8()..], &y[c.len_utf8()..]),
-        }
-    }
-}
-
-/// Expands the inputs in order: a directory becomes its regular files, recursively,
-/// sorted by path; a symlink loop or an unreadable directory is an error for that
-/// directory only. Returns the sources and the errors met.
-pub fn discover(specs: &[InputSpec]) -> (Vec<InputSource>, Vec<Error>) {
-    let mut sources = Vec::new();
-    let mut errors = Vec::new();
-    for spec in specs {
-        match spec {
-            InputSpec::Stdin => sources.push(InputSource::stdin()),
-            InputSpec::Path(p) if p.is_dir() => {
-                let mut visited = HashSet::new();
-                walk(p, &mut visited, &mut sources, &mut errors);
-            }
-            InputSpec::Path(p) => sources.push(InputSource::file(p.clone())),
-        }
-    }
-    (sources, errors)
-}
-
-fn walk(
-    dir: &Path,
-    visited: &mut HashSet<PathBuf>,
-    sources: &mut Vec<InputSource>,
-    errors: &mut Vec<Error>,
-) {
-    let open_error = |source| Error::Open {
-        path: dir.display().to_string(),
-        source,
-    };
-    // Canonical paths identify a directory reached twice through symlinks.
-    match fs::canonicalize(dir) {
-        Ok(real) => {
-            if !visited.insert(real) {
-                errors.push(open_error(io::Error::other(
-                    "directory already visited (symlink loop), skipped",
-                )));
-                return;
-            }
-        }
-        Err(e) => return errors.push(open_error(e)),
-    }
-    let entries = match fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e) => return errors.push(open_error(e)),
-    };
-    let mut paths: Vec<PathBuf> = Vec::new();
-    for entry in entries {
-        match entry {
-            Ok(e) => paths.push(e.path()),
-            Err(e) => errors.push(open_error(e)),
-        }
-    }
-    paths.sort_by(|a, b| natural_cmp(a, b));
-    for path in paths {
-        if path.is_dir() {
-            walk(&path, visited, sources, errors);
-        } else if path.exists() {
-            sources.push(InputSource::file(path));
-        } else {
-            errors.push(Error::Open {
-                path: path.display().to_string(),
-                source: io::Error::new(io::ErrorKind::NotFound, "broken symlink"),
-            });
-        }
-    }
-}
-
 /// What the first bytes of an input look like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sniffed {
@@ -286,6 +188,7 @@ pub fn sniff(head: &[u8]) -> Sniffed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn sniffing() {
@@ -309,30 +212,6 @@ mod tests {
     }
 
     #[test]
-    fn pages_sort_by_number() {
-        let mut names: Vec<PathBuf> = [
-            "messages10.html",
-            "messages2.html",
-            "messages.html",
-            "a.txt",
-        ]
-        .iter()
-        .map(PathBuf::from)
-        .collect();
-        names.sort_by(|a, b| natural_cmp(a, b));
-        let names: Vec<String> = names.iter().map(|p| p.display().to_string()).collect();
-        assert_eq!(
-            names,
-            [
-                "a.txt",
-                "messages.html",
-                "messages2.html",
-                "messages10.html"
-            ]
-        );
-    }
-
-    #[test]
     fn gzip_and_zstd_are_decompressed() {
         use std::io::Write;
         let dir = tempfile::tempdir().unwrap();
@@ -351,29 +230,5 @@ mod tests {
                 .unwrap();
             assert_eq!(text, want);
         }
-    }
-
-    #[test]
-    fn directories_are_recursed_in_sorted_order() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::create_dir(dir.path().join("b")).unwrap();
-        fs::write(dir.path().join("b/2.txt"), "x").unwrap();
-        fs::write(dir.path().join("c.txt"), "x").unwrap();
-        fs::write(dir.path().join("a.txt"), "x").unwrap();
-        let (sources, errors) = discover(&[InputSpec::Path(dir.path().to_path_buf())]);
-        assert!(errors.is_empty());
-        let names: Vec<String> = sources
-            .iter()
-            .map(|s| {
-                s.path
-                    .as_ref()
-                    .unwrap()
-                    .strip_prefix(dir.path())
-                    .unwrap()
-                    .display()
-                    .to_string()
-            })
-            .collect();
-        assert_eq!(names, ["a.txt", "b/2.txt", "c.txt"]);
     }
 }

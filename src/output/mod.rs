@@ -5,6 +5,7 @@ pub mod check;
 pub mod json;
 pub mod record;
 pub mod stats;
+pub mod temps;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -14,6 +15,7 @@ use sha2::{Digest, Sha256};
 use tempfile::{NamedTempFile, TempPath};
 
 use crate::error::Error;
+use temps::parent_dir;
 
 /// Bytes written between two background syncs of an output file.
 const SYNC_EVERY_BYTES: u64 = 32 << 20;
@@ -151,7 +153,9 @@ impl PendingFile {
             target: self.target.display().to_string(),
             source,
         };
+        let tmp_path = self.tmp.to_path_buf();
         self.tmp.persist(&self.target).map_err(|e| err(e.error))?;
+        temps::forget(&tmp_path);
         sync_dir(&self.target).map_err(err)
     }
 
@@ -162,27 +166,22 @@ impl PendingFile {
 
 /// A temporary file beside `target`. It gets the target's permissions when the target
 /// exists, else `0666` less the umask, as a plain `create` would: the private `0600` of
-/// temporary files would otherwise stick to the installed output.
+/// temporary files would otherwise stick to the installed output. Stale temporaries of
+/// the same target, left by runs that were killed, are removed first.
 fn temp_beside(target: &Path) -> io::Result<NamedTempFile> {
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".tgclean-").suffix(".tmp");
+    temps::remove_stale(target);
     #[cfg(unix)]
-    {
+    let mode = {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(target)
-            .map(|m| m.permissions().mode() & 0o7777)
-            .unwrap_or(0o666);
-        builder.permissions(std::fs::Permissions::from_mode(mode));
-    }
-    let tmp = builder.tempfile_in(parent_dir(target))?;
-    Ok(tmp)
-}
-
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    }
+        Some(
+            std::fs::metadata(target)
+                .map(|m| m.permissions().mode() & 0o7777)
+                .unwrap_or(0o666),
+        )
+    };
+    #[cfg(not(unix))]
+    let mode = None;
+    temps::create_beside(target, mode)
 }
 
 /// fsync of the directory holding `path`: makes a rename in it durable.

@@ -28,6 +28,9 @@ pub struct RunStats {
     pub paragraphs: ParagraphStats,
     pub duplicate_posts: u64,
     pub skipped_messages: SkippedMessages,
+    /// Files inside input folders passed over: FIFOs, sockets, devices, and the run's
+    /// own output, state, explain and stats files with their locks and temporaries.
+    pub skipped_files: u64,
     /// Posts split for passing `--max-post-bytes`.
     pub split_posts: u64,
     pub invalid_utf8: u64,
@@ -60,6 +63,7 @@ impl RunStats {
         self.duplicate_posts += other.duplicate_posts;
         self.skipped_messages.service += other.skipped_messages.service;
         self.skipped_messages.media_only += other.skipped_messages.media_only;
+        self.skipped_files += other.skipped_files;
         self.split_posts += other.split_posts;
         self.invalid_utf8 += other.invalid_utf8;
         self.errors.extend(other.errors.iter().cloned());
@@ -69,7 +73,8 @@ impl RunStats {
     pub fn summary_line(&self) -> String {
         format!(
             "tgclean: {} input(s), {:.1} MB, {} posts -> {} records ({} duplicate posts); \
-             paragraphs {} read, {} written, {} dropped; {} error(s); {:.2} s, {:.1} MB/s",
+             paragraphs {} read, {} written, {} dropped; {} skipped file(s); {} error(s); \
+             {:.2} s, {:.1} MB/s",
             self.inputs,
             self.bytes as f64 / 1e6,
             self.posts_read,
@@ -78,6 +83,7 @@ impl RunStats {
             self.paragraphs.read,
             self.paragraphs.written,
             self.paragraphs.dropped.total(),
+            self.skipped_files,
             self.errors.len(),
             self.seconds,
             self.mb_per_s,

@@ -1,6 +1,7 @@
 //! The integration test binary: the real `tgclean` executable on fixtures, the command
 //! line's behaviour, and properties of whole runs.
 
+mod blocking;
 mod cli;
 mod golden;
 mod hostile;
