@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use tgclean::config::BoilerplateRule;
 use tgclean::config::{DEFAULT_MAX_POST_BYTES, DEFAULT_MIN_DEDUP_CHARS};
 use tgclean::text::lang::LangDetector;
 use tgclean::{Config, DedupMode, Format, InputSpec, StatsTarget};
@@ -87,6 +88,14 @@ pub enum DedupArg {
     Off,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum BoilerplateArg {
+    /// Lines that recur across the posts of one origin are dropped from every post.
+    Channel,
+    /// No channel boilerplate rule.
+    Off,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct CleanArgs {
     /// Files, directories (recursed, sorted) or `-` for stdin; none reads stdin.
@@ -132,6 +141,22 @@ pub struct CleanArgs {
     /// Paragraphs whose key is shorter than N characters are never deduplicated across posts.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MIN_DEDUP_CHARS)]
     pub min_dedup_chars: usize,
+    /// Channel boilerplate: a paragraph whose template (its key without links, mentions
+    /// and e-mails) occurs in at least --boilerplate-min-posts posts of its origin (forward
+    /// source, else channel, else file) and in at least --boilerplate-min-share of them is
+    /// dropped from every post of that origin, the first included.
+    #[arg(long, value_enum, default_value = "channel")]
+    pub boilerplate: BoilerplateArg,
+    /// Distinct posts of an origin a template must occur in to be its boilerplate (at
+    /// least 2).
+    #[arg(long, value_name = "N", default_value_t = tgclean::dedup::boilerplate::DEFAULT_MIN_POSTS,
+          value_parser = clap::value_parser!(u32).range(2..))]
+    pub boilerplate_min_posts: u32,
+    /// Share (0..1) of an origin's distinct posts a template must occur in to be its
+    /// boilerplate.
+    #[arg(long, value_name = "R", default_value_t = tgclean::dedup::boilerplate::DEFAULT_MIN_SHARE,
+          value_parser = parse_ratio)]
+    pub boilerplate_min_share: f64,
     /// Write the run summary as JSON to FILE (`-` = stderr).
     #[arg(long, value_name = "FILE")]
     pub stats: Option<PathBuf>,
@@ -199,6 +224,13 @@ impl CleanArgs {
             },
             keep_duplicates: self.keep_duplicates,
             min_dedup_chars: self.min_dedup_chars,
+            boilerplate: match self.boilerplate {
+                BoilerplateArg::Channel => Some(BoilerplateRule {
+                    min_posts: self.boilerplate_min_posts,
+                    min_share: self.boilerplate_min_share,
+                }),
+                BoilerplateArg::Off => None,
+            },
             stats: self.stats.map(|p| {
                 if p.as_os_str() == "-" {
                     StatsTarget::Stderr

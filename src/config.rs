@@ -49,6 +49,7 @@ pub enum StatsTarget {
 pub const DEFAULT_MAX_POST_BYTES: usize = 16 << 20;
 
 pub use crate::dedup::DEFAULT_MIN_DEDUP_CHARS;
+pub use crate::dedup::boilerplate::BoilerplateRule;
 
 /// Everything `run` needs to know. Built by the binary from its arguments.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +75,8 @@ pub struct Config {
     pub dedup: DedupMode,
     pub keep_duplicates: bool,
     pub min_dedup_chars: usize,
+    /// The channel boilerplate rule (SPEC §7); `None` = `--boilerplate off`.
+    pub boilerplate: Option<BoilerplateRule>,
     pub stats: Option<StatsTarget>,
     /// Worker threads, at least 1.
     pub threads: usize,
@@ -140,6 +143,7 @@ impl Default for Config {
             dedup: DedupMode::Paragraph,
             keep_duplicates: false,
             min_dedup_chars: DEFAULT_MIN_DEDUP_CHARS,
+            boilerplate: Some(BoilerplateRule::default()),
             stats: None,
             threads: 1,
             quiet: false,

@@ -1,6 +1,7 @@
 //! Cross-post deduplication (SPEC §4): decides, in input order, which paragraphs and posts
 //! are new. It is the single owner of the seen-set, so the first copy always wins.
 
+pub mod boilerplate;
 pub mod state;
 
 /// Default for `--min-dedup-chars` (SPEC §1).
@@ -19,6 +20,8 @@ use crate::text::post::{Paragraph, Post};
 pub trait KeyedParagraph {
     fn key(&self) -> &Digest16;
     fn key_chars(&self) -> usize;
+    /// The key without links, mentions and e-mails (channel boilerplate counts these).
+    fn template(&self) -> &Digest16;
 }
 
 impl KeyedParagraph for Paragraph {
@@ -28,6 +31,24 @@ impl KeyedParagraph for Paragraph {
 
     fn key_chars(&self) -> usize {
         self.key_chars
+    }
+
+    fn template(&self) -> &Digest16 {
+        &self.template
+    }
+}
+
+impl<P: KeyedParagraph> KeyedParagraph for &P {
+    fn key(&self) -> &Digest16 {
+        (*self).key()
+    }
+
+    fn key_chars(&self) -> usize {
+        (*self).key_chars()
+    }
+
+    fn template(&self) -> &Digest16 {
+        (*self).template()
     }
 }
 
@@ -108,6 +129,11 @@ impl Deduper {
     /// that was 2.4% of the run's CPU, on the thread that judges.
     pub fn reserve_keys(&mut self, keys: usize) {
         self.seen_keys.reserve(keys);
+    }
+
+    /// Whether a post with this id was seen (in this run or, via `--state`, before).
+    pub fn knows_post(&self, id: &Digest16) -> bool {
+        self.seen_posts.contains_key(id)
     }
 
     /// Number of distinct paragraph keys remembered.

@@ -12,7 +12,14 @@
 //! 80  checksum     16 bytes: SHA-256 prefix of every byte after the header
 //! 96  path length  u16, then the output path (UTF-8)
 //!     body         base keys, delta keys, base posts, delta posts; each section sorted
+//!     boilerplate  (version 2) u64 origins, u64 templates, then per origin its hash (u64)
+//!                  and distinct posts (u32), then per template its origin hash (u64),
+//!                  hash (u64) and distinct posts (u32); both sorted
 //! ```
+//!
+//! A template costs 20 bytes in the file, an origin 12. Version 1 files (no boilerplate
+//! section) are read: their keys and ids are kept, and channel boilerplate starts from
+//! nothing.
 //!
 //! *Delta* is what the last run added. It counts only if the output written with it is
 //! the file at that path now: when a run is killed after renaming the state but before
@@ -24,7 +31,10 @@ use sha2::{Digest as _, Sha256};
 use crate::text::normalise::{DIGEST_LEN, Digest16};
 
 pub const MAGIC: &[u8; 8] = b"TGCLSEEN";
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
+/// The first version, without channel boilerplate counts: still read (its keys and ids
+/// kept, no templates), rewritten as the current version.
+pub const VERSION_1: u32 = 1;
 const HEADER_LEN: usize = 96;
 
 /// Why a state file was refused.
@@ -53,6 +63,10 @@ pub struct SeenState {
     pub delta_posts: Vec<Digest16>,
     /// SHA-256 of the output written together with the delta, and its path.
     pub output: Option<([u8; 32], String)>,
+    /// Channel boilerplate counts: distinct posts per origin (origin hash, posts).
+    pub origin_posts: Vec<(u64, u32)>,
+    /// Distinct posts per (origin hash, template hash).
+    pub templates: Vec<(u64, u64, u32)>,
 }
 
 impl SeenState {
@@ -68,6 +82,11 @@ impl SeenState {
         self.delta_keys.clear();
         self.delta_posts.clear();
         self.output = None;
+        // The counts are not kept in generations: the run whose output never landed
+        // counted into them, and its posts will be counted again. Channel boilerplate
+        // is learned afresh from the next run's inputs.
+        self.origin_posts.clear();
+        self.templates.clear();
     }
 }
 
@@ -135,9 +154,30 @@ pub fn encode(state: &mut SeenState) -> Vec<u8> {
             out.extend_from_slice(d);
         }
     }
+    state.origin_posts.sort_unstable();
+    state.templates.sort_unstable();
+    out.extend_from_slice(&(state.origin_posts.len() as u64).to_le_bytes());
+    out.extend_from_slice(&(state.templates.len() as u64).to_le_bytes());
+    for (origin, posts) in &state.origin_posts {
+        out.extend_from_slice(&origin.to_le_bytes());
+        out.extend_from_slice(&posts.to_le_bytes());
+    }
+    for (origin, template, posts) in &state.templates {
+        out.extend_from_slice(&origin.to_le_bytes());
+        out.extend_from_slice(&template.to_le_bytes());
+        out.extend_from_slice(&posts.to_le_bytes());
+    }
     let sum = Sha256::digest(&out[HEADER_LEN..]);
     out[80..96].copy_from_slice(&sum[..DIGEST_LEN]);
     out
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    let mut b = [0u8; 4];
+    if let Some(s) = bytes.get(at..at + 4) {
+        b.copy_from_slice(s);
+    }
+    u32::from_le_bytes(b)
 }
 
 /// Parses and verifies a state file.
@@ -152,7 +192,7 @@ pub fn decode(bytes: &[u8]) -> Result<SeenState, StateError> {
         });
     }
     let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-    if version != VERSION {
+    if version != VERSION && version != VERSION_1 {
         return Err(StateError::Version(version));
     }
     if bytes[12] as usize != DIGEST_LEN {
@@ -165,12 +205,29 @@ pub fn decode(bytes: &[u8]) -> Result<SeenState, StateError> {
         u64_at(bytes, 40),
     ];
     let path_len = u16::from_le_bytes([bytes[96], bytes[97]]) as u64;
-    let expected = counts
+    let digests_end = counts
         .iter()
         .try_fold(HEADER_LEN as u64 + 2 + path_len, |acc, n| {
             acc.checked_add(n.checked_mul(DIGEST_LEN as u64)?)
         })
         .unwrap_or(u64::MAX);
+    // Version 2: the boilerplate section's two counts, then its entries.
+    let boilerplate_counts = (version == VERSION).then(|| {
+        let at = usize::try_from(digests_end).unwrap_or(usize::MAX);
+        match bytes.get(at..at.saturating_add(16)) {
+            Some(b) => (u64_at(b, 0), u64_at(b, 8)),
+            None => (u64::MAX, u64::MAX),
+        }
+    });
+    let expected = match boilerplate_counts {
+        None => digests_end,
+        Some((origins, templates)) => origins
+            .checked_mul(12)
+            .and_then(|o| templates.checked_mul(20).and_then(|t| o.checked_add(t)))
+            .and_then(|b| b.checked_add(16))
+            .and_then(|b| b.checked_add(digests_end))
+            .unwrap_or(u64::MAX),
+    };
     if expected != bytes.len() as u64 {
         return Err(StateError::Size {
             expected,
@@ -196,12 +253,31 @@ pub fn decode(bytes: &[u8]) -> Result<SeenState, StateError> {
     let delta_keys = section(counts[1]);
     let base_posts = section(counts[2]);
     let delta_posts = section(counts[3]);
+    let mut origin_posts = Vec::new();
+    let mut templates = Vec::new();
+    if let Some((origins, n)) = boilerplate_counts {
+        let mut at = at + 16;
+        for _ in 0..origins {
+            origin_posts.push((u64_at(bytes, at), u32_at(bytes, at + 8)));
+            at += 12;
+        }
+        for _ in 0..n {
+            templates.push((
+                u64_at(bytes, at),
+                u64_at(bytes, at + 8),
+                u32_at(bytes, at + 16),
+            ));
+            at += 20;
+        }
+    }
     Ok(SeenState {
         base_keys,
         delta_keys,
         base_posts,
         delta_posts,
         output: (hash != [0u8; 32]).then_some((hash, path)),
+        origin_posts,
+        templates,
     })
 }
 
@@ -220,14 +296,45 @@ mod tests {
             base_posts: vec![d(4)],
             delta_posts: vec![d(7), d(5)],
             output: Some(([0xAB; 32], "out/clean.jsonl".into())),
+            origin_posts: vec![(7, 40), (2, 3)],
+            templates: vec![(7, 99, 12), (2, 5, 2), (7, 1, 40)],
         }
+    }
+
+    #[test]
+    fn a_version_1_file_is_read_without_templates() {
+        let mut s = sample();
+        let v2 = encode(&mut s);
+        // The same state as version 1 wrote it: no boilerplate section, version 1.
+        let keys_end = v2.len() - 16 - 2 * 12 - 3 * 20;
+        let mut v1 = v2[..keys_end].to_vec();
+        v1[8..12].copy_from_slice(&VERSION_1.to_le_bytes());
+        let sum = Sha256::digest(&v1[HEADER_LEN..]);
+        v1[80..96].copy_from_slice(&sum[..DIGEST_LEN]);
+        let back = decode(&v1).unwrap();
+        assert_eq!(back.base_keys, s.base_keys);
+        assert_eq!(back.delta_posts, s.delta_posts);
+        assert!(back.templates.is_empty() && back.origin_posts.is_empty());
+    }
+
+    fn back_templates(bytes: &[u8]) -> Vec<(u64, u64, u32)> {
+        decode(bytes).unwrap().templates
     }
 
     #[test]
     fn round_trip_sorts_sections() {
         let mut s = sample();
         let bytes = encode(&mut s);
-        assert_eq!(bytes.len(), HEADER_LEN + 2 + 15 + 6 * 16);
+        // Header, path, six digests, then the boilerplate counts: two origins (12 bytes
+        // each) and three templates (20 bytes each) after their two counts.
+        assert_eq!(
+            bytes.len(),
+            HEADER_LEN + 2 + 15 + 6 * 16 + 16 + 2 * 12 + 3 * 20
+        );
+        assert_eq!(
+            back_templates(&bytes),
+            vec![(2, 5, 2), (7, 1, 40), (7, 99, 12)]
+        );
         let back = decode(&bytes).unwrap();
         assert_eq!(back.base_keys, vec![d(1), d(3)]);
         assert_eq!(back.delta_posts, vec![d(5), d(7)]);
@@ -248,9 +355,9 @@ mod tests {
         let last = flipped.len() - 1;
         flipped[last] ^= 1;
         assert_eq!(decode(&flipped), Err(StateError::Checksum));
-        let mut v2 = bytes.clone();
-        v2[8] = 2;
-        assert_eq!(decode(&v2), Err(StateError::Version(2)));
+        let mut v3 = bytes.clone();
+        v3[8] = 3;
+        assert_eq!(decode(&v3), Err(StateError::Version(3)));
         let mut k = bytes;
         k[12] = 8;
         assert_eq!(decode(&k), Err(StateError::KeyLength(8)));

@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::scan::{CopyAt, ShardScan};
+use crate::config::BoilerplateRule;
 use crate::config::Config;
+use crate::dedup::boilerplate::{Boilerplate, TemplateCounts};
 use crate::dedup::state::SeenState;
 use crate::dedup::{Deduper, KeyedParagraph, Verdict};
 use crate::text::normalise::Digest16;
@@ -24,19 +26,31 @@ pub struct FirstCopyAt {
     pub at: Option<CopyAt>,
 }
 
+/// A paragraph dropped as channel boilerplate: its index in the post, and the number of
+/// its origin's posts its template occurs in.
+pub type BoilerplateAt = (u32, u32);
+
 /// What becomes of one post.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PostDecision {
     /// The post has no paragraph left after reading: nothing to judge or write.
     Empty,
+    /// Every paragraph of the post is channel boilerplate: nothing is written.
+    AllBoilerplate {
+        /// Each paragraph, with its template's post count.
+        boilerplate: Vec<BoilerplateAt>,
+    },
     /// The post is written without the paragraphs at `dropped` (indices into its
-    /// paragraphs, ascending), which were seen before. With `--explain`, `first_copies`
-    /// names, for each of them, the post that kept it; otherwise it is empty.
+    /// paragraphs, ascending), which were seen before, and without its boilerplate. With
+    /// `--explain`, `first_copies` names, for each of `dropped`, the post that kept it;
+    /// otherwise it is empty.
     Keep {
         /// Indices of the paragraphs seen before, ascending.
         dropped: Vec<u32>,
         /// With `--explain`, the first copy of each of `dropped`, in the same order.
         first_copies: Vec<FirstCopyAt>,
+        /// The paragraphs dropped as channel boilerplate, ascending.
+        boilerplate: Vec<BoilerplateAt>,
     },
     /// The post repeats an earlier one: `of` is that post's id (`None` when an earlier
     /// run kept it); `first_copy` is filled with `--explain` only.
@@ -45,6 +59,8 @@ pub enum PostDecision {
         of: Option<Digest16>,
         /// With `--explain`: where that post was read.
         first_copy: Option<FirstCopyAt>,
+        /// The paragraphs dropped as channel boilerplate, ascending.
+        boilerplate: Vec<BoilerplateAt>,
     },
 }
 
@@ -54,6 +70,11 @@ pub struct Decider {
     deduper: Deduper,
     explaining: bool,
     keep_duplicates: bool,
+    /// The channel boilerplate rule, its counts (from `--state`, then from this run's
+    /// first pass) and what was learned from them.
+    rule: Option<BoilerplateRule>,
+    counts: TemplateCounts,
+    boilerplate: Boilerplate,
     /// Where the written records came from, by post id (only while explaining).
     first_copies: HashMap<Digest16, CopyAt>,
 }
@@ -71,15 +92,48 @@ impl Decider {
     /// `input_bytes` of input.
     pub fn new(config: &Config, state: Option<&SeenState>, input_bytes: u64) -> Self {
         let mut deduper = Deduper::new(config.dedup, config.min_dedup_chars);
+        let mut counts = TemplateCounts::default();
         if let Some(seen) = state {
             deduper.preload(seen);
+            counts = TemplateCounts::from_entries(&seen.origin_posts, &seen.templates);
         }
         deduper.reserve_keys(usize::try_from(input_bytes / INPUT_BYTES_PER_KEY).unwrap_or(0));
         Decider {
             deduper,
             explaining: config.explain.is_some(),
             keep_duplicates: config.keep_duplicates,
+            rule: config.boilerplate,
+            counts,
+            boilerplate: Boilerplate::default(),
             first_copies: HashMap::new(),
+        }
+    }
+
+    /// Makes room in the seen-set for the keys of `input_bytes` of input.
+    pub fn reserve_for(&mut self, input_bytes: u64) {
+        self.deduper
+            .reserve_keys(usize::try_from(input_bytes / INPUT_BYTES_PER_KEY).unwrap_or(0));
+    }
+
+    /// Whether the boilerplate rule needs a first pass over the whole run.
+    pub fn counts_templates(&self) -> bool {
+        self.rule.is_some()
+    }
+
+    /// First pass: counts the templates of a post of `origin`. A post an earlier run saw
+    /// (`--state`) was counted then.
+    pub fn count<P: KeyedParagraph>(&mut self, id: Digest16, origin: u64, paragraphs: &[P]) {
+        if self.rule.is_none() || paragraphs.is_empty() || self.deduper.knows_post(&id) {
+            return;
+        }
+        self.counts
+            .add_post(origin, id, paragraphs.iter().map(|p| p.template()));
+    }
+
+    /// Learns the boilerplate from what was counted; call between the passes.
+    pub fn learn(&mut self) {
+        if let Some(rule) = &self.rule {
+            self.boilerplate = self.counts.learn(rule);
         }
     }
 
@@ -90,23 +144,61 @@ impl Decider {
         }
     }
 
-    /// Judges the post with id `id`, these paragraphs, read at `at`. Call in input order.
+    /// Judges the post with id `id`, of `origin`, with these paragraphs, read at `at`:
+    /// first its channel boilerplate, then dedup over the rest. Call in input order.
     pub fn decide<P: KeyedParagraph>(
         &mut self,
         id: Digest16,
+        origin: u64,
         paragraphs: &[P],
         at: CopyAt,
     ) -> PostDecision {
         if paragraphs.is_empty() {
             return PostDecision::Empty;
         }
-        let decision = match self.deduper.judge_keys(id, paragraphs) {
+        let boilerplate: Vec<BoilerplateAt> = if self.boilerplate.is_empty() {
+            Vec::new()
+        } else {
+            paragraphs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| {
+                    let posts = self.boilerplate.posts_of(origin, p.template())?;
+                    Some((u32::try_from(i).unwrap_or(u32::MAX), posts))
+                })
+                .collect()
+        };
+        if boilerplate.len() == paragraphs.len() {
+            return PostDecision::AllBoilerplate { boilerplate };
+        }
+        // The paragraphs dedup judges, and their indices in the post.
+        let (verdict, judged): (Verdict, Vec<usize>) = if boilerplate.is_empty() {
+            (
+                self.deduper.judge_keys(id, paragraphs),
+                (0..paragraphs.len()).collect(),
+            )
+        } else {
+            let mut gone = boilerplate.iter().map(|b| b.0 as usize).peekable();
+            let judged: Vec<usize> = (0..paragraphs.len())
+                .filter(|i| {
+                    if gone.peek() == Some(i) {
+                        gone.next();
+                        false
+                    } else {
+                        true
+                    }
+                })
+                .collect();
+            let rest: Vec<&P> = judged.iter().filter_map(|&i| paragraphs.get(i)).collect();
+            (self.deduper.judge_keys(id, &rest), judged)
+        };
+        let decision = match verdict {
             Verdict::Keep { keep } => {
                 let dropped: Vec<u32> = keep
                     .iter()
-                    .enumerate()
-                    .filter(|(_, k)| !**k)
-                    .map(|(i, _)| u32::try_from(i).unwrap_or(u32::MAX))
+                    .zip(&judged)
+                    .filter(|(k, _)| !**k)
+                    .map(|(_, &i)| u32::try_from(i).unwrap_or(u32::MAX))
                     .collect();
                 let first_copies = if self.explaining {
                     dropped
@@ -120,11 +212,13 @@ impl Decider {
                 PostDecision::Keep {
                     dropped,
                     first_copies,
+                    boilerplate,
                 }
             }
             Verdict::Duplicate { of } => PostDecision::Duplicate {
                 of,
                 first_copy: self.explaining.then(|| self.first_copy(of)),
+                boilerplate,
             },
         };
         // A written record is the first copy of its id from here on: a kept post, or a
@@ -132,7 +226,7 @@ impl Decider {
         let written_first = match &decision {
             PostDecision::Keep { .. } => true,
             PostDecision::Duplicate { of, .. } => self.keep_duplicates && of.is_none(),
-            PostDecision::Empty => false,
+            PostDecision::Empty | PostDecision::AllBoilerplate { .. } => false,
         };
         if self.explaining && written_first {
             self.first_copies.entry(id).or_insert(at);
@@ -140,9 +234,13 @@ impl Decider {
         decision
     }
 
-    /// The seen-set to persist after the run.
+    /// The seen-set and template counts to persist after the run.
     pub fn to_state(&self) -> SeenState {
-        self.deduper.to_state()
+        let mut state = self.deduper.to_state();
+        if self.rule.is_some() {
+            (state.origin_posts, state.templates) = self.counts.to_entries();
+        }
+        state
     }
 }
 
@@ -168,7 +266,7 @@ pub struct Decisions {
 ///
 /// ```
 /// use tgclean::engine::{decide, PostDecision, PostScan, ScanParagraph, ShardScan};
-/// let para = ScanParagraph { key: [7; 16], key_chars: 40 };
+/// let para = ScanParagraph { key: [7; 16], key_chars: 40, template: [7; 16] };
 /// let post = |order| PostScan { order, id: [1; 16], paragraphs: vec![para], ..PostScan::default() };
 /// let scan = ShardScan { shard: 0, posts: vec![post(0), post(1)], ..ShardScan::default() };
 /// let d = decide(&tgclean::Config::default(), &[scan], None);
@@ -178,6 +276,12 @@ pub struct Decisions {
 pub fn decide(config: &Config, scans: &[ShardScan], state: Option<&SeenState>) -> Decisions {
     let input_bytes = scans.iter().map(|s| s.bytes).sum();
     let mut decider = Decider::new(config, state, input_bytes);
+    if decider.counts_templates() {
+        for p in scans.iter().flat_map(|s| &s.posts) {
+            decider.count(p.id, p.origin, &p.paragraphs);
+        }
+        decider.learn();
+    }
     let shards = scans
         .iter()
         .map(|scan| ShardDecisions {
@@ -185,7 +289,7 @@ pub fn decide(config: &Config, scans: &[ShardScan], state: Option<&SeenState>) -
             posts: scan
                 .posts
                 .iter()
-                .map(|p| decider.decide(p.id, &p.paragraphs, p.at()))
+                .map(|p| decider.decide(p.id, p.origin, &p.paragraphs, p.at()))
                 .collect(),
         })
         .collect();

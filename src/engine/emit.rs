@@ -138,43 +138,72 @@ impl<'a, 's> Emitter<'a, 's> {
     ) -> Result<Option<Written>, Error> {
         self.stats.posts_read += 1;
         self.stats.paragraphs.read += post.read;
-        let mut dropped = post.dropped.clone();
+        let mut dropped = post
+            .dropped
+            .clone()
+            .with_channel_rule(self.config.boilerplate.is_some());
         let n = post.paragraphs.len();
-        let (keep, duplicate_of) = match decision {
-            PostDecision::Empty => {
-                self.stats.paragraphs.dropped.merge(&dropped);
-                self.explain_post(at, post, &[], &[], None)?;
-                return Ok(None);
+        let mut keep = vec![true; n];
+        let mut explained = Explaining::default();
+        let duplicate_of = match decision {
+            PostDecision::Empty => None,
+            PostDecision::AllBoilerplate { boilerplate } => {
+                explained.boilerplate = boilerplate;
+                keep.fill(false);
+                self.stats.boilerplate_posts += 1;
+                None
             }
             PostDecision::Keep {
                 dropped: gone,
                 first_copies,
+                boilerplate,
             } => {
-                let mut keep = vec![true; n];
-                for &i in &gone {
+                for &i in gone.iter().chain(boilerplate.iter().map(|b| &b.0)) {
                     if let Some(k) = keep.get_mut(i as usize) {
                         *k = false;
                     }
                 }
                 dropped.add(Reason::Duplicate, gone.len() as u64);
-                self.explain_post(at, post, &keep, &first_copies, None)?;
-                (keep, None)
+                explained.duplicates = gone;
+                explained.first_copies = first_copies;
+                explained.boilerplate = boilerplate;
+                None
             }
-            PostDecision::Duplicate { of, first_copy } => {
+            PostDecision::Duplicate {
+                of,
+                first_copy,
+                boilerplate,
+            } => {
                 self.stats.duplicate_posts += 1;
-                if !self.config.keep_duplicates {
-                    dropped.add(Reason::DuplicatePost, n as u64);
-                    self.stats.paragraphs.dropped.merge(&dropped);
-                    let first = first_copy.unwrap_or(FirstCopyAt { id: of, at: None });
-                    self.explain_post(at, post, &[], &[], Some(first))?;
-                    return Ok(None);
+                for b in &boilerplate {
+                    if let Some(k) = keep.get_mut(b.0 as usize) {
+                        *k = false;
+                    }
                 }
-                self.explain_post(at, post, &[], &[], None)?;
-                (vec![true; n], of)
+                explained.boilerplate = boilerplate;
+                if !self.config.keep_duplicates {
+                    let rest = keep.iter().filter(|k| **k).count() as u64;
+                    dropped.add(Reason::DuplicatePost, rest);
+                    explained.duplicate_post =
+                        Some(first_copy.unwrap_or(FirstCopyAt { id: of, at: None }));
+                    explained.duplicate_post_keep = std::mem::take(&mut keep);
+                }
+                of
             }
         };
-        self.stats.paragraphs.written += keep.iter().filter(|k| **k).count() as u64;
+        dropped.add(
+            Reason::ChannelBoilerplate,
+            explained.boilerplate.len() as u64,
+        );
+        self.explain_post(at, post, &explained)?;
+        let written = keep.iter().filter(|k| **k).count() as u64;
+        self.stats.paragraphs.written += written;
         self.stats.paragraphs.dropped.merge(&dropped);
+        // No paragraph left (an empty post, all boilerplate, a duplicate not kept): no
+        // record. Dedup always leaves a written post at least one paragraph.
+        if written == 0 {
+            return Ok(None);
+        }
         Ok(Some(Written {
             keep,
             duplicate_of,
@@ -198,15 +227,13 @@ impl<'a, 's> Emitter<'a, 's> {
         }
     }
 
-    /// Writes the `--explain` lines of one post: what reading dropped, then the post as
-    /// a duplicate or its paragraphs seen before (`keep[i]` false, first copies in order).
+    /// Writes the `--explain` lines of one post: what reading dropped, its channel
+    /// boilerplate, then the post as a duplicate or its paragraphs seen before.
     fn explain_post(
         &mut self,
         at: InputAt<'_>,
         post: &Post,
-        keep: &[bool],
-        first_copies: &[FirstCopyAt],
-        duplicate_post: Option<FirstCopyAt>,
+        what: &Explaining,
     ) -> Result<(), Error> {
         if self.explain.is_none() {
             return Ok(());
@@ -226,26 +253,50 @@ impl<'a, 's> Emitter<'a, 's> {
                 post: post_id,
                 text: &e.text,
                 duplicate_of: None,
+                template_posts: None,
             })?);
         }
-        if let Some(first) = duplicate_post {
-            let text: Vec<&str> = post.paragraphs.iter().map(|p| post.text_of(p)).collect();
+        for &(i, posts) in &what.boilerplate {
+            let Some(p) = post.paragraphs.get(i as usize) else {
+                continue;
+            };
+            lines.push(explain_line(&ExplainRecord {
+                reason: Reason::ChannelBoilerplate.name(),
+                source: source(p.line),
+                post: post_id,
+                text: post.text_of(p),
+                duplicate_of: None,
+                template_posts: Some(posts),
+            })?);
+        }
+        if let Some(first) = &what.duplicate_post {
+            let text: Vec<&str> = post
+                .paragraphs
+                .iter()
+                .zip(&what.duplicate_post_keep)
+                .filter(|(_, k)| **k)
+                .map(|(p, _)| post.text_of(p))
+                .collect();
             lines.push(explain_line(&ExplainRecord {
                 reason: Reason::DuplicatePost.name(),
                 source: source(post.line),
                 post: post_id,
                 text: &text.join("\n"),
-                duplicate_of: Some(self.first_copy(&first)),
+                duplicate_of: Some(self.first_copy(first)),
+                template_posts: None,
             })?);
         } else {
-            let gone = post.paragraphs.iter().zip(keep).filter(|(_, k)| !**k);
-            for ((p, _), first) in gone.zip(first_copies) {
+            for (&i, first) in what.duplicates.iter().zip(&what.first_copies) {
+                let Some(p) = post.paragraphs.get(i as usize) else {
+                    continue;
+                };
                 lines.push(explain_line(&ExplainRecord {
                     reason: Reason::Duplicate.name(),
                     source: source(p.line),
                     post: post_id,
                     text: post.text_of(p),
                     duplicate_of: Some(self.first_copy(first)),
+                    template_posts: None,
                 })?);
             }
         }
@@ -254,6 +305,19 @@ impl<'a, 's> Emitter<'a, 's> {
             None => Ok(()),
         }
     }
+}
+
+/// What `--explain` says of one post beyond what reading dropped.
+#[derive(Default)]
+struct Explaining {
+    /// Paragraphs seen before, and the first copy of each.
+    duplicates: Vec<u32>,
+    first_copies: Vec<FirstCopyAt>,
+    boilerplate: Vec<super::decide::BoilerplateAt>,
+    /// The first copy of a duplicate post that is not written, and which of its
+    /// paragraphs were not boilerplate.
+    duplicate_post: Option<FirstCopyAt>,
+    duplicate_post_keep: Vec<bool>,
 }
 
 fn explain_line(record: &ExplainRecord<'_>) -> Result<Vec<u8>, Error> {
@@ -284,7 +348,8 @@ impl PostSink for DecideAndEmit<'_, '_> {
                     line: p.line,
                     message_id: p.message_id,
                 };
-                self.decider.decide(p.id, &p.paragraphs, copy)
+                let origin = super::scan::origin_hash(p, at.name);
+                self.decider.decide(p.id, origin, &p.paragraphs, copy)
             })
             .collect();
         self.emitter.emit(at, posts, decisions)

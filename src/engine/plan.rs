@@ -140,8 +140,8 @@ fn cut_text(source: &InputSource, bytes: u64, wanted: &[u64], target: u64) -> Ve
 }
 
 /// Finds the inputs of `config` and cuts them into at most `shards` shards of about
-/// equal bytes. Standard input is spooled to a temporary file that lives as long as the
-/// plan.
+/// equal bytes. Standard input (and a FIFO or device named as an input) is spooled to a
+/// temporary file that lives as long as the plan, so that it can be read twice.
 ///
 /// ```no_run
 /// let config = tgclean::Config {
@@ -156,15 +156,37 @@ pub fn plan(config: &Config, shards: usize) -> Result<Plan, Error> {
     let found = input::discover(&config.inputs, &config.own_files());
     let (mut sources, errors) = (found.sources, found.errors);
     let mut spools = Vec::new();
-    for source in sources.iter_mut().filter(|s| s.path.is_none()) {
-        let mut tmp = tempfile::NamedTempFile::new().map_err(|e| spool_error(&e))?;
-        if spools.is_empty() {
-            let mut stdin = std::io::stdin().lock();
-            std::io::copy(&mut stdin, &mut tmp).map_err(|e| spool_error(&e))?;
-            tmp.flush().map_err(|e| spool_error(&e))?;
+    let mut stdin_spooled = false;
+    for source in &mut sources {
+        // Standard input, and a FIFO or device named as an input, can be read only once.
+        let once = match &source.path {
+            None => true,
+            Some(p) => std::fs::metadata(p).is_ok_and(|m| !m.is_file()),
+        };
+        if !once {
+            continue;
         }
+        let mut tmp = tempfile::NamedTempFile::new().map_err(|e| spool_error(&source.name, &e))?;
+        // Registered before it is filled: a signal while the copy blocks removes it.
+        crate::output::temps::register(tmp.path());
+        match &source.path {
+            None if !stdin_spooled => {
+                stdin_spooled = true;
+                let mut stdin = std::io::stdin().lock();
+                std::io::copy(&mut stdin, &mut tmp).map_err(|e| spool_error("-", &e))?;
+            }
+            // A second `-` reads nothing, as a second read of stdin would.
+            None => {}
+            Some(p) => match std::fs::File::open(p) {
+                Ok(mut f) => {
+                    std::io::copy(&mut f, &mut tmp).map_err(|e| spool_error(&source.name, &e))?;
+                }
+                // Left as it is: reading it reports the error in its place.
+                Err(_) => continue,
+            },
+        }
+        tmp.flush().map_err(|e| spool_error(&source.name, &e))?;
         let path = tmp.into_temp_path();
-        crate::output::temps::register(&path);
         source.path = Some(path.to_path_buf());
         spools.push(path);
     }
@@ -231,11 +253,11 @@ pub fn plan(config: &Config, shards: usize) -> Result<Plan, Error> {
     })
 }
 
-fn spool_error(e: &std::io::Error) -> Error {
+fn spool_error(name: &str, e: &std::io::Error) -> Error {
     Error::Read {
-        path: "-".into(),
+        path: name.into(),
         line: 1,
-        source: std::io::Error::new(e.kind(), format!("spooling standard input: {e}")),
+        source: std::io::Error::new(e.kind(), format!("spooling the input: {e}")),
     }
 }
 

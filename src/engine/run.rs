@@ -6,15 +6,17 @@ use std::time::Instant;
 
 use super::decide::{Decider, decide};
 use super::emit::{DecideAndEmit, Emitter, emit};
+use super::plan::Piece;
 use super::plan::plan;
-use super::read::{ShardReader, worker_pool};
-use super::scan::scan;
+use super::read::{InputAt, PostSink, ShardReader, worker_pool};
+use super::scan::{origin_hash, scan};
 use super::{commit, interrupt, state_file};
 use crate::config::Config;
 use crate::error::Error;
 use crate::input;
 use crate::output::RecordSink;
 use crate::output::stats::RunStats;
+use crate::text::post::Post;
 
 /// Notes the files passed over on stderr and counts them.
 fn note_skipped(config: &Config, skipped: &[String], stats: &mut RunStats) {
@@ -63,36 +65,60 @@ pub fn clean(config: &Config) -> Result<RunStats, Error> {
     let loaded = state_file::load_if_any(config.state.as_deref())?;
     let pool = worker_pool(config.threads)?;
     let (mut sink, mut explain) = open_sinks(config)?;
-    let input::Discovered {
-        sources,
-        errors,
-        skipped,
-    } = input::discover(&config.inputs, &config.own_files());
+    let mut decider = Decider::new(config, loaded.as_ref(), 0);
+    // A rule over the whole run reads the inputs twice: standard input is spooled (by
+    // the plan) so that it can be.
+    let two_passes = decider.counts_templates();
+    let (inputs, _spool) = if two_passes {
+        let plan = plan(config, 1)?;
+        let inputs = Inputs {
+            sources: plan.sources.clone(),
+            errors: plan.errors.clone(),
+            skipped: plan.skipped.clone(),
+        };
+        (inputs, Some(plan))
+    } else {
+        let found = input::discover(&config.inputs, &config.own_files());
+        let inputs = Inputs {
+            sources: found.sources,
+            errors: found.errors.iter().map(Error::report).collect(),
+            skipped: found.skipped,
+        };
+        (inputs, None)
+    };
+    let sources = &inputs.sources;
     let input_bytes: u64 = sources
         .iter()
         .filter_map(input::InputSource::file_len)
         .sum();
-    let decider = Decider::new(config, loaded.as_ref(), input_bytes);
+    decider.reserve_for(input_bytes);
+    let whole = |index: usize| Piece {
+        source: index as u32,
+        range: None,
+    };
+    if two_passes {
+        let mut counter = ShardReader::new(config, &pool, CountTemplates(&mut decider), false);
+        for index in 0..sources.len() {
+            counter.read_piece(sources, &whole(index))?;
+        }
+        decider.learn();
+    }
     let emitter = Emitter::new(
         config,
         &pool,
-        &sources,
+        sources,
         &mut sink,
         explain
             .as_mut()
             .map(|e| e as &mut dyn crate::output::LineSink),
     );
     let mut reader = ShardReader::new(config, &pool, DecideAndEmit { decider, emitter }, true);
-    note_skipped(config, &skipped, &mut reader.stats);
-    for e in errors {
-        reader.input_error(&e);
+    note_skipped(config, &inputs.skipped, &mut reader.stats);
+    for report in &inputs.errors {
+        reader.input_problem(report.clone());
     }
     for index in 0..sources.len() {
-        let piece = super::plan::Piece {
-            source: index as u32,
-            range: None,
-        };
-        reader.read_piece(&sources, &piece)?;
+        reader.read_piece(sources, &whole(index))?;
     }
     let ShardReader {
         sink: fused,
@@ -104,6 +130,26 @@ pub fn clean(config: &Config) -> Result<RunStats, Error> {
     interrupt::check()?;
     let state = config.state.as_ref().map(|_| decider.to_state());
     commit::commit(config, sink, explain, state, stats, started)
+}
+
+/// The inputs of a run, found.
+struct Inputs {
+    sources: Vec<input::InputSource>,
+    errors: Vec<String>,
+    skipped: Vec<String>,
+}
+
+/// The first pass of a two-pass run: counts each post's templates.
+struct CountTemplates<'d>(&'d mut Decider);
+
+impl PostSink for CountTemplates<'_> {
+    fn posts(&mut self, at: InputAt<'_>, posts: Vec<Post>) -> Result<(), Error> {
+        for post in &posts {
+            let origin = origin_hash(post, at.name);
+            self.0.count(post.id, origin, &post.paragraphs);
+        }
+        Ok(())
+    }
 }
 
 /// Runs `clean` as [`clean`] does, through the phases: the inputs cut into at most

@@ -33,6 +33,8 @@ pub struct ScanParagraph {
     pub key: Digest16,
     /// Length of the key in characters, compared with `--min-dedup-chars`.
     pub key_chars: u32,
+    /// The key without links, mentions and e-mails: what channel boilerplate counts.
+    pub template: Digest16,
 }
 
 impl KeyedParagraph for ScanParagraph {
@@ -42,6 +44,10 @@ impl KeyedParagraph for ScanParagraph {
 
     fn key_chars(&self) -> usize {
         self.key_chars as usize
+    }
+
+    fn template(&self) -> &Digest16 {
+        &self.template
     }
 }
 
@@ -133,6 +139,7 @@ impl PostSink for ScanSink {
                     .map(|p| ScanParagraph {
                         key: p.key,
                         key_chars: u32::try_from(p.key_chars).unwrap_or(u32::MAX),
+                        template: p.template,
                     })
                     .collect(),
             });

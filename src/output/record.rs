@@ -4,7 +4,7 @@ use serde::{Serialize, Serializer};
 
 use crate::output::json;
 use crate::text::normalise::Digest16;
-use crate::text::post::{DropCounts, Paragraph, Post, Reason};
+use crate::text::post::{DropCounts, Paragraph, Post};
 use crate::text::segment::ParagraphKind;
 
 /// Version of the record layout, written in every record.
@@ -70,6 +70,10 @@ pub struct ExplainRecord<'a> {
     pub text: &'a str,
     /// For `duplicate` and `duplicate_post`: who kept the first copy.
     pub duplicate_of: Option<FirstCopy<'a>>,
+    /// For `channel_boilerplate`: the number of the origin's posts the paragraph's
+    /// template occurs in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_posts: Option<u32>,
 }
 
 /// One line of output.
@@ -253,7 +257,7 @@ pub fn write_record(
     out.extend_from_slice(b",\"lang\":");
     json::write_opt_str(out, post.lang);
     out.extend_from_slice(b",\"dropped\":{");
-    for (i, reason) in Reason::ALL.into_iter().enumerate() {
+    for (i, reason) in dropped.written_reasons().enumerate() {
         if i > 0 {
             out.push(b',');
         }

@@ -27,6 +27,8 @@ pub struct RunStats {
     pub records_written: u64,
     pub paragraphs: ParagraphStats,
     pub duplicate_posts: u64,
+    /// Posts whose every paragraph was channel boilerplate: not written.
+    pub boilerplate_posts: u64,
     pub skipped_messages: SkippedMessages,
     /// Files inside input folders passed over: FIFOs, sockets, devices, and the run's
     /// own output, state, explain and stats files with their locks and temporaries.
@@ -61,6 +63,7 @@ impl RunStats {
         self.paragraphs.written += other.paragraphs.written;
         self.paragraphs.dropped.merge(&other.paragraphs.dropped);
         self.duplicate_posts += other.duplicate_posts;
+        self.boilerplate_posts += other.boilerplate_posts;
         self.skipped_messages.service += other.skipped_messages.service;
         self.skipped_messages.media_only += other.skipped_messages.media_only;
         self.skipped_files += other.skipped_files;

@@ -10,3 +10,4 @@ pub mod post;
 pub mod reason;
 pub mod segment;
 pub(crate) mod swar;
+pub mod template;

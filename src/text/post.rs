@@ -22,6 +22,9 @@ pub struct Paragraph {
     pub key: Digest16,
     /// Length of the key text in characters, compared with `--min-dedup-chars`.
     pub key_chars: usize,
+    /// The key without links, mentions and e-mails ([`crate::text::template`]): what
+    /// channel boilerplate is counted by.
+    pub template: Digest16,
 }
 
 /// A post ready for cross-post dedup and output.
@@ -133,6 +136,7 @@ pub fn build_post_with(raw: RawPost, memo: &mut KeyMemo) -> Post {
             marker: p.marker,
             t: p.t,
             key_chars: chars,
+            template: crate::text::template::template_digest(text, &key),
             text: p.text,
             key,
         });
@@ -310,6 +314,11 @@ mod tests {
         let json = serde_json::to_string(&d).unwrap();
         assert!(json.starts_with("{\"repeated_in_post\":0,"));
         assert!(json.contains("\"label\":2"));
-        assert_eq!(json.matches(':').count(), Reason::ALL.len());
+        // Every reason but `channel_boilerplate`, written only by runs with that rule on.
+        assert_eq!(json.matches(':').count(), Reason::ALL.len() - 1);
+        assert!(!json.contains("channel_boilerplate"));
+        let with = serde_json::to_string(&d.with_channel_rule(true)).unwrap();
+        assert_eq!(with.matches(':').count(), Reason::ALL.len());
+        assert!(with.ends_with(",\"channel_boilerplate\":0}"));
     }
 }

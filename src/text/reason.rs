@@ -18,10 +18,12 @@ pub enum Reason {
     Metadata,
     Timestamp,
     NoText,
+    /// A repeated block of the post's origin (SPEC §7).
+    ChannelBoilerplate,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 11] = [
+    pub const ALL: [Reason; 12] = [
         Reason::RepeatedInPost,
         Reason::Duplicate,
         Reason::DuplicatePost,
@@ -33,6 +35,7 @@ impl Reason {
         Reason::Metadata,
         Reason::Timestamp,
         Reason::NoText,
+        Reason::ChannelBoilerplate,
     ];
 
     /// The name used in records, stats and docs.
@@ -49,39 +52,60 @@ impl Reason {
             Reason::Metadata => "metadata",
             Reason::Timestamp => "timestamp",
             Reason::NoText => "no_text",
+            Reason::ChannelBoilerplate => "channel_boilerplate",
         }
     }
 }
 
 /// Paragraph counts per drop reason. Serialised as an object with every reason present,
-/// in a fixed order, so records always have the same keys.
+/// in a fixed order, so records always have the same keys — `channel_boilerplate` only
+/// in runs where that rule is on, so that `--boilerplate off` writes what tgclean wrote
+/// before the rule existed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DropCounts([u64; Reason::ALL.len()]);
+pub struct DropCounts {
+    counts: [u64; Reason::ALL.len()],
+    channel_rule: bool,
+}
 
 impl DropCounts {
     pub fn get(&self, reason: Reason) -> u64 {
-        self.0[reason as usize]
+        self.counts[reason as usize]
     }
 
     pub fn add(&mut self, reason: Reason, n: u64) {
-        self.0[reason as usize] += n;
+        self.counts[reason as usize] += n;
     }
 
     pub fn merge(&mut self, other: &DropCounts) {
-        for (a, b) in self.0.iter_mut().zip(other.0) {
+        for (a, b) in self.counts.iter_mut().zip(other.counts) {
             *a += b;
         }
+        self.channel_rule |= other.channel_rule;
     }
 
     pub fn total(&self) -> u64 {
-        self.0.iter().sum()
+        self.counts.iter().sum()
+    }
+
+    /// Marks the counts as those of a run with the channel-boilerplate rule on.
+    pub fn with_channel_rule(mut self, on: bool) -> Self {
+        self.channel_rule = on;
+        self
+    }
+
+    /// The reasons written, in order.
+    pub fn written_reasons(&self) -> impl Iterator<Item = Reason> + use<> {
+        let channel = self.channel_rule;
+        Reason::ALL
+            .into_iter()
+            .filter(move |r| channel || *r != Reason::ChannelBoilerplate)
     }
 }
 
 impl Serialize for DropCounts {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(Reason::ALL.len()))?;
-        for reason in Reason::ALL {
+        let mut map = s.serialize_map(None)?;
+        for reason in self.written_reasons() {
             map.serialize_entry(reason.name(), &self.get(reason))?;
         }
         map.end()

@@ -1,0 +1,215 @@
+//! Channel boilerplate (SPEC §7): counts, per origin, the distinct posts each paragraph
+//! template occurs in, and learns from the counts which templates are the origin's
+//! repeated blocks.
+//!
+//! Templates and origins are kept as 8-byte prefixes of their SHA-256 digests: a count
+//! costs 20 bytes of payload (origin, template, count), about 32 resident in the table.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::text::normalise::Digest16;
+
+/// Default of `--boilerplate-min-posts`.
+pub const DEFAULT_MIN_POSTS: u32 = 5;
+/// Default of `--boilerplate-min-share`.
+pub const DEFAULT_MIN_SHARE: f64 = 0.01;
+
+/// When a template is boilerplate of its origin.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BoilerplateRule {
+    /// Distinct posts of the origin it must occur in (at least 2).
+    pub min_posts: u32,
+    /// Share of the origin's distinct posts it must occur in.
+    pub min_share: f64,
+}
+
+impl Default for BoilerplateRule {
+    fn default() -> Self {
+        BoilerplateRule {
+            min_posts: DEFAULT_MIN_POSTS,
+            min_share: DEFAULT_MIN_SHARE,
+        }
+    }
+}
+
+impl BoilerplateRule {
+    /// Whether a template found in `count` of an origin's `posts` distinct posts is
+    /// boilerplate: always at ≥ 30 % and ≥ 10 posts (SPEC §7), never in one post, and
+    /// in between when it passes both thresholds of the rule.
+    pub fn is_boilerplate(&self, count: u32, posts: u32) -> bool {
+        if count < 2 {
+            return false;
+        }
+        let share = f64::from(count) / f64::from(posts.max(1));
+        (count >= 10 && share >= 0.3) || (count >= self.min_posts.max(2) && share >= self.min_share)
+    }
+}
+
+/// An origin's hash and its distinct posts.
+pub type OriginPosts = (u64, u32);
+/// An origin's hash, a template's hash, and the distinct posts of the origin it is in.
+pub type TemplatePosts = (u64, u64, u32);
+
+/// The 8-byte prefix a digest is kept as.
+pub fn prefix(d: &Digest16) -> u64 {
+    let mut head = [0u8; 8];
+    head.copy_from_slice(&d[..8]);
+    u64::from_le_bytes(head)
+}
+
+/// Counts of distinct posts per origin and per (origin, template).
+#[derive(Debug, Clone, Default)]
+pub struct TemplateCounts {
+    posts: HashMap<u64, u32>,
+    templates: HashMap<(u64, u64), u32>,
+    /// (origin, post id) pairs counted in this run: an exact duplicate post counts once.
+    counted: HashSet<(u64, Digest16)>,
+}
+
+impl TemplateCounts {
+    /// Counts a post of `origin` with id `id` and these paragraph templates, unless the
+    /// same post of the same origin was counted before.
+    pub fn add_post<'t>(
+        &mut self,
+        origin: u64,
+        id: Digest16,
+        templates: impl IntoIterator<Item = &'t Digest16>,
+    ) {
+        if !self.counted.insert((origin, id)) {
+            return;
+        }
+        *self.posts.entry(origin).or_default() += 1;
+        let mut distinct: Vec<u64> = templates.into_iter().map(prefix).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        for t in distinct {
+            *self.templates.entry((origin, t)).or_default() += 1;
+        }
+    }
+
+    /// The templates that `rule` makes boilerplate, with their counts.
+    pub fn learn(&self, rule: &BoilerplateRule) -> Boilerplate {
+        let templates = self
+            .templates
+            .iter()
+            .filter(|((origin, _), count)| {
+                rule.is_boilerplate(**count, self.posts.get(origin).copied().unwrap_or(0))
+            })
+            .map(|(k, c)| (*k, *c))
+            .collect();
+        Boilerplate { templates }
+    }
+
+    /// Distinct templates counted.
+    pub fn len(&self) -> usize {
+        self.templates.len()
+    }
+
+    /// Whether nothing was counted.
+    pub fn is_empty(&self) -> bool {
+        self.templates.is_empty()
+    }
+
+    /// The counts to persist: per origin its posts, per template its posts; both sorted.
+    pub fn to_entries(&self) -> (Vec<OriginPosts>, Vec<TemplatePosts>) {
+        let mut posts: Vec<(u64, u32)> = self.posts.iter().map(|(o, c)| (*o, *c)).collect();
+        posts.sort_unstable();
+        let mut templates: Vec<(u64, u64, u32)> = self
+            .templates
+            .iter()
+            .map(|((o, t), c)| (*o, *t, *c))
+            .collect();
+        templates.sort_unstable();
+        (posts, templates)
+    }
+
+    /// Counts read back from a state (the posts they came from are not known any more).
+    pub fn from_entries(posts: &[(u64, u32)], templates: &[(u64, u64, u32)]) -> Self {
+        TemplateCounts {
+            posts: posts.iter().copied().collect(),
+            templates: templates.iter().map(|(o, t, c)| ((*o, *t), *c)).collect(),
+            counted: HashSet::new(),
+        }
+    }
+}
+
+/// The learned boilerplate: (origin, template) → the distinct posts it occurs in.
+#[derive(Debug, Clone, Default)]
+pub struct Boilerplate {
+    templates: HashMap<(u64, u64), u32>,
+}
+
+impl Boilerplate {
+    /// The post count of `template` in `origin` when it is boilerplate there.
+    pub fn posts_of(&self, origin: u64, template: &Digest16) -> Option<u32> {
+        if self.templates.is_empty() {
+            return None;
+        }
+        self.templates.get(&(origin, prefix(template))).copied()
+    }
+
+    /// Templates learned.
+    pub fn len(&self) -> usize {
+        self.templates.len()
+    }
+
+    /// Whether none was learned.
+    pub fn is_empty(&self) -> bool {
+        self.templates.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fixed_obligations_hold_for_any_rule() {
+        let strict = BoilerplateRule {
+            min_posts: 1000,
+            min_share: 1.0,
+        };
+        let loose = BoilerplateRule {
+            min_posts: 2,
+            min_share: 0.0,
+        };
+        for rule in [strict, loose, BoilerplateRule::default()] {
+            assert!(rule.is_boilerplate(10, 33), "≥ 30 % and ≥ 10");
+            assert!(!rule.is_boilerplate(1, 1), "one post only");
+            assert!(!rule.is_boilerplate(1, 3), "one post only");
+        }
+        assert!(!strict.is_boilerplate(9, 10));
+        assert!(loose.is_boilerplate(2, 1000));
+    }
+
+    #[test]
+    fn default_rule_between_the_obligations() {
+        let rule = BoilerplateRule::default();
+        // Naked Science's podcast list: 18 of 967 posts.
+        assert!(rule.is_boilerplate(18, 967));
+        assert!(!rule.is_boilerplate(4, 40), "below the post minimum");
+        assert!(!rule.is_boilerplate(5, 1000), "below the share minimum");
+        assert!(rule.is_boilerplate(5, 40));
+    }
+
+    #[test]
+    fn a_post_counts_once_and_a_template_once_per_post() {
+        let mut c = TemplateCounts::default();
+        let footer = [9u8; 16];
+        let body = |i: u8| [i; 16];
+        for i in 0..6u8 {
+            // Each post has the footer twice and its own body.
+            c.add_post(1, [i; 16], [&footer, &body(i), &footer]);
+        }
+        // The same post again (an exact repeat) and another origin's post.
+        c.add_post(1, [0; 16], [&footer]);
+        c.add_post(2, [0; 16], [&footer]);
+        let learned = c.learn(&BoilerplateRule::default());
+        assert_eq!(learned.posts_of(1, &footer), Some(6));
+        assert_eq!(learned.posts_of(2, &footer), None, "one post in origin 2");
+        assert_eq!(learned.posts_of(1, &body(3)), None);
+        let (posts, templates) = c.to_entries();
+        let back = TemplateCounts::from_entries(&posts, &templates);
+        assert_eq!(back.learn(&BoilerplateRule::default()).len(), learned.len());
+    }
+}
