@@ -7,6 +7,8 @@
 //! `tgclean` over the dump can be checked against a known answer. With
 //! `--format tg-json` the same posts are written as a Telegram Desktop `result.json`
 //! (one message per post, text as an array of strings and entities, reactions).
+//! `--footers` adds a footer of each forward source (a subscribe line whose link varies)
+//! to about 60% of the posts: repeated blocks for `--boilerplate channel` to find.
 
 use std::io::{self, BufWriter, Write};
 
@@ -133,6 +135,9 @@ fn main() -> io::Result<()> {
     let tg_json = args
         .windows(2)
         .any(|w| w[0] == "--format" && w[1] == "tg-json");
+    // `--footers`: each source stamps its own footer (a subscribe line with a link that
+    // varies) on most of its posts, so that the channel-boilerplate rule has work to do.
+    let footers = args.iter().any(|a| a == "--footers");
     let mut rng = Rng(arg("--seed", 1));
     let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
     let mut written: u64 = 0;
@@ -219,6 +224,17 @@ fn main() -> io::Result<()> {
                 buf.push_str(rng.pick(TAGS));
                 buf.push('\n');
             }
+        }
+        if footers && rng.below(10) < 6 {
+            let slug: String = source
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect::<String>()
+                .to_lowercase();
+            buf.push_str(&format!(
+                "Subscribe to {source} and share with friends: t.me/{slug}?ref={}\n",
+                rng.below(5)
+            ));
         }
         let reaction = rng.pick(REACTIONS);
         let chunk = if tg_json {

@@ -68,7 +68,7 @@ pub struct PostScan {
     /// Message id, for exports and scrapers.
     pub message_id: Option<i64>,
     /// First 8 bytes of SHA-256 over the post's origin (SPEC §7: its forward source,
-    /// else its channel, else its input file), tagged by which of the three it is.
+    /// else its channel, else its input file), a channel name tagged apart from a file.
     pub origin: u64,
     /// The paragraphs left after within-post dedup, in order.
     pub paragraphs: Vec<ScanParagraph>,
@@ -100,10 +100,11 @@ pub struct ShardScan {
     pub posts: Vec<PostScan>,
 }
 
-/// The origin of a post (SPEC §7), hashed: forward source, else channel, else file.
+/// The origin of a post (SPEC §7), hashed: forward source, else channel, else file. A
+/// post forwarded from a channel has the origin of that channel's own posts.
 pub fn origin_hash(post: &Post, file: &str) -> u64 {
     let (tag, name): (&[u8], &str) = match (&post.forwarded_from, &post.channel) {
-        (Some(f), _) => (b"f", f),
+        (Some(f), _) => (b"c", f),
         (None, Some(c)) => (b"c", c),
         (None, None) => (b"i", file),
     };

@@ -54,10 +54,13 @@ pub fn strip_links(text: &str) -> Option<String> {
 }
 
 /// The template digest of a paragraph with display text `text` and key digest `key`.
+/// A paragraph that is nothing but links and mentions (an article's URL, `@a @b`) keeps
+/// its key as template: the links are what it says, and every such paragraph would
+/// otherwise share the one empty template.
 pub fn template_digest(text: &str, key: &Digest16) -> Digest16 {
-    match strip_links(text) {
-        None => *key,
-        Some(stripped) => digest(key_text(&stripped)),
+    match strip_links(text).map(|s| key_text(&s)) {
+        Some(stripped) if !stripped.is_empty() => digest(stripped),
+        _ => *key,
     }
 }
 
@@ -82,11 +85,22 @@ mod tests {
                 "Пишите нам: или",
             ),
             ("Сайт: www.example.com, канал t.me/mayak_fm", "Сайт: канал"),
-            ("(bit.ly/abc)", ""),
         ];
         for (text, stripped) in cases {
             assert_eq!(strip_links(text).as_deref(), Some(stripped), "{text}");
             assert_eq!(template_digest(text, &key(text)), key(stripped), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_paragraph_of_links_alone_keeps_its_key() {
+        for text in [
+            "(bit.ly/abc)",
+            "https://naked-science.ru/article/x",
+            "@poeti8 @TRGWII 😄",
+        ] {
+            assert_eq!(strip_links(text).map(|s| key_text(&s)).as_deref(), Some(""));
+            assert_eq!(template_digest(text, &key(text)), key(text), "{text}");
         }
     }
 

@@ -3,7 +3,7 @@
 //!
 //! A case directory holds `input.txt` (or whatever its `args` name), `expected.jsonl`,
 //! and optionally `args` (one argument per line; default `clean --quiet input.txt`) and
-//! `expected.code` (exit code; default 0). Run with `TGCLEAN_BLESS=1` to rewrite the
+//! `expected.code` (exit code; default 0), and `stdin` (fed to standard input). Run with `TGCLEAN_BLESS=1` to rewrite the
 //! expected files from the current output — then read every changed line before
 //! committing: the expected files are reviewed by eye, not trusted.
 
@@ -100,9 +100,15 @@ fn diff_outputs(expected: &str, actual: &str) -> Vec<String> {
 
 fn run_case(case: &Path) -> Result<(), String> {
     let args = case_args(case);
+    // A case with a `stdin` file feeds it to standard input (its args then name `-`).
+    let stdin = match fs::File::open(case.join("stdin")) {
+        Ok(f) => std::process::Stdio::from(f),
+        Err(_) => std::process::Stdio::null(),
+    };
     let output = Command::new(env!("CARGO_BIN_EXE_tgclean"))
         .args(&args)
         .current_dir(case)
+        .stdin(stdin)
         .output()
         .map_err(|e| format!("cannot run tgclean: {e}"))?;
     let actual = String::from_utf8_lossy(&output.stdout).into_owned();

@@ -206,3 +206,86 @@ fn fast_language_detector_agrees_with_whatlang() {
         .collect();
     assert!(!science.is_empty() && not_ru.is_empty(), "{not_ru:?}");
 }
+
+/// The origin of a record (SPEC §7): forward source, else channel, else file.
+fn origin(r: &Value) -> String {
+    for field in [&r["forwarded_from"], &r["channel"]] {
+        if let Some(s) = field.as_str() {
+            return format!("c:{s}");
+        }
+    }
+    format!("i:{}", r["source"]["file"].as_str().unwrap_or(""))
+}
+
+/// Template digest of a written paragraph, from its text and key.
+fn template(p: &Value) -> [u8; 16] {
+    let mut key = [0u8; 16];
+    hex::decode_to_slice(p["key"].as_str().unwrap(), &mut key).unwrap();
+    tgclean::text::template::template_digest(p["text"].as_str().unwrap(), &key)
+}
+
+#[test]
+fn channel_boilerplate_is_gone_and_one_post_templates_stay() {
+    let Some(dir) = realdata() else { return };
+    // Every distinct post with all its paragraphs, to count templates per origin.
+    let (all, _) = clean_with(&dir, &["--boilerplate", "off", "--dedup", "post"]);
+    let mut posts: HashMap<String, usize> = HashMap::new();
+    let mut counts: HashMap<(String, [u8; 16]), usize> = HashMap::new();
+    for r in &all {
+        let o = origin(r);
+        *posts.entry(o.clone()).or_default() += 1;
+        let mut seen = std::collections::HashSet::new();
+        for p in r["paragraphs"].as_array().unwrap() {
+            let t = template(p);
+            if seen.insert(t) {
+                *counts.entry((o.clone(), t)).or_default() += 1;
+            }
+        }
+    }
+    let (cleaned, stats) = clean_with(&dir, &["--dedup", "post"]);
+    assert!(
+        stats["paragraphs"]["dropped"]["channel_boilerplate"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    let kept_keys: std::collections::HashSet<(String, String)> = cleaned
+        .iter()
+        .flat_map(|r| {
+            let id = r["id"].as_str().unwrap().to_owned();
+            r["paragraphs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |p| (id.clone(), p["key"].as_str().unwrap().to_owned()))
+        })
+        .collect();
+    for r in &cleaned {
+        let o = origin(r);
+        let n = posts[&o];
+        for p in r["paragraphs"].as_array().unwrap() {
+            let c = counts.get(&(o.clone(), template(p))).copied().unwrap_or(0);
+            assert!(
+                !(c >= 10 && c * 10 >= 3 * n),
+                "{o}: a template in {c} of {n} posts is still written: {}",
+                p["text"]
+            );
+        }
+    }
+    for r in &all {
+        let o = origin(r);
+        for p in r["paragraphs"].as_array().unwrap() {
+            if counts[&(o.clone(), template(p))] == 1 {
+                let key = (
+                    r["id"].as_str().unwrap().to_owned(),
+                    p["key"].as_str().unwrap().to_owned(),
+                );
+                assert!(
+                    kept_keys.contains(&key),
+                    "{o}: a paragraph whose template is in one post was dropped: {}",
+                    p["text"]
+                );
+            }
+        }
+    }
+}
