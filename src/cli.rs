@@ -106,6 +106,10 @@ pub struct CleanArgs {
     /// Persistent seen-set: read before the run, rewritten atomically after a successful one.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Give up (exit 1) when another run has held the state's lock for SECS seconds;
+    /// default: wait. Runs sharing a state take turns.
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub lock_timeout: Option<f64>,
     /// Write one JSON line per dropped paragraph or post: reason, source, text, and for
     /// duplicates the record that kept the first copy.
     #[arg(long, value_name = "FILE")]
@@ -168,6 +172,13 @@ pub struct CleanArgs {
     pub quiet: bool,
 }
 
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.0..1e9).contains(&x) => Ok(x),
+        _ => Err(format!("{s:?} is not a number of seconds")),
+    }
+}
+
 fn parse_ratio(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
@@ -199,6 +210,7 @@ impl CleanArgs {
             inputs,
             output: self.output,
             state: self.state,
+            lock_timeout: self.lock_timeout.map(std::time::Duration::from_secs_f64),
             explain: self.explain,
             max_post_bytes: self.max_post_bytes,
             fail_if_empty: self.fail_if_empty,

@@ -59,6 +59,9 @@ pub struct Config {
     pub output: Option<PathBuf>,
     /// The persistent seen-set, read before and rewritten after a successful run.
     pub state: Option<PathBuf>,
+    /// How long to wait for another run's lock on the state; `None` waits as long as it
+    /// takes.
+    pub lock_timeout: Option<std::time::Duration>,
     /// One JSON line per dropped paragraph or post goes here.
     pub explain: Option<PathBuf>,
     /// A plain-text post longer than this is split (and reported); 0 = no limit.
@@ -133,6 +136,7 @@ impl Default for Config {
             inputs: vec![InputSpec::Stdin],
             output: None,
             state: None,
+            lock_timeout: None,
             explain: None,
             max_post_bytes: DEFAULT_MAX_POST_BYTES,
             fail_if_empty: false,

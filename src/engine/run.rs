@@ -62,10 +62,11 @@ pub fn clean(config: &Config) -> Result<RunStats, Error> {
     let started = Instant::now();
     interrupt::install_handler();
     // The state is checked before anything is written: a bad one stops the run here.
-    let loaded = state_file::load_if_any(config.state.as_deref())?;
+    let locked = state_file::lock_and_load(config)?;
+    let loaded = locked.as_ref().map(|(_, state)| state);
     let pool = worker_pool(config.threads)?;
     let (mut sink, mut explain) = open_sinks(config)?;
-    let mut decider = Decider::new(config, loaded.as_ref(), 0);
+    let mut decider = Decider::new(config, loaded, 0);
     // A rule over the whole run reads the inputs twice: standard input is spooled (by
     // the plan) so that it can be.
     let two_passes = decider.counts_templates();
@@ -168,7 +169,8 @@ impl PostSink for CountTemplates<'_> {
 pub fn clean_sharded(config: &Config, shards: usize) -> Result<RunStats, Error> {
     let started = Instant::now();
     interrupt::install_handler();
-    let loaded = state_file::load_if_any(config.state.as_deref())?;
+    let locked = state_file::lock_and_load(config)?;
+    let loaded = locked.as_ref().map(|(_, state)| state);
     let plan = plan(config, shards)?;
     let scans = plan
         .shards
@@ -176,7 +178,7 @@ pub fn clean_sharded(config: &Config, shards: usize) -> Result<RunStats, Error> 
         .map(|shard| scan(config, &plan, shard))
         .collect::<Result<Vec<_>, Error>>()?;
     interrupt::check()?;
-    let decisions = decide(config, &scans, loaded.as_ref());
+    let decisions = decide(config, &scans, loaded);
     drop(scans);
     let (mut sink, mut explain) = open_sinks(config)?;
     let mut stats = RunStats::default();

@@ -178,9 +178,15 @@ pub fn message_item(f: Fields<'_>, channel: Option<&str>) -> Item {
         ..Message::default()
     };
     // `text_entities` (newer exports) holds the same text as `text`, always as objects.
+    // Converters write an empty `text_entities` beside a `text` with content: the text
+    // is then taken from `text`, never lost.
     match &f.text_entities {
         e @ Text::Parts(_) => flatten_parts(e, &mut msg),
         _ => flatten_parts(&f.text, &mut msg),
+    }
+    if msg.text.trim().is_empty() && matches!(f.text_entities, Text::Parts(_)) {
+        msg.text.clear();
+        flatten_parts(&f.text, &mut msg);
     }
     if msg.text.trim().is_empty() {
         return Item::Skipped(Skip::MediaOnly);
@@ -275,6 +281,10 @@ mod tests {
         match v.get("text_entities") {
             Some(e @ Value::Array(_)) => flatten_text(e, &mut msg),
             _ => flatten_text(v.get("text").unwrap_or(&Value::Null), &mut msg),
+        }
+        if msg.text.trim().is_empty() && matches!(v.get("text_entities"), Some(Value::Array(_))) {
+            msg.text.clear();
+            flatten_text(v.get("text").unwrap_or(&Value::Null), &mut msg);
         }
         if msg.text.trim().is_empty() {
             return Item::Skipped(Skip::MediaOnly);
@@ -438,6 +448,19 @@ mod tests {
         let mut sink = CollectSink::default();
         let result = read("t.json", s.as_bytes(), &mut sink);
         (sink, result)
+    }
+
+    #[test]
+    fn an_empty_text_entities_does_not_lose_the_text() {
+        let (sink, result) = read_str(
+            r##"{"name": "C", "type": "public_channel", "id": 1, "messages": [
+              {"id": 1, "type": "message", "text": "Converted text, no entities", "text_entities": []},
+              {"id": 2, "type": "message", "photo": "p.jpg", "text": "", "text_entities": []}
+            ]}"##,
+        );
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(sink.messages()[0].text, "Converted text, no entities");
+        assert_eq!(sink.items[1], Item::Skipped(Skip::MediaOnly));
     }
 
     #[test]

@@ -401,3 +401,92 @@ fn sigint_and_sigterm_stop_without_committing() {
         );
     }
 }
+
+/// Two runs sharing one `--state` take turns: the second waits for the first's lock (and
+/// says so), then reads the state the first wrote, so that neither's keys are lost.
+#[test]
+fn two_runs_on_one_state_take_turns_and_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let full = fs::read_to_string(write_generated_dump(d, 200)).unwrap();
+    let first = first_posts(&full, 100);
+    fs::write(d.join("a.txt"), &first).unwrap();
+    fs::write(d.join("b.txt"), &full[first.len()..]).unwrap();
+    let args = |input: &str, out: &str| -> Vec<String> {
+        [
+            "clean",
+            "-q",
+            "--boilerplate",
+            "off",
+            "--state",
+            "s.state",
+            "-o",
+            out,
+            input,
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    // The first run reads A through a pipe held open, so it holds the lock meanwhile.
+    let mut one = Command::new(env!("CARGO_BIN_EXE_tgclean"))
+        .args(args("-", "one.jsonl"))
+        .current_dir(d)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = one.stdin.take().unwrap();
+    pipe.write_all(first.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let two = Command::new(env!("CARGO_BIN_EXE_tgclean"))
+        .args(args("b.txt", "two.jsonl"))
+        .current_dir(d)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    drop(pipe);
+    assert!(one.wait_with_output().unwrap().status.success());
+    let two = two.wait_with_output().unwrap();
+    assert!(two.status.success());
+    assert!(
+        String::from_utf8_lossy(&two.stderr).contains("another run is using this state"),
+        "{}",
+        String::from_utf8_lossy(&two.stderr)
+    );
+    // A third run over both dumps finds every post in the state.
+    let three = tgclean_in(
+        d,
+        &args("a.txt", "three.jsonl")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert!(three.status.success());
+    assert_eq!(lines(&d.join("three.jsonl")), 0);
+    let four = tgclean_in(
+        d,
+        &args("b.txt", "four.jsonl")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert!(four.status.success());
+    assert_eq!(lines(&d.join("four.jsonl")), 0);
+    // A run that will not wait gives up with a clear error while the lock is held.
+    let _held = {
+        let f = fs::OpenOptions::new()
+            .write(true)
+            .open(d.join("s.state.lock"))
+            .unwrap();
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: flock on a descriptor this test owns.
+        assert_eq!(unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) }, 0);
+        f
+    };
+    let mut impatient = args("a.txt", "five.jsonl");
+    impatient.extend(["--lock-timeout".to_owned(), "0.3".to_owned()]);
+    let five = tgclean_in(d, &impatient.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(five.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&five.stderr).contains("--lock-timeout"));
+}
