@@ -50,6 +50,8 @@ pub struct Plan {
     pub errors: Vec<String>,
     /// Files passed over while finding the inputs (`path: why`), noted before any shard.
     pub skipped: Vec<String>,
+    /// Media and export assets passed over silently.
+    pub media: u64,
     /// The shards, in the global order.
     pub shards: Vec<Shard>,
     /// Standard input, spooled to files so that it can be read twice (the first `-`
@@ -248,6 +250,7 @@ pub fn plan(config: &Config, shards: usize) -> Result<Plan, Error> {
         sources,
         errors: errors.iter().map(Error::report).collect(),
         skipped: found.skipped,
+        media: found.media,
         shards: plan_shards,
         _spools: spools,
     })

@@ -19,13 +19,15 @@ use crate::output::stats::RunStats;
 use crate::text::post::Post;
 
 /// Notes the files passed over on stderr and counts them.
-fn note_skipped(config: &Config, skipped: &[String], stats: &mut RunStats) {
+/// Notes the files passed over on stderr (media and export assets silently) and counts
+/// them.
+fn note_skipped(config: &Config, skipped: &[String], media: u64, stats: &mut RunStats) {
     for s in skipped {
         if !config.quiet {
             eprintln!("tgclean: note: {s}");
         }
     }
-    stats.skipped_files += skipped.len() as u64;
+    stats.skipped_files += skipped.len() as u64 + media;
 }
 
 /// Opens the record sink (hashed when a state will record the output's hash) and the
@@ -76,6 +78,7 @@ pub fn clean(config: &Config) -> Result<RunStats, Error> {
             sources: plan.sources.clone(),
             errors: plan.errors.clone(),
             skipped: plan.skipped.clone(),
+            media: plan.media,
         };
         (inputs, Some(plan))
     } else {
@@ -84,6 +87,7 @@ pub fn clean(config: &Config) -> Result<RunStats, Error> {
             sources: found.sources,
             errors: found.errors.iter().map(Error::report).collect(),
             skipped: found.skipped,
+            media: found.media,
         };
         (inputs, None)
     };
@@ -114,7 +118,7 @@ pub fn clean(config: &Config) -> Result<RunStats, Error> {
             .map(|e| e as &mut dyn crate::output::LineSink),
     );
     let mut reader = ShardReader::new(config, &pool, DecideAndEmit { decider, emitter }, true);
-    note_skipped(config, &inputs.skipped, &mut reader.stats);
+    note_skipped(config, &inputs.skipped, inputs.media, &mut reader.stats);
     for report in &inputs.errors {
         reader.input_problem(report.clone());
     }
@@ -138,6 +142,7 @@ struct Inputs {
     sources: Vec<input::InputSource>,
     errors: Vec<String>,
     skipped: Vec<String>,
+    media: u64,
 }
 
 /// The first pass of a two-pass run: counts each post's templates.
@@ -182,7 +187,7 @@ pub fn clean_sharded(config: &Config, shards: usize) -> Result<RunStats, Error> 
     drop(scans);
     let (mut sink, mut explain) = open_sinks(config)?;
     let mut stats = RunStats::default();
-    note_skipped(config, &plan.skipped, &mut stats);
+    note_skipped(config, &plan.skipped, plan.media, &mut stats);
     for report in &plan.errors {
         eprintln!("tgclean: {report}");
         stats.errors.push(report.clone());

@@ -103,6 +103,69 @@ pub struct Discovered {
     pub errors: Vec<Error>,
     /// Files passed over, each as `path: why` (counted as `skipped_files`).
     pub skipped: Vec<String>,
+    /// Media and page assets passed over without a word: the photos, stickers,
+    /// stylesheets and scripts of an export folder, and media files anywhere (counted as
+    /// `skipped_files`).
+    pub media: u64,
+}
+
+/// The folders of a Telegram Desktop export that hold media and the pages' assets.
+const EXPORT_ASSET_DIRS: [&str; 11] = [
+    "photos",
+    "files",
+    "video_files",
+    "voice_messages",
+    "round_video_messages",
+    "stickers",
+    "css",
+    "js",
+    "images",
+    "contacts",
+    "profile_pictures",
+];
+
+/// Extensions of media and page assets: never text to clean, whatever folder they are in.
+const MEDIA_EXTENSIONS: [&str; 34] = [
+    "jpg", "jpeg", "png", "gif", "webp", "bmp", "heic", "tiff", "svg", "ico", "tgs", "webm", "mp4",
+    "mov", "mkv", "avi", "m4v", "ogg", "oga", "opus", "mp3", "m4a", "wav", "flac", "pdf", "zip",
+    "rar", "7z", "apk", "exe", "css", "js", "woff", "ttf",
+];
+
+/// `result.json`, `messages.html`, `messages2.html`, …: the files of an export folder
+/// that hold its messages.
+fn is_export_page(name: &str) -> bool {
+    name == "result.json"
+        || name
+            .strip_prefix("messages")
+            .and_then(|r| r.strip_suffix(".html"))
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn has_media_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| MEDIA_EXTENSIONS.iter().any(|m| e.eq_ignore_ascii_case(m)))
+}
+
+/// Regular files under `dir`, counted without reading them (bounded by the visited set).
+fn count_files(dir: &Path, visited: &mut HashSet<PathBuf>) -> u64 {
+    let Ok(real) = fs::canonicalize(dir) else {
+        return 0;
+    };
+    if !visited.insert(real) {
+        return 0;
+    }
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match fs::metadata(e.path()) {
+            Ok(m) if m.is_dir() => count_files(&e.path(), visited),
+            Ok(_) => 1,
+            Err(_) => 0,
+        })
+        .sum()
 }
 
 /// What kind of file other than a regular file or folder a path is.
@@ -178,10 +241,24 @@ fn walk(dir: &Path, own: &OwnFiles, visited: &mut HashSet<PathBuf>, found: &mut 
         }
     }
     paths.sort_by(|a, b| natural_cmp(a, b));
+    let name_of = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+    // A Telegram Desktop export folder: its messages are in `result.json` or the
+    // `messages*.html` pages, its media and the pages' assets in folders of known names.
+    // Other files in it are read as anywhere else: nothing is dropped unseen.
+    let export = paths
+        .iter()
+        .any(|p| name_of(p).is_some_and(|n| is_export_page(&n)) && p.is_file());
     for path in paths {
+        let name = name_of(&path).unwrap_or_default();
         // Symlinks are followed: a link to a folder is walked, a link to a file read.
         match fs::metadata(&path) {
+            Ok(meta) if meta.is_dir() && export && EXPORT_ASSET_DIRS.contains(&name.as_str()) => {
+                found.media += count_files(&path, visited);
+            }
             Ok(meta) if meta.is_dir() => walk(&path, own, visited, found),
+            Ok(meta) if meta.is_file() && has_media_extension(&path) => {
+                found.media += 1;
+            }
             Ok(meta) if meta.is_file() => match own.why(&path) {
                 Some(why) => found
                     .skipped

@@ -257,3 +257,80 @@ fn stale_temporaries_are_removed_and_a_live_runs_are_kept() {
     let records = fs::read_to_string(work.join("out.jsonl")).unwrap();
     assert!(!records.contains("Zzyzx"));
 }
+
+#[test]
+fn an_export_folder_gives_its_messages_and_passes_over_its_media() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("ChatExport_2024-11-22");
+    for sub in ["css", "js", "photos", "images", "stickers"] {
+        fs::create_dir_all(export.join(sub)).unwrap();
+    }
+    for page in ["messages.html", "messages2.html"] {
+        fs::copy(
+            repo().join("fixtures/tg-html/export").join(page),
+            export.join(page),
+        )
+        .unwrap();
+    }
+    fs::write(
+        export.join("css/style.css"),
+        "body{color:red}\n.message{margin:0}\n",
+    )
+    .unwrap();
+    fs::write(
+        export.join("js/script.js"),
+        "function CheckLocation(){return true}\n",
+    )
+    .unwrap();
+    fs::write(
+        export.join("photos/photo_1@22-11-2024_10-00-00.jpg"),
+        [0xFF, 0xD8, 0, 0, 0x10],
+    )
+    .unwrap();
+    fs::write(
+        export.join("images/back.png"),
+        [0x89, b'P', b'N', b'G', 0, 0],
+    )
+    .unwrap();
+    fs::write(
+        export.join("stickers/sticker.webp"),
+        [b'R', b'I', b'F', b'F', 0, 0],
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tgclean"))
+        .args(["clean", "--stats", "stats.json", "-o", "out.jsonl"])
+        .arg(&export)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("binary"), "{stderr}");
+    assert!(
+        !stderr.contains("note:"),
+        "assets are passed over silently: {stderr}"
+    );
+    let stats: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.path().join("stats.json")).unwrap()).unwrap();
+    assert_eq!(stats["skipped_files"], 5);
+    assert_eq!(stats["inputs"], 2);
+    let records = fs::read_to_string(dir.path().join("out.jsonl")).unwrap();
+    assert!(!records.contains("color:red") && !records.contains("CheckLocation"));
+    // The same pages alone give the same records.
+    let alone = Command::new(env!("CARGO_BIN_EXE_tgclean"))
+        .args(["clean", "-q", "--format", "auto"])
+        .arg(export.join("messages.html"))
+        .arg(export.join("messages2.html"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(records.as_bytes(), alone.stdout.as_slice());
+    // A binary file named as an input is still reported.
+    let named = Command::new(env!("CARGO_BIN_EXE_tgclean"))
+        .args(["clean", "-q"])
+        .arg(export.join("photos/photo_1@22-11-2024_10-00-00.jpg"))
+        .output()
+        .unwrap();
+    assert_eq!(named.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&named.stderr).contains("binary"));
+}
