@@ -161,6 +161,10 @@ pub struct CleanArgs {
     #[arg(long, value_name = "R", default_value_t = tgclean::dedup::boilerplate::DEFAULT_MIN_SHARE,
           value_parser = parse_ratio)]
     pub boilerplate_min_share: f64,
+    /// Write only these record fields (comma-separated, in schema order; `id` always):
+    /// e.g. `id,channel,date,text,lang`. Fields left out are not built at all.
+    #[arg(long, value_name = "LIST", value_parser = tgclean::output::record::FieldSet::parse)]
+    pub fields: Option<tgclean::output::record::FieldSet>,
     /// Write the run summary as JSON to FILE (`-` = stderr).
     #[arg(long, value_name = "FILE")]
     pub stats: Option<PathBuf>,
@@ -236,6 +240,7 @@ impl CleanArgs {
             },
             keep_duplicates: self.keep_duplicates,
             min_dedup_chars: self.min_dedup_chars,
+            fields: self.fields.unwrap_or_default(),
             boilerplate: match self.boilerplate {
                 BoilerplateArg::Channel => Some(BoilerplateRule {
                     min_posts: self.boilerplate_min_posts,

@@ -78,6 +78,8 @@ pub struct Config {
     pub dedup: DedupMode,
     pub keep_duplicates: bool,
     pub min_dedup_chars: usize,
+    /// The record fields written (`--fields`).
+    pub fields: crate::output::record::FieldSet,
     /// The channel boilerplate rule (SPEC §7); `None` = `--boilerplate off`.
     pub boilerplate: Option<BoilerplateRule>,
     pub stats: Option<StatsTarget>,
@@ -148,6 +150,7 @@ impl Default for Config {
             keep_duplicates: false,
             min_dedup_chars: DEFAULT_MIN_DEDUP_CHARS,
             boilerplate: Some(BoilerplateRule::default()),
+            fields: crate::output::record::FieldSet::ALL,
             stats: None,
             threads: 1,
             quiet: false,

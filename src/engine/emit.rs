@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::input::InputSource;
 use crate::output::LineSink;
-use crate::output::record::{ExplainRecord, FirstCopy, Hex16, Source, write_record};
+use crate::output::record::{ExplainRecord, Field, FirstCopy, Hex16, Source, write_record};
 use crate::output::stats::RunStats;
 use crate::text::post::{DropCounts, Post, Reason};
 
@@ -73,6 +73,7 @@ impl<'a, 's> Emitter<'a, 's> {
         let file = at.name.to_owned();
         let format = at.format.name();
         let lang = self.config.lang;
+        let fields = self.config.fields;
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.pool.spawn(move || {
             let lines: Vec<Vec<u8>> = posts
@@ -80,7 +81,9 @@ impl<'a, 's> Emitter<'a, 's> {
                 .zip(written.par_iter())
                 .filter_map(|(post, w)| w.as_ref().map(|w| (post, w)))
                 .map(|(post, w)| {
-                    post.lang = lang.detect(post);
+                    if fields.has(Field::Lang) {
+                        post.lang = lang.detect(post);
+                    }
                     let source = Source {
                         file: &file,
                         format,
@@ -98,6 +101,7 @@ impl<'a, 's> Emitter<'a, 's> {
                         &source,
                         &w.dropped,
                         w.duplicate_of,
+                        fields,
                     );
                     line
                 })

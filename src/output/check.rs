@@ -83,6 +83,10 @@ impl RepeatFinder {
 /// Validates records against the embedded JSON Schema and finds repeats.
 pub struct RecordChecker {
     validator: jsonschema::Validator,
+    /// The schema with only `id` required: for projections (`--fields`), whose other
+    /// fields are checked as far as they are there.
+    projection: jsonschema::Validator,
+    required: usize,
     repeats: RepeatFinder,
 }
 
@@ -94,8 +98,15 @@ impl RecordChecker {
             serde_json::from_str(SCHEMA_JSON).map_err(|e| format!("embedded schema: {e}"))?;
         let validator =
             jsonschema::validator_for(&schema).map_err(|e| format!("embedded schema: {e}"))?;
+        let required = schema["required"].as_array().map_or(0, Vec::len);
+        let mut relaxed = schema.clone();
+        relaxed["required"] = serde_json::json!(["id"]);
+        let projection =
+            jsonschema::validator_for(&relaxed).map_err(|e| format!("embedded schema: {e}"))?;
         Ok(RecordChecker {
             validator,
+            projection,
+            required,
             repeats: RepeatFinder::new(DEFAULT_MIN_DEDUP_CHARS),
         })
     }
@@ -112,8 +123,14 @@ impl RecordChecker {
             Ok(v) => v,
             Err(e) => return vec![format!("not JSON: {e}")],
         };
-        let mut problems: Vec<String> = self
-            .validator
+        // A record with fewer fields than a whole one is a projection (`--fields`).
+        let fields = value.as_object().map_or(0, serde_json::Map::len);
+        let validator = if fields < self.required {
+            &self.projection
+        } else {
+            &self.validator
+        };
+        let mut problems: Vec<String> = validator
             .iter_errors(&value)
             .map(|e| {
                 let at = e.instance_path().to_string();

@@ -13,6 +13,116 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// The JSON Schema of one record, as printed by `tgclean schema`.
 pub const SCHEMA_JSON: &str = include_str!("record.schema.json");
 
+/// A top-level field of a record, in schema order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Id,
+    Schema,
+    Source,
+    Channel,
+    ForwardedFrom,
+    Date,
+    Place,
+    Title,
+    Text,
+    Paragraphs,
+    Hashtags,
+    Mentions,
+    Links,
+    Reactions,
+    Views,
+    Lang,
+    Dropped,
+    DuplicateOf,
+}
+
+impl Field {
+    /// Every field, in schema order.
+    pub const ALL: [Field; 18] = [
+        Field::Id,
+        Field::Schema,
+        Field::Source,
+        Field::Channel,
+        Field::ForwardedFrom,
+        Field::Date,
+        Field::Place,
+        Field::Title,
+        Field::Text,
+        Field::Paragraphs,
+        Field::Hashtags,
+        Field::Mentions,
+        Field::Links,
+        Field::Reactions,
+        Field::Views,
+        Field::Lang,
+        Field::Dropped,
+        Field::DuplicateOf,
+    ];
+
+    /// The field's name in records.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Id => "id",
+            Field::Schema => "schema",
+            Field::Source => "source",
+            Field::Channel => "channel",
+            Field::ForwardedFrom => "forwarded_from",
+            Field::Date => "date",
+            Field::Place => "place",
+            Field::Title => "title",
+            Field::Text => "text",
+            Field::Paragraphs => "paragraphs",
+            Field::Hashtags => "hashtags",
+            Field::Mentions => "mentions",
+            Field::Links => "links",
+            Field::Reactions => "reactions",
+            Field::Views => "views",
+            Field::Lang => "lang",
+            Field::Dropped => "dropped",
+            Field::DuplicateOf => "duplicate_of",
+        }
+    }
+}
+
+/// The fields a run writes (`--fields`): always `id`, the rest as asked, in schema order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldSet(u32);
+
+impl Default for FieldSet {
+    fn default() -> Self {
+        FieldSet::ALL
+    }
+}
+
+impl FieldSet {
+    /// Every field: the whole record.
+    pub const ALL: FieldSet = FieldSet((1 << Field::ALL.len()) - 1);
+
+    /// Whether `field` is written.
+    pub fn has(self, field: Field) -> bool {
+        self.0 & (1 << field as u32) != 0
+    }
+
+    /// A comma-separated list of field names; `id` is added when it is not named.
+    pub fn parse(list: &str) -> Result<FieldSet, String> {
+        let mut bits = 1 << Field::Id as u32;
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let field = Field::ALL
+                .into_iter()
+                .find(|f| f.name() == name)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
+                    format!(
+                        "{name:?} is not a record field (fields: {})",
+                        known.join(", ")
+                    )
+                })?;
+            bits |= 1 << field as u32;
+        }
+        Ok(FieldSet(bits))
+    }
+}
+
 /// A 16-byte digest written as 32 lower-case hex digits, without allocating.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hex16(pub Digest16);
@@ -176,7 +286,8 @@ fn kept<'p, 'k>(
 
 /// Appends the record of `post` (as [`Record::new`] makes it) and a newline to `out`,
 /// byte for byte as `serde_json` would write it, without building the record: the joined
-/// text, the paragraph list and the reactions are written straight from the post.
+/// text, the paragraph list and the reactions are written straight from the post. Only
+/// the `fields` asked for are written (and built).
 pub fn write_record(
     out: &mut Vec<u8>,
     post: &Post,
@@ -184,90 +295,141 @@ pub fn write_record(
     source: &Source<'_>,
     dropped: &DropCounts,
     duplicate_of: Option<Digest16>,
+    fields: FieldSet,
 ) {
     let kept = || kept(post, keep);
     out.extend_from_slice(b"{\"id\":");
     json::write_hex16(out, &post.id);
-    out.extend_from_slice(b",\"schema\":");
-    json::write_int(out, SCHEMA_VERSION);
-    out.extend_from_slice(b",\"source\":");
-    write_source(out, source);
-    out.extend_from_slice(b",\"channel\":");
-    json::write_opt_str(out, post.channel.as_deref());
-    out.extend_from_slice(b",\"forwarded_from\":");
-    json::write_opt_str(out, post.forwarded_from.as_deref());
-    out.extend_from_slice(b",\"date\":");
-    json::write_opt_str(out, post.date.map(|d| d.iso()).as_deref());
-    out.extend_from_slice(b",\"place\":");
-    json::write_opt_str(out, post.place.as_deref());
-    out.extend_from_slice(b",\"title\":");
-    json::write_opt_str(out, post.title.as_deref());
-    out.extend_from_slice(b",\"text\":\"");
-    // Each paragraph's text is escaped once, here; the paragraph list copies it.
+    if fields.has(Field::Schema) {
+        out.extend_from_slice(b",\"schema\":");
+        json::write_int(out, SCHEMA_VERSION);
+    }
+    if fields.has(Field::Source) {
+        out.extend_from_slice(b",\"source\":");
+        write_source(out, source);
+    }
+    if fields.has(Field::Channel) {
+        out.extend_from_slice(b",\"channel\":");
+        json::write_opt_str(out, post.channel.as_deref());
+    }
+    if fields.has(Field::ForwardedFrom) {
+        out.extend_from_slice(b",\"forwarded_from\":");
+        json::write_opt_str(out, post.forwarded_from.as_deref());
+    }
+    if fields.has(Field::Date) {
+        out.extend_from_slice(b",\"date\":");
+        json::write_opt_str(out, post.date.map(|d| d.iso()).as_deref());
+    }
+    if fields.has(Field::Place) {
+        out.extend_from_slice(b",\"place\":");
+        json::write_opt_str(out, post.place.as_deref());
+    }
+    if fields.has(Field::Title) {
+        out.extend_from_slice(b",\"title\":");
+        json::write_opt_str(out, post.title.as_deref());
+    }
+    // Each paragraph's text is escaped once, into the joined text when it is written
+    // (the paragraph list copies it from there), else into a scratch buffer.
     let mut escaped = Vec::with_capacity(post.paragraphs.len());
-    for (i, p) in kept().enumerate() {
-        if i > 0 {
-            out.extend_from_slice(b"\\n");
-        }
-        if let Some(marker) = post.marker_of(p) {
-            json::write_str_contents(out, marker);
-            out.push(b' ');
-        }
-        let start = out.len();
-        json::write_str_contents(out, post.text_of(p));
-        escaped.push(start..out.len());
-    }
-    out.extend_from_slice(b"\",\"paragraphs\":[");
-    for ((i, p), text) in kept().enumerate().zip(escaped) {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(b"{\"kind\":\"");
-        out.extend_from_slice(p.kind.name().as_bytes());
-        out.extend_from_slice(b"\",\"marker\":");
-        json::write_opt_str(out, post.marker_of(p));
-        out.extend_from_slice(b",\"t\":");
-        json::write_opt_int(out, p.t);
+    let mut scratch = Vec::new();
+    if fields.has(Field::Text) {
         out.extend_from_slice(b",\"text\":\"");
-        out.extend_from_within(text);
+        for (i, p) in kept().enumerate() {
+            if i > 0 {
+                out.extend_from_slice(b"\\n");
+            }
+            if let Some(marker) = post.marker_of(p) {
+                json::write_str_contents(out, marker);
+                out.push(b' ');
+            }
+            let start = out.len();
+            json::write_str_contents(out, post.text_of(p));
+            escaped.push(start..out.len());
+        }
         out.push(b'"');
-        out.extend_from_slice(b",\"key\":");
-        json::write_hex16(out, &p.key);
+    } else if fields.has(Field::Paragraphs) {
+        for p in kept() {
+            let start = scratch.len();
+            json::write_str_contents(&mut scratch, post.text_of(p));
+            escaped.push(start..scratch.len());
+        }
+    }
+    if fields.has(Field::Paragraphs) {
+        out.extend_from_slice(b",\"paragraphs\":[");
+        for ((i, p), text) in kept().enumerate().zip(escaped) {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"kind\":\"");
+            out.extend_from_slice(p.kind.name().as_bytes());
+            out.extend_from_slice(b"\",\"marker\":");
+            json::write_opt_str(out, post.marker_of(p));
+            out.extend_from_slice(b",\"t\":");
+            json::write_opt_int(out, p.t);
+            out.extend_from_slice(b",\"text\":\"");
+            if fields.has(Field::Text) {
+                out.extend_from_within(text);
+            } else {
+                out.extend_from_slice(scratch.get(text).unwrap_or_default());
+            }
+            out.push(b'"');
+            out.extend_from_slice(b",\"key\":");
+            json::write_hex16(out, &p.key);
+            out.push(b'}');
+        }
+        out.push(b']');
+    }
+    if fields.has(Field::Hashtags) {
+        out.extend_from_slice(b",\"hashtags\":");
+        write_str_list(out, &post.hashtags);
+    }
+    if fields.has(Field::Mentions) {
+        out.extend_from_slice(b",\"mentions\":");
+        write_str_list(out, &post.mentions);
+    }
+    if fields.has(Field::Links) {
+        out.extend_from_slice(b",\"links\":");
+        write_str_list(out, &post.links);
+    }
+    if fields.has(Field::Reactions) {
+        out.extend_from_slice(b",\"reactions\":[");
+        for (i, (emoji, count)) in post.reactions.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"emoji\":");
+            json::write_str(out, emoji);
+            out.extend_from_slice(b",\"count\":");
+            json::write_int(out, *count);
+            out.push(b'}');
+        }
+        out.push(b']');
+    }
+    if fields.has(Field::Views) {
+        out.extend_from_slice(b",\"views\":");
+        json::write_opt_int(out, post.views);
+    }
+    if fields.has(Field::Lang) {
+        out.extend_from_slice(b",\"lang\":");
+        json::write_opt_str(out, post.lang);
+    }
+    if fields.has(Field::Dropped) {
+        out.extend_from_slice(b",\"dropped\":{");
+        for (i, reason) in dropped.written_reasons().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json::write_key(out, reason.name());
+            json::write_int(out, dropped.get(reason));
+        }
         out.push(b'}');
     }
-    out.extend_from_slice(b"],\"hashtags\":");
-    write_str_list(out, &post.hashtags);
-    out.extend_from_slice(b",\"mentions\":");
-    write_str_list(out, &post.mentions);
-    out.extend_from_slice(b",\"links\":");
-    write_str_list(out, &post.links);
-    out.extend_from_slice(b",\"reactions\":[");
-    for (i, (emoji, count)) in post.reactions.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+    if fields.has(Field::DuplicateOf) {
+        out.extend_from_slice(b",\"duplicate_of\":");
+        match duplicate_of {
+            Some(d) => json::write_hex16(out, &d),
+            None => out.extend_from_slice(b"null"),
         }
-        out.extend_from_slice(b"{\"emoji\":");
-        json::write_str(out, emoji);
-        out.extend_from_slice(b",\"count\":");
-        json::write_int(out, *count);
-        out.push(b'}');
-    }
-    out.extend_from_slice(b"],\"views\":");
-    json::write_opt_int(out, post.views);
-    out.extend_from_slice(b",\"lang\":");
-    json::write_opt_str(out, post.lang);
-    out.extend_from_slice(b",\"dropped\":{");
-    for (i, reason) in dropped.written_reasons().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        json::write_key(out, reason.name());
-        json::write_int(out, dropped.get(reason));
-    }
-    out.extend_from_slice(b"},\"duplicate_of\":");
-    match duplicate_of {
-        Some(d) => json::write_hex16(out, &d),
-        None => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(b"}\n");
 }
@@ -438,8 +600,51 @@ mod writer_tests {
                     .unwrap();
             expected.push(b'\n');
             let mut ours = Vec::new();
-            write_record(&mut ours, &post, &keep, &source, &post.dropped, duplicate_of);
+            write_record(&mut ours, &post, &keep, &source, &post.dropped, duplicate_of, FieldSet::ALL);
             prop_assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(expected).unwrap());
         }
+
+        /// A projection has the values of the whole record, less the fields left out.
+        #[test]
+        fn a_projection_is_the_record_less_its_other_fields(
+            post in post(),
+            keep_bits in any::<u8>(),
+            field_bits in any::<u32>(),
+        ) {
+            let keep: Vec<bool> =
+                (0..post.paragraphs.len()).map(|i| keep_bits >> (i % 8) & 1 == 1).collect();
+            let source = Source { file: "f", format: "text", line: post.line, message_id: None };
+            let names: Vec<&str> = Field::ALL
+                .iter()
+                .filter(|f| field_bits >> (**f as u32) & 1 == 1)
+                .map(|f| f.name())
+                .collect();
+            let fields = FieldSet::parse(&names.join(",")).unwrap();
+            let mut whole = Vec::new();
+            write_record(&mut whole, &post, &keep, &source, &post.dropped, None, FieldSet::ALL);
+            let mut part = Vec::new();
+            write_record(&mut part, &post, &keep, &source, &post.dropped, None, fields);
+            let whole: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&whole).unwrap();
+            let part: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&part).unwrap();
+            let expected: Vec<(&String, &serde_json::Value)> =
+                whole.iter().filter(|(k, _)| *k == "id" || names.contains(&k.as_str())).collect();
+            let got: Vec<(&String, &serde_json::Value)> = part.iter().collect();
+            prop_assert_eq!(got, expected);
+        }
+    }
+
+    #[test]
+    fn field_lists_parse_and_unknown_names_are_refused() {
+        let f = FieldSet::parse("text, lang").unwrap();
+        assert!(f.has(Field::Id) && f.has(Field::Text) && f.has(Field::Lang));
+        assert!(!f.has(Field::Paragraphs));
+        assert_eq!(
+            FieldSet::parse(
+                "id,schema,source,channel,forwarded_from,date,place,title,text,paragraphs,hashtags,mentions,links,reactions,views,lang,dropped,duplicate_of"
+            ),
+            Ok(FieldSet::ALL)
+        );
+        let err = FieldSet::parse("id,txt").unwrap_err();
+        assert!(err.contains("\"txt\" is not a record field"), "{err}");
     }
 }

@@ -658,3 +658,44 @@ fn language_detector_is_chosen_with_lang() {
         Some(2)
     );
 }
+
+#[test]
+fn a_projection_has_its_fields_and_passes_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("lean.jsonl");
+    let run = tgclean(&[
+        "clean",
+        "-q",
+        "--fields",
+        "text,lang,date",
+        "-o",
+        out.to_str().unwrap(),
+        SEED_004,
+    ]);
+    assert_eq!(run.status.code(), Some(0));
+    let text = fs::read_to_string(&out).unwrap();
+    let full = records(&tgclean(&["clean", "-q", SEED_004]).stdout);
+    let lean = records(text.as_bytes());
+    assert_eq!(lean.len(), full.len());
+    for (l, f) in lean.iter().zip(&full) {
+        let keys: Vec<&String> = l.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 4, "{l}");
+        for k in ["id", "date", "text", "lang"] {
+            assert_eq!(l[k], f[k], "{k}");
+        }
+    }
+    // Schema order in the bytes: id, date, text, lang.
+    let first = text.lines().next().unwrap();
+    let at = |k: &str| first.find(&format!("\"{k}\":")).unwrap();
+    assert!(at("id") < at("date") && at("date") < at("text") && at("text") < at("lang"));
+    let check = tgclean(&["check", out.to_str().unwrap()]);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let bad = tgclean(&["clean", "-q", "--fields", "id,txt", SEED_004]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a record field"));
+}
