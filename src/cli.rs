@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use tgclean::config::BoilerplateRule;
-use tgclean::config::{DEFAULT_MAX_POST_BYTES, DEFAULT_MIN_DEDUP_CHARS};
+use tgclean::config::{DEFAULT_MAX_POST_BYTES, DEFAULT_MIN_DEDUP_CHARS, DEFAULT_PASS_MEMORY_MIB};
 use tgclean::text::lang::LangDetector;
 use tgclean::{Config, DedupMode, Format, InputSpec, StatsTarget};
 
@@ -64,6 +64,8 @@ pub enum FormatArg {
     TgHtml,
     /// The public web preview t.me/s/<channel>.
     TmeHtml,
+    /// TGDataset files: one JSON object keyed by channel id.
+    Tgdataset,
     /// Scraper JSON Lines or a JSON array of objects.
     Jsonl,
 }
@@ -118,6 +120,11 @@ pub struct CleanArgs {
     /// and counted as `split_posts`); 0 = no limit.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_POST_BYTES)]
     pub max_post_bytes: usize,
+    /// With a rule decided over the whole run (channel boilerplate), the posts built in
+    /// the first pass are held for the second: up to MIB mebibytes in memory, the rest in
+    /// an unnamed temporary file in TMPDIR. 0 = all in the file.
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_PASS_MEMORY_MIB)]
+    pub pass_memory: usize,
     /// Exit 3 when no record was written.
     #[arg(long)]
     pub fail_if_empty: bool,
@@ -217,6 +224,7 @@ impl CleanArgs {
             lock_timeout: self.lock_timeout.map(std::time::Duration::from_secs_f64),
             explain: self.explain,
             max_post_bytes: self.max_post_bytes,
+            pass_memory: self.pass_memory.saturating_mul(1 << 20),
             fail_if_empty: self.fail_if_empty,
             max_duplicate_ratio: self.max_duplicate_ratio,
             format: match self.format {
@@ -225,6 +233,7 @@ impl CleanArgs {
                 FormatArg::TgJson => Format::TgJson,
                 FormatArg::TgHtml => Format::TgHtml,
                 FormatArg::TmeHtml => Format::TmeHtml,
+                FormatArg::Tgdataset => Format::TgDataset,
                 FormatArg::Jsonl => Format::Jsonl,
             },
             text_field: self.text_field,

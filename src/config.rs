@@ -14,6 +14,7 @@ pub enum Format {
     TgJson,
     TgHtml,
     TmeHtml,
+    TgDataset,
     Jsonl,
 }
 
@@ -26,6 +27,7 @@ impl Format {
             Format::TgJson => "tg-json",
             Format::TgHtml => "tg-html",
             Format::TmeHtml => "tme-html",
+            Format::TgDataset => "tgdataset",
             Format::Jsonl => "jsonl",
         }
     }
@@ -48,6 +50,10 @@ pub enum StatsTarget {
 /// Default for `--max-post-bytes`: 16 MiB.
 pub const DEFAULT_MAX_POST_BYTES: usize = 16 << 20;
 
+/// Default memory for the posts held between the two passes of a whole-run rule, in
+/// MiB (`--pass-memory`); beyond it they go to a temporary file.
+pub const DEFAULT_PASS_MEMORY_MIB: usize = 1024;
+
 pub use crate::dedup::DEFAULT_MIN_DEDUP_CHARS;
 pub use crate::dedup::boilerplate::BoilerplateRule;
 
@@ -66,6 +72,9 @@ pub struct Config {
     pub explain: Option<PathBuf>,
     /// A plain-text post longer than this is split (and reported); 0 = no limit.
     pub max_post_bytes: usize,
+    /// Bytes of built posts held in memory between the two passes of a whole-run rule;
+    /// the rest go to an unnamed temporary file.
+    pub pass_memory: usize,
     /// Exit 3 when no record was written.
     pub fail_if_empty: bool,
     /// Exit 4 when more than this share of the posts read were duplicates.
@@ -141,6 +150,7 @@ impl Default for Config {
             lock_timeout: None,
             explain: None,
             max_post_bytes: DEFAULT_MAX_POST_BYTES,
+            pass_memory: DEFAULT_PASS_MEMORY_MIB << 20,
             fail_if_empty: false,
             max_duplicate_ratio: None,
             format: Format::Auto,

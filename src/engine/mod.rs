@@ -19,6 +19,7 @@ pub mod plan;
 pub mod read;
 mod run;
 pub mod scan;
+mod spill;
 mod state_file;
 pub mod wire;
 

@@ -10,6 +10,7 @@ use super::plan::Piece;
 use super::plan::plan;
 use super::read::{InputAt, PostSink, ShardReader, worker_pool};
 use super::scan::{origin_hash, scan};
+use super::spill::Spill;
 use super::{commit, interrupt, state_file};
 use crate::config::Config;
 use crate::error::Error;
@@ -69,45 +70,21 @@ pub fn clean(config: &Config) -> Result<RunStats, Error> {
     let pool = worker_pool(config.threads)?;
     let (mut sink, mut explain) = open_sinks(config)?;
     let mut decider = Decider::new(config, loaded, 0);
-    // A rule over the whole run reads the inputs twice: standard input is spooled (by
-    // the plan) so that it can be.
-    let two_passes = decider.counts_templates();
-    let (inputs, _spool) = if two_passes {
-        let plan = plan(config, 1)?;
-        let inputs = Inputs {
-            sources: plan.sources.clone(),
-            errors: plan.errors.clone(),
-            skipped: plan.skipped.clone(),
-            media: plan.media,
-        };
-        (inputs, Some(plan))
-    } else {
-        let found = input::discover(&config.inputs, &config.own_files());
-        let inputs = Inputs {
-            sources: found.sources,
-            errors: found.errors.iter().map(Error::report).collect(),
-            skipped: found.skipped,
-            media: found.media,
-        };
-        (inputs, None)
-    };
-    let sources = &inputs.sources;
+    let found = input::discover(&config.inputs, &config.own_files());
+    let sources = &found.sources;
     let input_bytes: u64 = sources
         .iter()
         .filter_map(input::InputSource::file_len)
         .sum();
     decider.reserve_for(input_bytes);
-    let whole = |index: usize| Piece {
-        source: index as u32,
-        range: None,
+    // A rule over the whole run sees every post before the first is written: the first
+    // pass reads and counts, keeping the posts it built in a spill that the second pass
+    // replays, so no input is read (or parsed) twice and standard input needs no copy.
+    let spill = if decider.counts_templates() {
+        Some(Spill::new(&pool, config.pass_memory))
+    } else {
+        None
     };
-    if two_passes {
-        let mut counter = ShardReader::new(config, &pool, CountTemplates(&mut decider), false);
-        for index in 0..sources.len() {
-            counter.read_piece(sources, &whole(index))?;
-        }
-        decider.learn();
-    }
     let emitter = Emitter::new(
         config,
         &pool,
@@ -117,44 +94,67 @@ pub fn clean(config: &Config) -> Result<RunStats, Error> {
             .as_mut()
             .map(|e| e as &mut dyn crate::output::LineSink),
     );
-    let mut reader = ShardReader::new(config, &pool, DecideAndEmit { decider, emitter }, true);
-    note_skipped(config, &inputs.skipped, inputs.media, &mut reader.stats);
-    for report in &inputs.errors {
-        reader.input_problem(report.clone());
-    }
-    for index in 0..sources.len() {
-        reader.read_piece(sources, &whole(index))?;
-    }
-    let ShardReader {
-        sink: fused,
-        mut stats,
-        ..
-    } = reader;
-    let DecideAndEmit { decider, emitter } = fused;
+    let (decider, emitter, mut stats) = match spill {
+        Some(mut spill) => {
+            let first = CountAndSpill {
+                decider: &mut decider,
+                spill: &mut spill,
+            };
+            let stats = read_all(config, &pool, &found, first)?;
+            decider.learn();
+            let mut fused = DecideAndEmit { decider, emitter };
+            spill.replay(sources, &mut fused)?;
+            (fused.decider, fused.emitter, stats)
+        }
+        None => {
+            let mut fused = DecideAndEmit { decider, emitter };
+            let stats = read_all(config, &pool, &found, &mut fused)?;
+            (fused.decider, fused.emitter, stats)
+        }
+    };
     stats.merge(&emitter.finish()?);
     interrupt::check()?;
     let state = config.state.as_ref().map(|_| decider.to_state());
     commit::commit(config, sink, explain, state, stats, started)
 }
 
-/// The inputs of a run, found.
-struct Inputs {
-    sources: Vec<input::InputSource>,
-    errors: Vec<String>,
-    skipped: Vec<String>,
-    media: u64,
+/// Reads every input found, in order, into `sink`; returns the reading half of the run
+/// summary (with the files passed over and the inputs that could not be found).
+fn read_all(
+    config: &Config,
+    pool: &rayon::ThreadPool,
+    found: &input::Discovered,
+    sink: impl PostSink,
+) -> Result<RunStats, Error> {
+    let mut reader = ShardReader::new(config, pool, sink, true);
+    note_skipped(config, &found.skipped, found.media, &mut reader.stats);
+    for e in &found.errors {
+        reader.input_error(e);
+    }
+    for index in 0..found.sources.len() {
+        let piece = Piece {
+            source: index as u32,
+            range: None,
+        };
+        reader.read_piece(&found.sources, &piece)?;
+    }
+    Ok(reader.stats)
 }
 
-/// The first pass of a two-pass run: counts each post's templates.
-struct CountTemplates<'d>(&'d mut Decider);
+/// The first pass of a two-pass run: counts each post's templates and spills the post
+/// for the second.
+struct CountAndSpill<'a, 'p> {
+    decider: &'a mut Decider,
+    spill: &'a mut Spill<'p>,
+}
 
-impl PostSink for CountTemplates<'_> {
+impl PostSink for CountAndSpill<'_, '_> {
     fn posts(&mut self, at: InputAt<'_>, posts: Vec<Post>) -> Result<(), Error> {
         for post in &posts {
             let origin = origin_hash(post, at.name);
-            self.0.count(post.id, origin, &post.paragraphs);
+            self.decider.count(post.id, origin, &post.paragraphs);
         }
-        Ok(())
+        self.spill.push(at, posts)
     }
 }
 

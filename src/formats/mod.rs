@@ -14,6 +14,7 @@ pub mod message;
 pub mod tg_html;
 pub mod tg_json;
 pub mod tg_message;
+pub mod tgdataset;
 pub mod tme_html;
 
 use std::io::{BufRead, Read};
@@ -95,6 +96,7 @@ pub fn route(format: Format) -> Route {
         Format::Text => Route::Lines,
         Format::TgJson => Route::Stream(&tg_json::STREAM),
         Format::Jsonl => Route::Stream(&jsonl::STREAM),
+        Format::TgDataset => Route::Stream(&tgdataset::STREAM),
         Format::TgHtml => Route::Document(&tg_html::DOCUMENT),
         Format::TmeHtml => Route::Document(&tme_html::DOCUMENT),
         Format::Auto => Route::Document(&html::ANY_PAGE),
@@ -108,6 +110,7 @@ pub fn sniffed_format(sniffed: Sniffed) -> Option<Format> {
         Sniffed::Text => Some(Format::Text),
         Sniffed::JsonExport => Some(Format::TgJson),
         Sniffed::JsonRecords => Some(Format::Jsonl),
+        Sniffed::TgDataset => Some(Format::TgDataset),
         Sniffed::Html => Some(Format::Auto),
         Sniffed::Binary => None,
     }

@@ -148,6 +148,8 @@ pub enum Sniffed {
     JsonExport,
     /// JSON Lines, or a JSON array of records.
     JsonRecords,
+    /// A JSON object keyed by channel id: TGDataset.
+    TgDataset,
     Html,
 }
 
@@ -170,6 +172,7 @@ pub fn sniff(head: &[u8]) -> Sniffed {
     match body[0] {
         b'[' => Sniffed::JsonRecords,
         b'<' => Sniffed::Html,
+        b'{' if looks_like_tgdataset(body) => Sniffed::TgDataset,
         b'{' => {
             let line = memchr::memchr(b'\n', body).map_or(body, |end| &body[..end]);
             match serde_json::from_slice::<serde_json::Value>(line) {
@@ -185,10 +188,53 @@ pub fn sniff(head: &[u8]) -> Sniffed {
     }
 }
 
+/// True when `body` (starting at its `{`) opens an object whose first key is a channel
+/// id (digits, maybe signed) and whose first value is an object: how a TGDataset file
+/// starts, and no Telegram Desktop export or scraper record does.
+fn looks_like_tgdataset(body: &[u8]) -> bool {
+    let rest = skip_ws(body.strip_prefix(b"{").unwrap_or_default());
+    let Some(rest) = rest.strip_prefix(b"\"") else {
+        return false;
+    };
+    let Some(end) = memchr::memchr(b'"', rest) else {
+        return false;
+    };
+    let key = &rest[..end];
+    let digits = key.strip_prefix(b"-").unwrap_or(key);
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let rest = skip_ws(&rest[end + 1..]);
+    let Some(rest) = rest.strip_prefix(b":") else {
+        return false;
+    };
+    skip_ws(rest).starts_with(b"{")
+}
+
+fn skip_ws(b: &[u8]) -> &[u8] {
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    &b[start..]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::fs;
+
+    #[test]
+    fn the_start_of_a_tgdataset_file_is_told_from_other_json() {
+        assert!(looks_like_tgdataset(b"{\"1001\": {\"_id\": 1}}"));
+        assert!(looks_like_tgdataset(b"{\n  \"-1001\" :\n {"));
+        assert!(!looks_like_tgdataset(
+            b"{\"name\": \"x\", \"messages\": []}"
+        ));
+        assert!(!looks_like_tgdataset(b"{\"1001\": 5}"));
+        assert!(!looks_like_tgdataset(b"{\"id\": 1, \"text\": \"x\"}"));
+        assert!(!looks_like_tgdataset(b"{\"\": {}}"));
+    }
 
     #[test]
     fn sniffing() {

@@ -18,7 +18,7 @@ use unicode_properties::UnicodeEmoji;
 use unicode_segmentation::UnicodeSegmentation;
 
 /// A time of day as found in dumps and exports; seconds and UTC offset when known.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Time {
     pub hour: u8,
     pub minute: u8,
@@ -28,7 +28,7 @@ pub struct Time {
 }
 
 /// A calendar date, optionally with a time of day, as found in dumps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Date {
     pub year: u16,
     pub month: u8,

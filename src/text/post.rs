@@ -10,7 +10,7 @@ pub use crate::text::reason::{DropCounts, Explained, Reason};
 use crate::text::segment::{ParagraphKind, RawPost, Span, span_text};
 
 /// A paragraph with its key: what dedup compares and what records carry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Paragraph {
     pub kind: ParagraphKind,
     /// 1-based input line, when the input has lines.
@@ -28,7 +28,7 @@ pub struct Paragraph {
 }
 
 /// A post ready for cross-post dedup and output.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Post {
     pub line: Option<u64>,
     pub message_id: Option<i64>,
@@ -45,9 +45,12 @@ pub struct Post {
     pub mentions: Vec<String>,
     pub links: Vec<String>,
     pub reactions: Vec<(String, u64)>,
+    /// Detected when the post is written, so never part of a spilled post.
+    #[serde(skip)]
     pub lang: Option<&'static str>,
     pub id: Digest16,
     pub read: u64,
+    #[serde(with = "crate::text::reason::drop_counts_raw")]
     pub dropped: DropCounts,
     /// The paragraphs dropped while reading and finishing the post, when explaining.
     pub explain: Vec<Explained>,

@@ -5,7 +5,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// Why an input paragraph was not written. Every paragraph read is either written or
 /// counted under exactly one of these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Reason {
     RepeatedInPost,
     Duplicate,
@@ -112,8 +112,27 @@ impl Serialize for DropCounts {
     }
 }
 
+/// [`DropCounts`] as its counts and rule flag, for a post spilled and read back within
+/// a run (its `Serialize` writes the record's object, which drops the flag).
+pub mod drop_counts_raw {
+    use super::{DropCounts, Reason};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &DropCounts, s: S) -> Result<S::Ok, S::Error> {
+        (d.counts, d.channel_rule).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DropCounts, D::Error> {
+        let (counts, channel_rule) = <([u64; Reason::ALL.len()], bool)>::deserialize(d)?;
+        Ok(DropCounts {
+            counts,
+            channel_rule,
+        })
+    }
+}
+
 /// One dropped input paragraph, kept for `--explain`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Explained {
     pub reason: Reason,
     pub line: Option<u64>,

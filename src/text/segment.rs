@@ -33,10 +33,27 @@ impl serde::Serialize for ParagraphKind {
     }
 }
 
+/// Reads the name written by `Serialize`, so that posts can be spilled and read back.
+impl<'de> serde::Deserialize<'de> for ParagraphKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        [
+            ParagraphKind::Title,
+            ParagraphKind::Text,
+            ParagraphKind::Bullet,
+            ParagraphKind::Quote,
+            ParagraphKind::Transcript,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
+        .ok_or_else(|| serde::de::Error::custom(format!("unknown paragraph kind {name:?}")))
+    }
+}
+
 /// Where a paragraph's text or marker sits in its post's text buffer. A post keeps the
 /// text of all its paragraphs in one `String`, so reading a line costs no allocation of
 /// its own.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Span {
     pub start: usize,
     pub end: usize,

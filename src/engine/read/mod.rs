@@ -42,6 +42,12 @@ pub trait PostSink {
     fn posts(&mut self, at: InputAt<'_>, posts: Vec<Post>) -> Result<(), Error>;
 }
 
+impl<T: PostSink + ?Sized> PostSink for &mut T {
+    fn posts(&mut self, at: InputAt<'_>, posts: Vec<Post>) -> Result<(), Error> {
+        (**self).posts(at, posts)
+    }
+}
+
 /// Posts handed to the worker threads at once: enough to amortise the hand-off, small
 /// enough that memory stays flat.
 const BATCH_POSTS: usize = 256;
