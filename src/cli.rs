@@ -266,6 +266,7 @@ impl CleanArgs {
             }),
             threads,
             quiet: self.quiet,
+            progress: None,
         }
     }
 }

@@ -95,6 +95,8 @@ pub struct Config {
     /// Worker threads, at least 1.
     pub threads: usize,
     pub quiet: bool,
+    /// Kept up to date as the run goes, for a caller that shows progress.
+    pub progress: Option<crate::progress::ProgressHandle>,
 }
 
 /// Exit codes of `clean` (documented in the README and `--help`).
@@ -164,6 +166,7 @@ impl Default for Config {
             stats: None,
             threads: 1,
             quiet: false,
+            progress: None,
         }
     }
 }

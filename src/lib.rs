@@ -15,6 +15,7 @@ pub mod error;
 pub mod formats;
 pub mod input;
 pub mod output;
+pub mod progress;
 pub mod text;
 
 pub use config::{Config, Format, InputSpec, StatsTarget};

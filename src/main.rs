@@ -1,6 +1,7 @@
 //! The `tgclean` binary: parses arguments, runs the library, maps the outcome to an exit code.
 
 mod cli;
+mod progress_line;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -39,8 +40,9 @@ fn main() -> ExitCode {
 fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Clean(args) => {
-            let config = args.into_config();
+            let mut config = args.into_config();
             tgclean::engine::exit_on_signal();
+            let _line = progress_line::start(&mut config);
             let stats = tgclean::clean(&config).context("clean failed")?;
             Ok(ExitCode::from(config.exit_code(&stats)))
         }

@@ -18,6 +18,9 @@ pub fn commit(
     mut stats: RunStats,
     started: Instant,
 ) -> Result<RunStats, Error> {
+    if let Some(progress) = &config.progress {
+        progress.0.finish();
+    }
     let output = sink.finish()?;
     let explain = match explain {
         Some(e) => e.finish()?,

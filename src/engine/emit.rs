@@ -122,6 +122,9 @@ impl<'a, 's> Emitter<'a, 's> {
             let lines = batch.recv().map_err(|_| worker_failed("records"))?;
             self.out.write_lines(&lines)?;
             self.stats.records_written += lines.len() as u64;
+            if let Some(progress) = &self.config.progress {
+                progress.0.add_records(lines.len() as u64);
+            }
         }
         Ok(())
     }

@@ -77,6 +77,9 @@ pub fn clean(config: &Config) -> Result<RunStats, Error> {
         .filter_map(input::InputSource::file_len)
         .sum();
     decider.reserve_for(input_bytes);
+    if let Some(progress) = &config.progress {
+        progress.0.set_total(input_bytes);
+    }
     // A rule over the whole run sees every post before the first is written: the first
     // pass reads and counts, keeping the posts it built in a spill that the second pass
     // replays, so no input is read (or parsed) twice and standard input needs no copy.
@@ -102,6 +105,9 @@ pub fn clean(config: &Config) -> Result<RunStats, Error> {
             };
             let stats = read_all(config, &pool, &found, first)?;
             decider.learn();
+            if let Some(progress) = &config.progress {
+                progress.0.start_replay();
+            }
             let mut fused = DecideAndEmit { decider, emitter };
             spill.replay(sources, &mut fused)?;
             (fused.decider, fused.emitter, stats)

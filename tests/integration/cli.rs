@@ -699,3 +699,62 @@ fn a_projection_has_its_fields_and_passes_check() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a record field"));
 }
+
+/// Runs `tgclean` under a pseudo-terminal (util-linux `script`), returning what the
+/// terminal showed, or `None` when `script` is not there.
+fn on_a_terminal(args: &str, dir: &Path) -> Option<String> {
+    let command = format!("{} {args}", env!("CARGO_BIN_EXE_tgclean"));
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    assert!(out.status.success(), "script: {out:?}");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn progress_is_drawn_on_a_terminal_only_and_never_changes_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = fs::read(repo().join(SEED_004)).unwrap();
+    let mut input = Vec::new();
+    // Enough posts for a run of a few tenths of a second, so that a line is drawn.
+    for i in 0..300 {
+        input.extend_from_slice(format!("Forwarded from Copy {i}\nPost number {i}\n").as_bytes());
+        input.extend_from_slice(&seed);
+    }
+    fs::write(dir.path().join("in.txt"), &input).unwrap();
+    let Some(shown) = on_a_terminal("clean -o tty.jsonl in.txt", dir.path()) else {
+        eprintln!("skipped: util-linux `script` is not installed");
+        return;
+    };
+    assert!(shown.contains(" ETA "), "no progress line: {shown:?}");
+    assert!(
+        shown.contains(", 0 records") || shown.contains("writing, "),
+        "{shown:?}"
+    );
+    assert!(
+        shown.contains("MiB/s") || shown.contains("KiB/s"),
+        "{shown:?}"
+    );
+    assert!(shown.contains("posts -> "), "no summary line: {shown:?}");
+    let quiet = on_a_terminal("clean --quiet -o quiet.jsonl in.txt", dir.path()).unwrap();
+    assert!(!quiet.contains(" ETA "), "--quiet drew progress: {quiet:?}");
+    // Not a terminal: the summary line alone.
+    let piped = Command::new(env!("CARGO_BIN_EXE_tgclean"))
+        .args(["clean", "-o", "piped.jsonl", "in.txt"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&piped.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+    assert!(
+        !stderr.contains('\r') && !stderr.contains(" ETA "),
+        "{stderr:?}"
+    );
+    let tty = fs::read(dir.path().join("tty.jsonl")).unwrap();
+    assert!(!tty.is_empty());
+    assert_eq!(tty, fs::read(dir.path().join("piped.jsonl")).unwrap());
+    assert_eq!(tty, fs::read(dir.path().join("quiet.jsonl")).unwrap());
+}

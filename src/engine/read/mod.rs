@@ -181,7 +181,13 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
             _ => source.open(),
         };
         match opened {
-            Ok(r) => Some(r),
+            Ok(r) => match &self.config.progress {
+                Some(progress) => Some(Box::new(crate::progress::CountedReader::new(
+                    r,
+                    std::sync::Arc::clone(&progress.0),
+                ))),
+                None => Some(r),
+            },
             Err(e) => {
                 self.input_error(&e);
                 None
