@@ -413,25 +413,8 @@ const LISTED: [(&str, &[&str]); 2] = [
     (
         "uz",
         &[
-            "va",
-            "bilan",
-            "uchun",
-            "haqida",
-            "qildi",
-            "etdi",
-            "yana",
-            "deb",
-            "esa",
-            "edi",
-            "boʻyicha",
-            "kuni",
-            "yil",
-            "shu",
-            "ham",
-            "bu",
-            "xabar",
-            "berdi",
-            "emas",
+            "va", "bilan", "uchun", "haqida", "qildi", "etdi", "yana", "deb", "esa", "edi", "kuni",
+            "yil", "shu", "ham", "bu", "xabar", "berdi", "emas",
         ],
     ),
 ];
@@ -472,26 +455,19 @@ fn latin(sample: &str, m: &Markers) -> Option<&'static str> {
     if uzbek_latin(sample) >= 2 {
         return Some("uz");
     }
-    let words = latin_words(sample);
-    // Function words and spellings are looked for in twice what `whichlang` reads: a
-    // headline of names has few of them.
-    let mut head = sample.len().min(2 * LATIN_SAMPLE_BYTES);
-    while !sample.is_char_boundary(head) {
-        head -= 1;
-    }
-    let lower = sample[..head].to_lowercase();
+    let latin = latin_words(sample);
     if m.of(Marker::Shtokavian) + m.of(Marker::Caron) >= 2 {
         // Croatian or Serbian (in Latin script), told apart by how they spell the old
         // yat (cijena / cena) and a few words of their own. When nothing tells, the
         // text goes on to the checks below, which name neither.
-        match shtokavian(&lower) {
+        match shtokavian(&head_of(sample, 2 * LATIN_SAMPLE_BYTES).to_lowercase()) {
             std::cmp::Ordering::Greater => return Some("hr"),
             std::cmp::Ordering::Less => return Some("sr"),
             std::cmp::Ordering::Equal => {}
         }
     }
     use whichlang::Lang;
-    let code = match whichlang::detect_language(&words) {
+    let code = match whichlang::detect_language(&latin) {
         Lang::Eng => "en",
         Lang::Deu => "de",
         Lang::Fra => "fr",
@@ -508,13 +484,14 @@ fn latin(sample: &str, m: &Markers) -> Option<&'static str> {
     // whichlang always names one of the languages it knows; the words it was given must
     // also read like that language, or the text is in another one (Indonesian, Finnish,
     // Swahili…) and the answer is null.
-    if function_word_hits(&lower, function_words(code)).reads_as_language() {
+    let words = Words::of(sample);
+    if words.read_as(packed_words(code)) {
         return Some(code);
     }
     // Then the languages whichlang does not know, by their own function words.
     if let Some((code, _)) = LISTED
         .iter()
-        .map(|(code, list)| (*code, function_word_hits(&lower, list)))
+        .map(|(code, _)| (*code, words.hits(packed_words(code), words.codes.len())))
         .filter(|(_, hits)| hits.reads_as_language())
         .max_by_key(|(_, hits)| (hits.distinct, hits.hits))
     {
@@ -634,30 +611,128 @@ impl Hits {
     }
 }
 
-/// Counts the words of `lower` that are in `list`.
-fn function_word_hits(lower: &str, list: &[&str]) -> Hits {
-    let mut seen = [false; MAX_LISTED_WORDS];
-    let mut counted = Hits {
-        words: 0,
-        hits: 0,
-        distinct: 0,
-    };
-    for word in lower
-        .split(|c: char| !c.is_alphanumeric() && c != 'ʻ')
-        .filter(|w| !w.is_empty())
-    {
-        counted.words += 1;
-        if let Some(at) = list.iter().position(|w| *w == word) {
-            counted.hits += 1;
-            if let Some(s) = seen.get_mut(at)
-                && !*s
-            {
-                *s = true;
-                counted.distinct += 1;
+/// A function word in eight bytes (lower case, zero-padded), or 0 for a longer word:
+/// no function word is longer, and comparing one integer beats comparing strings.
+fn pack(word: &[u8]) -> u64 {
+    if word.len() > 8 {
+        return 0;
+    }
+    let mut bytes = [0u8; 8];
+    bytes[..word.len()].copy_from_slice(word);
+    u64::from_le_bytes(bytes)
+}
+
+/// Every list of function words, packed once.
+static PACKED: std::sync::LazyLock<Vec<(&'static str, Vec<u64>)>> =
+    std::sync::LazyLock::new(|| {
+        ["en", "de", "fr", "es", "pt", "it", "nl", "sv", "tr", "vi"]
+            .into_iter()
+            .map(|code| (code, function_words(code)))
+            .chain(LISTED)
+            .map(|(code, list)| (code, list.iter().map(|w| pack(w.as_bytes())).collect()))
+            .collect()
+    });
+
+/// The packed function words of `code` (none for a language without a list).
+fn packed_words(code: &str) -> &'static [u64] {
+    PACKED
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or(&[], |(_, list)| list.as_slice())
+}
+
+/// The words at the head of a sample, packed, as the function-word checks read them.
+struct Words {
+    codes: Vec<u64>,
+    /// How many of them lie in the first [`LATIN_SAMPLE_BYTES`].
+    in_first: usize,
+}
+
+impl Words {
+    /// The words of the first `2 × LATIN_SAMPLE_BYTES` of `sample`. Words are split at
+    /// ASCII bytes only (a non-ASCII character is taken as a letter), so no character
+    /// is decoded: a Unicode table lookup per character was most of the cost on
+    /// mixed-script posts. Only a word short enough to be a function word is
+    /// lower-cased.
+    fn of(sample: &str) -> Words {
+        let head = head_of(sample, 2 * LATIN_SAMPLE_BYTES).as_bytes();
+        let mut words = Words {
+            codes: Vec::with_capacity(64),
+            in_first: 0,
+        };
+        let mut lowered = String::new();
+        let mut at = 0;
+        for word in head.split(|&b| b.is_ascii() && !b.is_ascii_alphanumeric()) {
+            let end = at + word.len();
+            at = end + 1;
+            if word.is_empty() {
+                continue;
+            }
+            let code = if word.len() > 16 {
+                0
+            } else if word.iter().all(|b| !b.is_ascii_uppercase()) && word.is_ascii() {
+                pack(word)
+            } else {
+                match std::str::from_utf8(word) {
+                    Ok(w) => {
+                        lowered.clear();
+                        lowered.extend(w.chars().flat_map(char::to_lowercase));
+                        pack(lowered.as_bytes())
+                    }
+                    Err(_) => 0,
+                }
+            };
+            words.codes.push(code);
+            if end <= LATIN_SAMPLE_BYTES {
+                words.in_first = words.codes.len();
             }
         }
+        words
     }
-    counted
+
+    /// How many of the first `n` words are in `list`.
+    fn hits(&self, list: &[u64], n: usize) -> Hits {
+        let mut seen = [false; MAX_LISTED_WORDS];
+        let mut counted = Hits {
+            words: 0,
+            hits: 0,
+            distinct: 0,
+        };
+        for &code in self.codes.iter().take(n) {
+            counted.words += 1;
+            if code == 0 {
+                continue;
+            }
+            if let Some(at) = list.iter().position(|&w| w == code) {
+                counted.hits += 1;
+                if let Some(s) = seen.get_mut(at)
+                    && !*s
+                {
+                    *s = true;
+                    counted.distinct += 1;
+                }
+            }
+        }
+        counted
+    }
+
+    /// Whether the words read as the language of `list`: judged on what `whichlang`
+    /// reads, and on twice that when that is not enough (a headline of names has few
+    /// function words).
+    fn read_as(&self, list: &[u64]) -> bool {
+        self.hits(list, self.in_first).reads_as_language()
+            || (self.codes.len() > self.in_first
+                && self.hits(list, self.codes.len()).reads_as_language())
+    }
+}
+
+/// The first `limit` bytes of `text`, cut at a character boundary.
+fn head_of(text: &str, limit: usize) -> &str {
+    let mut end = text.len().min(limit);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// Bytes of Latin-script words given to `whichlang`. Its cost is per byte (three hashed
@@ -1086,6 +1161,14 @@ mod tests {
         }
         for (code, list) in LISTED {
             assert!(list.len() <= MAX_LISTED_WORDS, "{code}");
+        }
+        // Packed in eight bytes, none is lost or confused with another.
+        for (code, list) in PACKED.iter() {
+            let mut distinct = list.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            assert!(!list.contains(&0), "{code}: a word longer than 8 bytes");
+            assert_eq!(distinct.len(), list.len(), "{code}: a word twice");
         }
     }
 
