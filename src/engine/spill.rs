@@ -165,6 +165,8 @@ impl<'p> Spill<'p> {
 
 /// Hands one batch to `sink`, naming its input from `sources`.
 fn hand_on(sink: &mut impl PostSink, sources: &[InputSource], batch: Batch) -> Result<(), Error> {
+    // A replay of a large run takes a while: Ctrl-C is honoured between batches.
+    super::interrupt::check()?;
     let (index, format, posts) = batch;
     let name = sources
         .get(index as usize)
