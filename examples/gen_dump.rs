@@ -9,6 +9,10 @@
 //! (one message per post, text as an array of strings and entities, reactions).
 //! `--footers` adds a footer of each forward source (a subscribe line whose link varies)
 //! to about 60% of the posts: repeated blocks for `--boilerplate channel` to find.
+//! `--edited` makes about 10% of the posts edited reposts of a recent original: a line
+//! added under it, one word inserted, or a link line added. Each is a near-duplicate of
+//! its original (similarity well above 0.8) and of nothing else, so a run with
+//! `--near-dup 0.8` should count exactly as many `near_duplicate_posts` as printed.
 
 use std::io::{self, BufWriter, Write};
 
@@ -138,11 +142,12 @@ fn main() -> io::Result<()> {
     // `--footers`: each source stamps its own footer (a subscribe line with a link that
     // varies) on most of its posts, so that the channel-boilerplate rule has work to do.
     let footers = args.iter().any(|a| a == "--footers");
+    let edited_reposts = args.iter().any(|a| a == "--edited");
     let mut rng = Rng(arg("--seed", 1));
     let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
     let mut written: u64 = 0;
     let mut serial: u64 = 0;
-    let (mut posts, mut reforwards, mut distinct) = (0u64, 0u64, 0u64);
+    let (mut posts, mut reforwards, mut distinct, mut edited) = (0u64, 0u64, 0u64, 0u64);
     // Recent originals, re-forwarded later with perturbations.
     let mut recent: Vec<Post> = Vec::new();
     let mut buf = String::with_capacity(64 * 1024);
@@ -154,7 +159,32 @@ fn main() -> io::Result<()> {
     while written < target {
         buf.clear();
         let reforward = !recent.is_empty() && rng.below(10) < 3;
-        let post = if reforward {
+        let edit = !reforward && edited_reposts && !recent.is_empty() && rng.below(9) == 0;
+        let post = if edit {
+            edited += 1;
+            serial += 1;
+            let old = &recent[rng.below(recent.len())];
+            let mut paragraphs = old.paragraphs.clone();
+            match rng.below(3) {
+                0 => paragraphs.push((
+                    String::new(),
+                    format!("🔥 Update {serial}: more to follow."),
+                )),
+                1 => {
+                    let at = rng.below(paragraphs.len());
+                    let (_, p) = &mut paragraphs[at];
+                    *p = p.replacen(' ', &format!(" reportedly{serial} "), 1);
+                }
+                _ => paragraphs.push((
+                    String::new(),
+                    format!("Read more: https://example.org/story/{serial}"),
+                )),
+            }
+            Post {
+                title: old.title.clone(),
+                paragraphs,
+            }
+        } else if reforward {
             reforwards += 1;
             let old = &recent[rng.below(recent.len())];
             Post {
@@ -264,7 +294,7 @@ fn main() -> io::Result<()> {
     }
     out.flush()?;
     eprintln!(
-        "gen_dump: {written} bytes, {posts} posts ({reforwards} re-forwards), {distinct} distinct paragraphs incl. titles"
+        "gen_dump: {written} bytes, {posts} posts ({reforwards} re-forwards, {edited} edited reposts), {distinct} distinct paragraphs incl. titles"
     );
     Ok(())
 }

@@ -37,7 +37,7 @@ pub struct Cli {
 pub enum Command {
     /// Clean inputs into JSON Lines records (one per post).
     #[command(after_help = EXIT_CODES)]
-    Clean(CleanArgs),
+    Clean(Box<CleanArgs>),
     /// Print the JSON Schema of one output record.
     Schema,
     /// Validate JSON Lines files against the record schema and find post ids and
@@ -168,6 +168,12 @@ pub struct CleanArgs {
     #[arg(long, value_name = "R", default_value_t = tgclean::dedup::boilerplate::DEFAULT_MIN_SHARE,
           value_parser = parse_ratio)]
     pub boilerplate_min_share: f64,
+    /// Near-duplicate posts: a post of at least 30 words whose word-3-gram Jaccard
+    /// similarity (after channel boilerplate) to an earlier kept post is at least J is
+    /// dropped (written with `duplicate_of` and `similarity` under --keep-duplicates).
+    /// `off`: exact rules only, and records of schema 1.
+    #[arg(long, value_name = "J|off", default_value = "0.8", value_parser = parse_near_dup)]
+    pub near_dup: NearDupArg,
     /// Write only these record fields (comma-separated, in schema order; `id` always):
     /// e.g. `id,channel,date,text,lang`. Fields left out are not built at all.
     #[arg(long, value_name = "LIST", value_parser = tgclean::output::record::FieldSet::parse)]
@@ -187,6 +193,22 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(x) if (0.0..1e9).contains(&x) => Ok(x),
         _ => Err(format!("{s:?} is not a number of seconds")),
+    }
+}
+
+/// `--near-dup`: a threshold, or off.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NearDupArg(pub Option<f64>);
+
+fn parse_near_dup(s: &str) -> Result<NearDupArg, String> {
+    if s == "off" {
+        return Ok(NearDupArg(None));
+    }
+    match s.parse::<f64>() {
+        Ok(j) if j > 0.0 && j <= 1.0 => Ok(NearDupArg(Some(j))),
+        _ => Err(format!(
+            "{s:?} is not a similarity threshold (a number above 0, at most 1) or `off`"
+        )),
     }
 }
 
@@ -257,6 +279,7 @@ impl CleanArgs {
                 }),
                 BoilerplateArg::Off => None,
             },
+            near_dup: self.near_dup.0,
             stats: self.stats.map(|p| {
                 if p.as_os_str() == "-" {
                     StatsTarget::Stderr
@@ -287,7 +310,7 @@ mod tests {
         let Command::Clean(args) = cli.command else {
             panic!("expected clean");
         };
-        let config = args.into_config();
+        let config = (*args).into_config();
         assert_eq!(
             config.inputs,
             vec![InputSpec::Stdin, InputSpec::Path("a.txt".into())]
@@ -296,6 +319,28 @@ mod tests {
         assert_eq!(config.dedup, DedupMode::Paragraph);
         assert_eq!(config.stats, Some(StatsTarget::Stderr));
         assert!(config.threads >= 1);
+    }
+
+    #[test]
+    fn near_dup_takes_a_threshold_or_off() {
+        let parse = |v: &str| {
+            Cli::try_parse_from(["tgclean", "clean", "--near-dup", v]).map(|cli| {
+                match cli.command {
+                    Command::Clean(args) => (*args).into_config().near_dup,
+                    _ => panic!("expected clean"),
+                }
+            })
+        };
+        assert_eq!(parse("0.9").unwrap(), Some(0.9));
+        assert_eq!(parse("off").unwrap(), None);
+        assert!(parse("0").is_err());
+        assert!(parse("1.5").is_err());
+        assert!(parse("most").is_err());
+        let Command::Clean(args) = Cli::try_parse_from(["tgclean", "clean"]).unwrap().command
+        else {
+            panic!("expected clean");
+        };
+        assert_eq!((*args).into_config().near_dup, Some(0.8));
     }
 
     #[test]

@@ -91,6 +91,8 @@ pub struct Config {
     pub fields: crate::output::record::FieldSet,
     /// The channel boilerplate rule (SPEC §7); `None` = `--boilerplate off`.
     pub boilerplate: Option<BoilerplateRule>,
+    /// The near-duplicate threshold (SPEC §8); `None` = `--near-dup off`.
+    pub near_dup: Option<f64>,
     pub stats: Option<StatsTarget>,
     /// Worker threads, at least 1.
     pub threads: usize,
@@ -126,6 +128,18 @@ impl Config {
     }
 
     /// The exit code of a finished run: input errors first, then the CI guards.
+    /// The threshold near-duplicate posts are judged at, when the rule is on: it is off
+    /// with `--near-dup off` and with `--dedup off` (which keeps every post).
+    pub fn near_dup(&self) -> Option<f64> {
+        self.near_dup.filter(|_| self.dedup != DedupMode::Off)
+    }
+
+    /// The record fields written: those asked for, with `similarity` (and schema 2)
+    /// only when near-duplicates are looked for.
+    pub fn record_fields(&self) -> crate::output::record::FieldSet {
+        self.fields.with_similarity(self.near_dup().is_some())
+    }
+
     pub fn exit_code(&self, stats: &crate::output::stats::RunStats) -> u8 {
         if !stats.errors.is_empty() {
             return exit::INPUT_ERRORS;
@@ -162,6 +176,7 @@ impl Default for Config {
             keep_duplicates: false,
             min_dedup_chars: DEFAULT_MIN_DEDUP_CHARS,
             boilerplate: Some(BoilerplateRule::default()),
+            near_dup: Some(crate::dedup::near::DEFAULT_THRESHOLD),
             fields: crate::output::record::FieldSet::ALL,
             stats: None,
             threads: 1,

@@ -40,7 +40,7 @@ fn main() -> ExitCode {
 fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Clean(args) => {
-            let mut config = args.into_config();
+            let mut config = (*args).into_config();
             tgclean::engine::exit_on_signal();
             let _line = progress_line::start(&mut config);
             let stats = tgclean::clean(&config).context("clean failed")?;

@@ -2,6 +2,7 @@
 //! are new. It is the single owner of the seen-set, so the first copy always wins.
 
 pub mod boilerplate;
+pub mod near;
 pub mod state;
 
 /// Default for `--min-dedup-chars` (SPEC §1).
@@ -22,6 +23,11 @@ pub trait KeyedParagraph {
     fn key_chars(&self) -> usize;
     /// The key without links, mentions and e-mails (channel boilerplate counts these).
     fn template(&self) -> &Digest16;
+    /// Words in the paragraph (near-duplicate posts need a minimum).
+    fn words(&self) -> u32;
+    /// The paragraph's n-gram summary ([`crate::text::shingle`]), empty unless the run
+    /// looks for near-duplicates.
+    fn shingles(&self) -> &[u32];
 }
 
 impl KeyedParagraph for Paragraph {
@@ -36,6 +42,14 @@ impl KeyedParagraph for Paragraph {
     fn template(&self) -> &Digest16 {
         &self.template
     }
+
+    fn words(&self) -> u32 {
+        self.words
+    }
+
+    fn shingles(&self) -> &[u32] {
+        &self.shingles
+    }
 }
 
 impl<P: KeyedParagraph> KeyedParagraph for &P {
@@ -49,6 +63,14 @@ impl<P: KeyedParagraph> KeyedParagraph for &P {
 
     fn template(&self) -> &Digest16 {
         (*self).template()
+    }
+
+    fn words(&self) -> u32 {
+        (*self).words()
+    }
+
+    fn shingles(&self) -> &[u32] {
+        (*self).shingles()
     }
 }
 

@@ -12,14 +12,19 @@
 //! 80  checksum     16 bytes: SHA-256 prefix of every byte after the header
 //! 96  path length  u16, then the output path (UTF-8)
 //!     body         base keys, delta keys, base posts, delta posts; each section sorted
-//!     boilerplate  (version 2) u64 origins, u64 templates, then per origin its hash (u64)
-//!                  and distinct posts (u32), then per template its origin hash (u64),
-//!                  hash (u64) and distinct posts (u32); both sorted
+//!     boilerplate  (version ≥ 2) u64 origins, u64 templates, then per origin its hash
+//!                  (u64) and distinct posts (u32), then per template its origin hash
+//!                  (u64), hash (u64) and distinct posts (u32); both sorted
+//!     near-dup     (version 3) u64 base posts, u64 delta posts, then per kept post its
+//!                  id (16 bytes), flags (u8: 1 = its n-grams are all there), n-gram
+//!                  count (u8), 16 band hashes (u32) and its smallest n-gram hashes (u32),
+//!                  in the order the posts were kept
 //! ```
 //!
-//! A template costs 20 bytes in the file, an origin 12. Version 1 files (no boilerplate
-//! section) are read: their keys and ids are kept, and channel boilerplate starts from
-//! nothing.
+//! A template costs 20 bytes in the file, an origin 12, a kept post of near-duplicate
+//! detection 82 + 4 per n-gram kept (at most 128): 200 to 594 bytes. Version 1 and 2
+//! files are read: their keys, ids (and templates) are kept, and what they lack starts
+//! from nothing.
 //!
 //! *Delta* is what the last run added. It counts only if the output written with it is
 //! the file at that path now: when a run is killed after renaming the state but before
@@ -28,13 +33,16 @@
 
 use sha2::{Digest as _, Sha256};
 
+use crate::dedup::near::{BANDS, NearEntry};
 use crate::text::normalise::{DIGEST_LEN, Digest16};
 
 pub const MAGIC: &[u8; 8] = b"TGCLSEEN";
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// The first version, without channel boilerplate counts: still read (its keys and ids
 /// kept, no templates), rewritten as the current version.
 pub const VERSION_1: u32 = 1;
+/// The version without near-duplicate sketches: still read.
+pub const VERSION_2: u32 = 2;
 const HEADER_LEN: usize = 96;
 
 /// Why a state file was refused.
@@ -67,6 +75,10 @@ pub struct SeenState {
     pub origin_posts: Vec<(u64, u32)>,
     /// Distinct posts per (origin hash, template hash).
     pub templates: Vec<(u64, u64, u32)>,
+    /// The kept posts near-duplicates are judged against, earlier runs' then the last
+    /// run's, each in the order they were kept.
+    pub near_base: Vec<NearEntry>,
+    pub near_delta: Vec<NearEntry>,
 }
 
 impl SeenState {
@@ -74,6 +86,7 @@ impl SeenState {
     pub fn accept_delta(&mut self) {
         self.base_keys.append(&mut self.delta_keys);
         self.base_posts.append(&mut self.delta_posts);
+        self.near_base.append(&mut self.near_delta);
         self.output = None;
     }
 
@@ -81,6 +94,7 @@ impl SeenState {
     pub fn reject_delta(&mut self) {
         self.delta_keys.clear();
         self.delta_posts.clear();
+        self.near_delta.clear();
         self.output = None;
         // The counts are not kept in generations: the run whose output never landed
         // counted into them, and its posts will be counted again. Channel boilerplate
@@ -167,6 +181,17 @@ pub fn encode(state: &mut SeenState) -> Vec<u8> {
         out.extend_from_slice(&template.to_le_bytes());
         out.extend_from_slice(&posts.to_le_bytes());
     }
+    out.extend_from_slice(&(state.near_base.len() as u64).to_le_bytes());
+    out.extend_from_slice(&(state.near_delta.len() as u64).to_le_bytes());
+    for e in state.near_base.iter().chain(&state.near_delta) {
+        out.extend_from_slice(&e.id);
+        out.push(u8::from(e.complete));
+        let bottom = &e.bottom[..e.bottom.len().min(usize::from(u8::MAX))];
+        out.push(bottom.len() as u8);
+        for b in e.bands.iter().chain(bottom) {
+            out.extend_from_slice(&b.to_le_bytes());
+        }
+    }
     let sum = Sha256::digest(&out[HEADER_LEN..]);
     out[80..96].copy_from_slice(&sum[..DIGEST_LEN]);
     out
@@ -192,7 +217,7 @@ pub fn decode(bytes: &[u8]) -> Result<SeenState, StateError> {
         });
     }
     let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-    if version != VERSION && version != VERSION_1 {
+    if ![VERSION_1, VERSION_2, VERSION].contains(&version) {
         return Err(StateError::Version(version));
     }
     if bytes[12] as usize != DIGEST_LEN {
@@ -211,15 +236,15 @@ pub fn decode(bytes: &[u8]) -> Result<SeenState, StateError> {
             acc.checked_add(n.checked_mul(DIGEST_LEN as u64)?)
         })
         .unwrap_or(u64::MAX);
-    // Version 2: the boilerplate section's two counts, then its entries.
-    let boilerplate_counts = (version == VERSION).then(|| {
-        let at = usize::try_from(digests_end).unwrap_or(usize::MAX);
-        match bytes.get(at..at.saturating_add(16)) {
-            Some(b) => (u64_at(b, 0), u64_at(b, 8)),
-            None => (u64::MAX, u64::MAX),
-        }
-    });
-    let expected = match boilerplate_counts {
+    let counts_at = |at: u64| {
+        usize::try_from(at)
+            .ok()
+            .and_then(|at| bytes.get(at..at.checked_add(16)?))
+            .map_or((u64::MAX, u64::MAX), |b| (u64_at(b, 0), u64_at(b, 8)))
+    };
+    // Version 2 on: the boilerplate section's two counts, then its entries.
+    let boilerplate_counts = (version >= VERSION_2).then(|| counts_at(digests_end));
+    let boilerplate_end = match boilerplate_counts {
         None => digests_end,
         Some((origins, templates)) => origins
             .checked_mul(12)
@@ -227,6 +252,12 @@ pub fn decode(bytes: &[u8]) -> Result<SeenState, StateError> {
             .and_then(|b| b.checked_add(16))
             .and_then(|b| b.checked_add(digests_end))
             .unwrap_or(u64::MAX),
+    };
+    // Version 3: the near-duplicate section, entries of their own length each.
+    let near = (version >= VERSION).then(|| near_entries(bytes, boilerplate_end));
+    let expected = match &near {
+        None => boilerplate_end,
+        Some((_, _, end)) => *end,
     };
     if expected != bytes.len() as u64 {
         return Err(StateError::Size {
@@ -270,6 +301,10 @@ pub fn decode(bytes: &[u8]) -> Result<SeenState, StateError> {
             at += 20;
         }
     }
+    let (near_base, near_delta) = match near {
+        Some((base, delta, _)) => (base, delta),
+        None => (Vec::new(), Vec::new()),
+    };
     Ok(SeenState {
         base_keys,
         delta_keys,
@@ -278,7 +313,57 @@ pub fn decode(bytes: &[u8]) -> Result<SeenState, StateError> {
         output: (hash != [0u8; 32]).then_some((hash, path)),
         origin_posts,
         templates,
+        near_base,
+        near_delta,
     })
+}
+
+/// Bytes of a near-duplicate entry before its n-gram hashes.
+const NEAR_ENTRY_HEAD: usize = DIGEST_LEN + 2 + 4 * BANDS;
+
+/// The near-duplicate section starting at `at`: its base and delta entries and where it
+/// ends (`u64::MAX` when it runs past the file).
+fn near_entries(bytes: &[u8], at: u64) -> (Vec<NearEntry>, Vec<NearEntry>, u64) {
+    let overrun = (Vec::new(), Vec::new(), u64::MAX);
+    let Some(mut at) = usize::try_from(at).ok() else {
+        return overrun;
+    };
+    let Some(head) = bytes.get(at..at.saturating_add(16)) else {
+        return overrun;
+    };
+    let (base_n, delta_n) = (u64_at(head, 0), u64_at(head, 8));
+    at += 16;
+    let mut entries = Vec::new();
+    let total = base_n.saturating_add(delta_n);
+    for _ in 0..total {
+        let Some(head) = bytes.get(at..at.saturating_add(NEAR_ENTRY_HEAD)) else {
+            return overrun;
+        };
+        let n = usize::from(head[DIGEST_LEN + 1]);
+        let Some(body) = bytes.get(at..at.saturating_add(NEAR_ENTRY_HEAD + 4 * n)) else {
+            return overrun;
+        };
+        let mut id = [0u8; DIGEST_LEN];
+        id.copy_from_slice(&body[..DIGEST_LEN]);
+        let word = |i: usize| u32_at(body, DIGEST_LEN + 2 + 4 * i);
+        let mut bands = [0u32; BANDS];
+        for (i, b) in bands.iter_mut().enumerate() {
+            *b = word(i);
+        }
+        entries.push(NearEntry {
+            id,
+            complete: body[DIGEST_LEN] & 1 == 1,
+            bands,
+            bottom: (0..n).map(|i| word(BANDS + i)).collect(),
+        });
+        at += body.len();
+    }
+    let delta = entries.split_off(
+        usize::try_from(base_n)
+            .unwrap_or(usize::MAX)
+            .min(entries.len()),
+    );
+    (entries, delta, at as u64)
 }
 
 #[cfg(test)]
@@ -298,16 +383,51 @@ mod tests {
             output: Some(([0xAB; 32], "out/clean.jsonl".into())),
             origin_posts: vec![(7, 40), (2, 3)],
             templates: vec![(7, 99, 12), (2, 5, 2), (7, 1, 40)],
+            near_base: vec![NearEntry {
+                id: d(8),
+                complete: true,
+                bands: [5; BANDS],
+                bottom: vec![1, 2, 3],
+            }],
+            near_delta: vec![NearEntry {
+                id: d(6),
+                complete: false,
+                bands: [9; BANDS],
+                bottom: (0..128).collect(),
+            }],
         }
+    }
+
+    /// Bytes of the sample's near-duplicate section.
+    const SAMPLE_NEAR: usize = 16 + 2 * NEAR_ENTRY_HEAD + 4 * (3 + 128);
+
+    /// `bytes` cut at `end`, as `version` wrote it.
+    fn as_version(bytes: &[u8], end: usize, version: u32) -> Vec<u8> {
+        let mut old = bytes[..end].to_vec();
+        old[8..12].copy_from_slice(&version.to_le_bytes());
+        let sum = Sha256::digest(&old[HEADER_LEN..]);
+        old[80..96].copy_from_slice(&sum[..DIGEST_LEN]);
+        old
+    }
+
+    #[test]
+    fn a_version_2_file_is_read_without_sketches() {
+        let mut s = sample();
+        let v3 = encode(&mut s);
+        let v2 = as_version(&v3, v3.len() - SAMPLE_NEAR, VERSION_2);
+        let back = decode(&v2).unwrap();
+        assert_eq!(back.templates.len(), 3);
+        assert_eq!(back.base_keys, s.base_keys);
+        assert!(back.near_base.is_empty() && back.near_delta.is_empty());
     }
 
     #[test]
     fn a_version_1_file_is_read_without_templates() {
         let mut s = sample();
-        let v2 = encode(&mut s);
+        let v3 = encode(&mut s);
         // The same state as version 1 wrote it: no boilerplate section, version 1.
-        let keys_end = v2.len() - 16 - 2 * 12 - 3 * 20;
-        let mut v1 = v2[..keys_end].to_vec();
+        let keys_end = v3.len() - SAMPLE_NEAR - 16 - 2 * 12 - 3 * 20;
+        let mut v1 = v3[..keys_end].to_vec();
         v1[8..12].copy_from_slice(&VERSION_1.to_le_bytes());
         let sum = Sha256::digest(&v1[HEADER_LEN..]);
         v1[80..96].copy_from_slice(&sum[..DIGEST_LEN]);
@@ -326,10 +446,11 @@ mod tests {
         let mut s = sample();
         let bytes = encode(&mut s);
         // Header, path, six digests, then the boilerplate counts: two origins (12 bytes
-        // each) and three templates (20 bytes each) after their two counts.
+        // each) and three templates (20 bytes each) after their two counts, then the two
+        // kept posts' sketches (82 bytes and 4 per n-gram hash) after theirs.
         assert_eq!(
             bytes.len(),
-            HEADER_LEN + 2 + 15 + 6 * 16 + 16 + 2 * 12 + 3 * 20
+            HEADER_LEN + 2 + 15 + 6 * 16 + 16 + 2 * 12 + 3 * 20 + 16 + 2 * 82 + 4 * 131
         );
         assert_eq!(
             back_templates(&bytes),
@@ -339,6 +460,8 @@ mod tests {
         assert_eq!(back.base_keys, vec![d(1), d(3)]);
         assert_eq!(back.delta_posts, vec![d(5), d(7)]);
         assert_eq!(back.output, Some(([0xAB; 32], "out/clean.jsonl".into())));
+        assert_eq!(back.near_base, s.near_base);
+        assert_eq!(back.near_delta, s.near_delta);
         assert_eq!(encode(&mut back.clone()), bytes, "same set, same bytes");
     }
 
@@ -355,9 +478,14 @@ mod tests {
         let last = flipped.len() - 1;
         flipped[last] ^= 1;
         assert_eq!(decode(&flipped), Err(StateError::Checksum));
-        let mut v3 = bytes.clone();
-        v3[8] = 3;
-        assert_eq!(decode(&v3), Err(StateError::Version(3)));
+        let mut v4 = bytes.clone();
+        v4[8] = 4;
+        assert_eq!(decode(&v4), Err(StateError::Version(4)));
+        // A near-duplicate entry claiming more hashes than the file holds.
+        let mut long = bytes.clone();
+        let last_count = long.len() - 4 * 128 - 4 * BANDS - 1;
+        long[last_count] = 200;
+        assert!(matches!(decode(&long), Err(StateError::Size { .. })));
         let mut k = bytes;
         k[12] = 8;
         assert_eq!(decode(&k), Err(StateError::KeyLength(8)));
@@ -373,5 +501,7 @@ mod tests {
         r.reject_delta();
         assert_eq!(r.base_keys.len(), 2);
         assert_eq!(r.base_posts.len(), 1);
+        assert_eq!((r.near_base.len(), r.near_delta.len()), (1, 0));
+        assert_eq!((a.near_base.len(), a.near_delta.len()), (2, 0));
     }
 }

@@ -12,6 +12,7 @@ use super::scan::{CopyAt, ShardScan};
 use crate::config::BoilerplateRule;
 use crate::config::Config;
 use crate::dedup::boilerplate::{Boilerplate, TemplateCounts};
+use crate::dedup::near::{NearIndex, PostSketch};
 use crate::dedup::state::SeenState;
 use crate::dedup::{Deduper, KeyedParagraph, Verdict};
 use crate::text::normalise::Digest16;
@@ -52,6 +53,17 @@ pub enum PostDecision {
         /// The paragraphs dropped as channel boilerplate, ascending.
         boilerplate: Vec<BoilerplateAt>,
     },
+    /// The post is a near-duplicate of an earlier kept post (SPEC §8).
+    NearDuplicate {
+        /// The kept post's id.
+        of: Digest16,
+        /// Their similarity, in thousandths (rounded).
+        similarity_milli: u16,
+        /// With `--explain`: where the kept post was read.
+        first_copy: Option<FirstCopyAt>,
+        /// The paragraphs dropped as channel boilerplate, ascending.
+        boilerplate: Vec<BoilerplateAt>,
+    },
     /// The post repeats an earlier one: `of` is that post's id (`None` when an earlier
     /// run kept it); `first_copy` is filled with `--explain` only.
     Duplicate {
@@ -75,6 +87,8 @@ pub struct Decider {
     rule: Option<BoilerplateRule>,
     counts: TemplateCounts,
     boilerplate: Boilerplate,
+    /// The kept posts near-duplicates are judged against; `None` when the rule is off.
+    near: Option<NearIndex>,
     /// Where the written records came from, by post id (only while explaining).
     first_copies: HashMap<Digest16, CopyAt>,
 }
@@ -97,6 +111,13 @@ impl Decider {
             deduper.preload(seen);
             counts = TemplateCounts::from_entries(&seen.origin_posts, &seen.templates);
         }
+        let near = config.near_dup().map(|threshold| {
+            let mut index = NearIndex::new(threshold, config.state.is_some());
+            if let Some(seen) = state {
+                index.preload(&seen.near_base);
+            }
+            index
+        });
         deduper.reserve_keys(usize::try_from(input_bytes / INPUT_BYTES_PER_KEY).unwrap_or(0));
         Decider {
             deduper,
@@ -105,6 +126,7 @@ impl Decider {
             rule: config.boilerplate,
             counts,
             boilerplate: Boilerplate::default(),
+            near,
             first_copies: HashMap::new(),
         }
     }
@@ -171,6 +193,12 @@ impl Decider {
         if boilerplate.len() == paragraphs.len() {
             return PostDecision::AllBoilerplate { boilerplate };
         }
+        if let Some(mut near) = self.near_duplicate(id, paragraphs, &boilerplate, at) {
+            if let PostDecision::NearDuplicate { boilerplate: b, .. } = &mut near {
+                *b = boilerplate;
+            }
+            return near;
+        }
         // The paragraphs dedup judges, and their indices in the post.
         let (verdict, judged): (Verdict, Vec<usize>) = if boilerplate.is_empty() {
             (
@@ -226,7 +254,9 @@ impl Decider {
         let written_first = match &decision {
             PostDecision::Keep { .. } => true,
             PostDecision::Duplicate { of, .. } => self.keep_duplicates && of.is_none(),
-            PostDecision::Empty | PostDecision::AllBoilerplate { .. } => false,
+            PostDecision::Empty
+            | PostDecision::AllBoilerplate { .. }
+            | PostDecision::NearDuplicate { .. } => false,
         };
         if self.explaining && written_first {
             self.first_copies.entry(id).or_insert(at);
@@ -234,11 +264,65 @@ impl Decider {
         decision
     }
 
-    /// The seen-set and template counts to persist after the run.
+    /// Rule 2 of SPEC §8 for a post whose id was not seen: the near-duplicate decision
+    /// (its boilerplate left for the caller to fill in), or `None` after remembering
+    /// the post as kept when it is not one. Posts too short for a sketch are neither.
+    fn near_duplicate<P: KeyedParagraph>(
+        &mut self,
+        id: Digest16,
+        paragraphs: &[P],
+        boilerplate: &[BoilerplateAt],
+        at: CopyAt,
+    ) -> Option<PostDecision> {
+        if self.near.is_none() || self.deduper.knows_post(&id) {
+            return None;
+        }
+        let sketch = if boilerplate.is_empty() {
+            PostSketch::of(paragraphs.iter())?
+        } else {
+            let mut gone = boilerplate.iter().map(|b| b.0 as usize).peekable();
+            let rest: Vec<&P> = paragraphs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| {
+                    if gone.peek() == Some(&i) {
+                        gone.next();
+                        None
+                    } else {
+                        Some(p)
+                    }
+                })
+                .collect();
+            PostSketch::of(rest.iter())?
+        };
+        let found = self.near.as_ref()?.find(&sketch);
+        match found {
+            Some(found) => Some(PostDecision::NearDuplicate {
+                of: found.of,
+                similarity_milli: (found.similarity * 1000.0).round() as u16,
+                first_copy: self.explaining.then(|| self.first_copy(Some(found.of))),
+                boilerplate: Vec::new(),
+            }),
+            None => {
+                if let Some(near) = self.near.as_mut() {
+                    near.insert(id, &sketch);
+                }
+                if self.explaining {
+                    self.first_copies.entry(id).or_insert(at);
+                }
+                None
+            }
+        }
+    }
+
+    /// The seen-set, template counts and kept posts' sketches to persist after the run.
     pub fn to_state(&self) -> SeenState {
         let mut state = self.deduper.to_state();
         if self.rule.is_some() {
             (state.origin_posts, state.templates) = self.counts.to_entries();
+        }
+        if let Some(near) = &self.near {
+            (state.near_base, state.near_delta) = near.to_entries();
         }
         state
     }
@@ -266,8 +350,8 @@ pub struct Decisions {
 ///
 /// ```
 /// use tgclean::engine::{decide, PostDecision, PostScan, ScanParagraph, ShardScan};
-/// let para = ScanParagraph { key: [7; 16], key_chars: 40, template: [7; 16] };
-/// let post = |order| PostScan { order, id: [1; 16], paragraphs: vec![para], ..PostScan::default() };
+/// let para = ScanParagraph { key: [7; 16], key_chars: 40, template: [7; 16], ..ScanParagraph::default() };
+/// let post = |order| PostScan { order, id: [1; 16], paragraphs: vec![para.clone()], ..PostScan::default() };
 /// let scan = ShardScan { shard: 0, posts: vec![post(0), post(1)], ..ShardScan::default() };
 /// let d = decide(&tgclean::Config::default(), &[scan], None);
 /// assert!(matches!(d.shards[0].posts[0], PostDecision::Keep { .. }));

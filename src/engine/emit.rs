@@ -14,14 +14,16 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::input::InputSource;
 use crate::output::LineSink;
-use crate::output::record::{ExplainRecord, Field, FirstCopy, Hex16, Source, write_record};
+use crate::output::record::{
+    ExplainRecord, Field, FirstCopy, Hex16, Repeats, Similarity, Source, write_record,
+};
 use crate::output::stats::RunStats;
 use crate::text::post::{DropCounts, Post, Reason};
 
 /// What a written post looks like in its record.
 struct Written {
     keep: Vec<bool>,
-    duplicate_of: Option<crate::text::normalise::Digest16>,
+    repeats: Repeats,
     dropped: DropCounts,
 }
 
@@ -73,7 +75,7 @@ impl<'a, 's> Emitter<'a, 's> {
         let file = at.name.to_owned();
         let format = at.format.name();
         let lang = self.config.lang;
-        let fields = self.config.fields;
+        let fields = self.config.record_fields();
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.pool.spawn(move || {
             let lines: Vec<Vec<u8>> = posts
@@ -95,13 +97,7 @@ impl<'a, 's> Emitter<'a, 's> {
                     let mut line =
                         Vec::with_capacity(2 * text + 128 * post.paragraphs.len() + 1024);
                     write_record(
-                        &mut line,
-                        post,
-                        &w.keep,
-                        &source,
-                        &w.dropped,
-                        w.duplicate_of,
-                        fields,
+                        &mut line, post, &w.keep, &source, &w.dropped, w.repeats, fields,
                     );
                     line
                 })
@@ -148,17 +144,18 @@ impl<'a, 's> Emitter<'a, 's> {
         let mut dropped = post
             .dropped
             .clone()
-            .with_channel_rule(self.config.boilerplate.is_some());
+            .with_channel_rule(self.config.boilerplate.is_some())
+            .with_near_rule(self.config.near_dup().is_some());
         let n = post.paragraphs.len();
         let mut keep = vec![true; n];
         let mut explained = Explaining::default();
-        let duplicate_of = match decision {
-            PostDecision::Empty => None,
+        let repeats = match decision {
+            PostDecision::Empty => Repeats::default(),
             PostDecision::AllBoilerplate { boilerplate } => {
                 explained.boilerplate = boilerplate;
                 keep.fill(false);
                 self.stats.boilerplate_posts += 1;
-                None
+                Repeats::default()
             }
             PostDecision::Keep {
                 dropped: gone,
@@ -174,7 +171,36 @@ impl<'a, 's> Emitter<'a, 's> {
                 explained.duplicates = gone;
                 explained.first_copies = first_copies;
                 explained.boilerplate = boilerplate;
-                None
+                Repeats::default()
+            }
+            PostDecision::NearDuplicate {
+                of,
+                similarity_milli,
+                first_copy,
+                boilerplate,
+            } => {
+                self.stats.near_duplicate_posts += 1;
+                for b in &boilerplate {
+                    if let Some(k) = keep.get_mut(b.0 as usize) {
+                        *k = false;
+                    }
+                }
+                explained.boilerplate = boilerplate;
+                let similarity = Similarity::near(f64::from(similarity_milli) / 1000.0);
+                if !self.config.keep_duplicates {
+                    let rest = keep.iter().filter(|k| **k).count() as u64;
+                    dropped.add(Reason::NearDuplicate, rest);
+                    explained.duplicate_post = Some(first_copy.unwrap_or(FirstCopyAt {
+                        id: Some(of),
+                        at: None,
+                    }));
+                    explained.similarity = Some(similarity);
+                    explained.duplicate_post_keep = std::mem::take(&mut keep);
+                }
+                Repeats {
+                    of: Some(of),
+                    similarity: Some(similarity),
+                }
             }
             PostDecision::Duplicate {
                 of,
@@ -195,7 +221,10 @@ impl<'a, 's> Emitter<'a, 's> {
                         Some(first_copy.unwrap_or(FirstCopyAt { id: of, at: None }));
                     explained.duplicate_post_keep = std::mem::take(&mut keep);
                 }
-                of
+                Repeats {
+                    of,
+                    similarity: Some(Similarity::Exact),
+                }
             }
         };
         dropped.add(
@@ -213,7 +242,7 @@ impl<'a, 's> Emitter<'a, 's> {
         }
         Ok(Some(Written {
             keep,
-            duplicate_of,
+            repeats,
             dropped,
         }))
     }
@@ -261,6 +290,7 @@ impl<'a, 's> Emitter<'a, 's> {
                 text: &e.text,
                 duplicate_of: None,
                 template_posts: None,
+                similarity: None,
             })?);
         }
         for &(i, posts) in &what.boilerplate {
@@ -274,6 +304,7 @@ impl<'a, 's> Emitter<'a, 's> {
                 text: post.text_of(p),
                 duplicate_of: None,
                 template_posts: Some(posts),
+                similarity: None,
             })?);
         }
         if let Some(first) = &what.duplicate_post {
@@ -284,13 +315,18 @@ impl<'a, 's> Emitter<'a, 's> {
                 .filter(|(_, k)| **k)
                 .map(|(p, _)| post.text_of(p))
                 .collect();
+            let reason = match what.similarity {
+                Some(_) => Reason::NearDuplicate,
+                None => Reason::DuplicatePost,
+            };
             lines.push(explain_line(&ExplainRecord {
-                reason: Reason::DuplicatePost.name(),
+                reason: reason.name(),
                 source: source(post.line),
                 post: post_id,
                 text: &text.join("\n"),
                 duplicate_of: Some(self.first_copy(first)),
                 template_posts: None,
+                similarity: what.similarity,
             })?);
         } else {
             for (&i, first) in what.duplicates.iter().zip(&what.first_copies) {
@@ -304,6 +340,7 @@ impl<'a, 's> Emitter<'a, 's> {
                     text: post.text_of(p),
                     duplicate_of: Some(self.first_copy(first)),
                     template_posts: None,
+                    similarity: None,
                 })?);
             }
         }
@@ -321,10 +358,12 @@ struct Explaining {
     duplicates: Vec<u32>,
     first_copies: Vec<FirstCopyAt>,
     boilerplate: Vec<super::decide::BoilerplateAt>,
-    /// The first copy of a duplicate post that is not written, and which of its
-    /// paragraphs were not boilerplate.
+    /// The first copy of a duplicate post that is not written (the kept post, for a
+    /// near-duplicate), and which of its paragraphs were not boilerplate.
     duplicate_post: Option<FirstCopyAt>,
     duplicate_post_keep: Vec<bool>,
+    /// A near-duplicate's similarity to the kept post.
+    similarity: Option<Similarity>,
 }
 
 fn explain_line(record: &ExplainRecord<'_>) -> Result<Vec<u8>, Error> {

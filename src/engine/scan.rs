@@ -1,5 +1,5 @@
 //! The scan phase: reads one shard and keeps, per post, only what the decisions need —
-//! its place in the input order, id, origin and paragraph keys. Pure: no seen-set, no
+//! its place in the input order, id, origin, paragraph keys and n-gram summaries. Pure: no seen-set, no
 //! output, so the shards of a run can be scanned anywhere, in any order, at once.
 
 use serde::{Deserialize, Serialize};
@@ -27,7 +27,7 @@ pub struct CopyAt {
 }
 
 /// One paragraph of a scanned post: what dedup compares.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanParagraph {
     /// The paragraph's key digest.
     pub key: Digest16,
@@ -35,6 +35,13 @@ pub struct ScanParagraph {
     pub key_chars: u32,
     /// The key without links, mentions and e-mails: what channel boilerplate counts.
     pub template: Digest16,
+    /// Words in the paragraph (counted when near-duplicates are looked for).
+    #[serde(default)]
+    pub words: u32,
+    /// Its word n-gram summary ([`crate::text::shingle`]): the near-duplicate sketch is
+    /// made from the summaries of the paragraphs that are not boilerplate.
+    #[serde(default)]
+    pub shingles: Vec<u32>,
 }
 
 impl KeyedParagraph for ScanParagraph {
@@ -48,6 +55,14 @@ impl KeyedParagraph for ScanParagraph {
 
     fn template(&self) -> &Digest16 {
         &self.template
+    }
+
+    fn words(&self) -> u32 {
+        self.words
+    }
+
+    fn shingles(&self) -> &[u32] {
+        &self.shingles
     }
 }
 
@@ -136,11 +151,13 @@ impl PostSink for ScanSink {
                 origin: origin_hash(&post, at.name),
                 paragraphs: post
                     .paragraphs
-                    .iter()
+                    .into_iter()
                     .map(|p| ScanParagraph {
                         key: p.key,
                         key_chars: u32::try_from(p.key_chars).unwrap_or(u32::MAX),
                         template: p.template,
+                        words: p.words,
+                        shingles: p.shingles,
                     })
                     .collect(),
             });

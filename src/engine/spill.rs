@@ -199,6 +199,11 @@ fn held_size(post: &Post) -> usize {
     std::mem::size_of::<Post>()
         + string(&post.text)
         + block(post.paragraphs.capacity() * std::mem::size_of::<crate::text::post::Paragraph>())
+        + post
+            .paragraphs
+            .iter()
+            .map(|p| block(p.shingles.capacity() * 4))
+            .sum::<usize>()
         + [
             &post.channel,
             &post.forwarded_from,

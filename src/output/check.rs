@@ -101,6 +101,12 @@ impl RecordChecker {
         let required = schema["required"].as_array().map_or(0, Vec::len);
         let mut relaxed = schema.clone();
         relaxed["required"] = serde_json::json!(["id"]);
+        // A projection may leave out `similarity` whatever its schema version.
+        if let Some(o) = relaxed.as_object_mut() {
+            for k in ["if", "then", "else"] {
+                o.remove(k);
+            }
+        }
         let projection =
             jsonschema::validator_for(&relaxed).map_err(|e| format!("embedded schema: {e}"))?;
         Ok(RecordChecker {
@@ -123,9 +129,11 @@ impl RecordChecker {
             Ok(v) => v,
             Err(e) => return vec![format!("not JSON: {e}")],
         };
-        // A record with fewer fields than a whole one is a projection (`--fields`).
+        // A record with fewer fields than a whole one is a projection (`--fields`); a
+        // whole one of schema 2 has `similarity` too.
         let fields = value.as_object().map_or(0, serde_json::Map::len);
-        let validator = if fields < self.required {
+        let whole = self.required + usize::from(value.get("schema") == Some(&Value::from(2)));
+        let validator = if fields < whole {
             &self.projection
         } else {
             &self.validator
@@ -186,6 +194,49 @@ mod tests {
                 .iter()
                 .any(|p| p.starts_with("f.jsonl:3: not JSON"))
         );
+    }
+
+    /// A whole record of `schema`, with `similarity` when given.
+    fn whole(schema: u32, similarity: Option<Value>) -> String {
+        let mut v = serde_json::json!({
+            "id": "0123456789abcdef0123456789abcdef", "schema": schema,
+            "source": {"file": "a.txt", "format": "text", "line": 1, "message_id": null},
+            "channel": null, "forwarded_from": null, "date": null, "place": null,
+            "title": null, "text": "Hello",
+            "paragraphs": [{"kind": "text", "marker": null, "t": null, "text": "Hello",
+                            "key": "0123456789abcdef0123456789abcdef"}],
+            "hashtags": [], "mentions": [], "links": [], "reactions": [], "views": null,
+            "lang": null, "dropped": {}, "duplicate_of": null
+        });
+        if let Some(s) = similarity {
+            v["similarity"] = s;
+        }
+        v.to_string()
+    }
+
+    #[test]
+    fn similarity_belongs_to_schema_2_records_only() {
+        // A checker per line: the same id twice would be a repeat.
+        let problems = |line: String| RecordChecker::new().unwrap().check_line("f", 1, &line);
+        assert_eq!(problems(whole(1, None)), Vec::<String>::new());
+        assert_eq!(problems(whole(2, Some(Value::Null))), Vec::<String>::new());
+        assert_eq!(
+            problems(whole(2, Some(serde_json::json!(0.853)))),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            problems(whole(2, Some(serde_json::json!(1)))),
+            Vec::<String>::new()
+        );
+        assert!(
+            !problems(whole(1, Some(Value::Null))).is_empty(),
+            "schema 1 has none"
+        );
+        assert!(!problems(whole(2, Some(serde_json::json!(1.5)))).is_empty());
+        assert!(!problems(whole(3, Some(Value::Null))).is_empty());
+        // A projection of a schema 2 record may leave similarity out.
+        let line = r#"{"id":"0123456789abcdef0123456789abcdef","schema":2,"text":"x"}"#;
+        assert_eq!(problems(line.to_owned()), Vec::<String>::new());
     }
 
     #[test]

@@ -7,8 +7,9 @@ use crate::text::normalise::Digest16;
 use crate::text::post::{DropCounts, Paragraph, Post};
 use crate::text::segment::ParagraphKind;
 
-/// Version of the record layout, written in every record.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the record layout, written in every record: 2 adds `similarity`. A run
+/// with `--near-dup off` writes version 1, the records of the engine before that rule.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The JSON Schema of one record, as printed by `tgclean schema`.
 pub const SCHEMA_JSON: &str = include_str!("record.schema.json");
@@ -34,11 +35,12 @@ pub enum Field {
     Lang,
     Dropped,
     DuplicateOf,
+    Similarity,
 }
 
 impl Field {
     /// Every field, in schema order.
-    pub const ALL: [Field; 18] = [
+    pub const ALL: [Field; 19] = [
         Field::Id,
         Field::Schema,
         Field::Source,
@@ -57,6 +59,7 @@ impl Field {
         Field::Lang,
         Field::Dropped,
         Field::DuplicateOf,
+        Field::Similarity,
     ];
 
     /// The field's name in records.
@@ -80,6 +83,7 @@ impl Field {
             Field::Lang => "lang",
             Field::Dropped => "dropped",
             Field::DuplicateOf => "duplicate_of",
+            Field::Similarity => "similarity",
         }
     }
 }
@@ -94,18 +98,40 @@ impl Default for FieldSet {
     }
 }
 
+/// Set in a [`FieldSet`] whose records are of schema 2 (not a field).
+const SCHEMA_2: u32 = 1 << 31;
+
 impl FieldSet {
     /// Every field: the whole record.
-    pub const ALL: FieldSet = FieldSet((1 << Field::ALL.len()) - 1);
+    pub const ALL: FieldSet = FieldSet(((1 << Field::ALL.len()) - 1) | SCHEMA_2);
 
     /// Whether `field` is written.
     pub fn has(self, field: Field) -> bool {
         self.0 & (1 << field as u32) != 0
     }
 
+    /// These fields in records of schema 2 (`on`: the near-duplicate rule is on), or of
+    /// schema 1, which have no `similarity`.
+    pub fn with_similarity(self, on: bool) -> FieldSet {
+        if on {
+            FieldSet(self.0 | SCHEMA_2)
+        } else {
+            FieldSet(self.0 & !SCHEMA_2 & !(1 << Field::Similarity as u32))
+        }
+    }
+
+    /// The schema version of the records written.
+    pub fn schema_version(self) -> u32 {
+        if self.0 & SCHEMA_2 != 0 {
+            SCHEMA_VERSION
+        } else {
+            1
+        }
+    }
+
     /// A comma-separated list of field names; `id` is added when it is not named.
     pub fn parse(list: &str) -> Result<FieldSet, String> {
-        let mut bits = 1 << Field::Id as u32;
+        let mut bits = (1 << Field::Id as u32) | SCHEMA_2;
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             let field = Field::ALL
                 .into_iter()
@@ -162,6 +188,40 @@ pub struct ReactionOut<'a> {
     pub count: u64,
 }
 
+/// How similar a written duplicate post is to the post it repeats: `1` for the same
+/// post, the Jaccard similarity (3 decimals) for a near-duplicate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Similarity {
+    Exact,
+    Near(f64),
+}
+
+impl Similarity {
+    /// A near-duplicate's similarity, rounded to 3 decimals as records carry it.
+    pub fn near(similarity: f64) -> Similarity {
+        Similarity::Near((similarity * 1000.0).round() / 1000.0)
+    }
+}
+
+impl Serialize for Similarity {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Similarity::Exact => s.serialize_u32(1),
+            Similarity::Near(x) => s.serialize_f64(*x),
+        }
+    }
+}
+
+/// What a record says of the earlier post it repeats (`duplicate_of`, `similarity`):
+/// nothing for a post that repeats none.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Repeats {
+    /// The earlier post's id (`None` when an earlier run kept it under no name).
+    pub of: Option<Digest16>,
+    /// How similar the two are; `None` on a post that repeats none.
+    pub similarity: Option<Similarity>,
+}
+
 /// The record that kept the first copy of a dropped paragraph or post. Both fields are
 /// `null` when the first copy was seen in an earlier run (`--state`).
 #[derive(Debug, Serialize)]
@@ -184,6 +244,9 @@ pub struct ExplainRecord<'a> {
     /// template occurs in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template_posts: Option<u32>,
+    /// For `near_duplicate`: the similarity to the kept post.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<Similarity>,
 }
 
 /// One line of output.
@@ -207,6 +270,9 @@ pub struct Record<'a> {
     pub lang: Option<&'a str>,
     pub dropped: &'a DropCounts,
     pub duplicate_of: Option<Hex16>,
+    /// Schema 2 only (absent from schema 1 records).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<Option<Similarity>>,
 }
 
 impl<'a> Record<'a> {
@@ -220,7 +286,8 @@ impl<'a> Record<'a> {
         keep: &[bool],
         source: Source<'a>,
         dropped: &'a DropCounts,
-        duplicate_of: Option<Digest16>,
+        repeats: Repeats,
+        schema: u32,
     ) -> Self {
         let kept = || kept(post, keep);
         let mut text = String::with_capacity(kept().map(|p| p.text.len() + 8).sum());
@@ -236,7 +303,7 @@ impl<'a> Record<'a> {
         }
         Record {
             id: Hex16(post.id),
-            schema: SCHEMA_VERSION,
+            schema,
             source,
             channel: post.channel.as_deref(),
             forwarded_from: post.forwarded_from.as_deref(),
@@ -267,7 +334,8 @@ impl<'a> Record<'a> {
             views: post.views,
             lang: post.lang,
             dropped,
-            duplicate_of: duplicate_of.map(Hex16),
+            duplicate_of: repeats.of.map(Hex16),
+            similarity: (schema >= 2).then_some(repeats.similarity),
         }
     }
 }
@@ -294,7 +362,7 @@ pub fn write_record(
     keep: &[bool],
     source: &Source<'_>,
     dropped: &DropCounts,
-    duplicate_of: Option<Digest16>,
+    repeats: Repeats,
     fields: FieldSet,
 ) {
     let kept = || kept(post, keep);
@@ -302,7 +370,7 @@ pub fn write_record(
     json::write_hex16(out, &post.id);
     if fields.has(Field::Schema) {
         out.extend_from_slice(b",\"schema\":");
-        json::write_int(out, SCHEMA_VERSION);
+        json::write_int(out, fields.schema_version());
     }
     if fields.has(Field::Source) {
         out.extend_from_slice(b",\"source\":");
@@ -426,8 +494,20 @@ pub fn write_record(
     }
     if fields.has(Field::DuplicateOf) {
         out.extend_from_slice(b",\"duplicate_of\":");
-        match duplicate_of {
+        match repeats.of {
             Some(d) => json::write_hex16(out, &d),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+    if fields.has(Field::Similarity) && fields.schema_version() >= 2 {
+        out.extend_from_slice(b",\"similarity\":");
+        match repeats.similarity {
+            Some(Similarity::Exact) => out.push(b'1'),
+            // Written by serde_json (shortest round-trip form), as the serde record is.
+            Some(Similarity::Near(x)) => match serde_json::to_vec(&x) {
+                Ok(number) => out.extend_from_slice(&number),
+                Err(_) => out.extend_from_slice(b"null"),
+            },
             None => out.extend_from_slice(b"null"),
         }
     }
@@ -481,7 +561,14 @@ mod tests {
             line: post.line,
             message_id: None,
         };
-        let record = Record::new(&post, &[true, true, false], source, &post.dropped, None);
+        let record = Record::new(
+            &post,
+            &[true, true, false],
+            source,
+            &post.dropped,
+            Repeats::default(),
+            SCHEMA_VERSION,
+        );
         let v: serde_json::Value = serde_json::to_value(&record).unwrap();
         assert_eq!(v["text"], "🎙 Interview\n💬 First point");
         assert_eq!(v["paragraphs"].as_array().unwrap().len(), 2);
@@ -490,6 +577,7 @@ mod tests {
         assert_eq!(v["source"]["line"], 3);
         assert_eq!(v["id"].as_str().unwrap().len(), 32);
         assert!(v["duplicate_of"].is_null());
+        assert!(v["similarity"].is_null());
         let schema: serde_json::Value = serde_json::from_str(SCHEMA_JSON).unwrap();
         let required: Vec<&str> = schema["required"]
             .as_array()
@@ -498,7 +586,9 @@ mod tests {
             .map(|x| x.as_str().unwrap())
             .collect();
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        // Schema 2 requires `similarity` too (its `then`).
         let mut required_sorted = required.clone();
+        required_sorted.push(schema["then"]["required"][0].as_str().unwrap());
         required_sorted.sort_unstable();
         let mut keys_sorted = keys.clone();
         keys_sorted.sort_unstable();
@@ -586,6 +676,11 @@ mod writer_tests {
             keep_bits in any::<u8>(),
             file in text(),
             duplicate_of in any::<Option<[u8; 16]>>(),
+            similarity in proptest::option::of(prop_oneof![
+                Just(Similarity::Exact),
+                (0u32..=1000).prop_map(|m| Similarity::near(f64::from(m) / 1000.0)),
+            ]),
+            schema_2 in any::<bool>(),
         ) {
             let keep: Vec<bool> =
                 (0..post.paragraphs.len()).map(|i| keep_bits >> (i % 8) & 1 == 1).collect();
@@ -595,12 +690,15 @@ mod writer_tests {
                 line: post.line,
                 message_id: post.message_id,
             };
-            let mut expected =
-                serde_json::to_vec(&Record::new(&post, &keep, source.clone(), &post.dropped, duplicate_of))
-                    .unwrap();
+            let repeats = Repeats { of: duplicate_of, similarity };
+            let fields = FieldSet::ALL.with_similarity(schema_2);
+            let record = Record::new(
+                &post, &keep, source.clone(), &post.dropped, repeats, fields.schema_version(),
+            );
+            let mut expected = serde_json::to_vec(&record).unwrap();
             expected.push(b'\n');
             let mut ours = Vec::new();
-            write_record(&mut ours, &post, &keep, &source, &post.dropped, duplicate_of, FieldSet::ALL);
+            write_record(&mut ours, &post, &keep, &source, &post.dropped, repeats, fields);
             prop_assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(expected).unwrap());
         }
 
@@ -621,9 +719,10 @@ mod writer_tests {
                 .collect();
             let fields = FieldSet::parse(&names.join(",")).unwrap();
             let mut whole = Vec::new();
-            write_record(&mut whole, &post, &keep, &source, &post.dropped, None, FieldSet::ALL);
+            let none = Repeats::default();
+            write_record(&mut whole, &post, &keep, &source, &post.dropped, none, FieldSet::ALL);
             let mut part = Vec::new();
-            write_record(&mut part, &post, &keep, &source, &post.dropped, None, fields);
+            write_record(&mut part, &post, &keep, &source, &post.dropped, none, fields);
             let whole: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&whole).unwrap();
             let part: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&part).unwrap();
             let expected: Vec<(&String, &serde_json::Value)> =
@@ -640,10 +739,14 @@ mod writer_tests {
         assert!(!f.has(Field::Paragraphs));
         assert_eq!(
             FieldSet::parse(
-                "id,schema,source,channel,forwarded_from,date,place,title,text,paragraphs,hashtags,mentions,links,reactions,views,lang,dropped,duplicate_of"
+                "id,schema,source,channel,forwarded_from,date,place,title,text,paragraphs,hashtags,mentions,links,reactions,views,lang,dropped,duplicate_of,similarity"
             ),
             Ok(FieldSet::ALL)
         );
+        assert_eq!(FieldSet::ALL.schema_version(), 2);
+        let v1 = FieldSet::ALL.with_similarity(false);
+        assert_eq!(v1.schema_version(), 1);
+        assert!(!v1.has(Field::Similarity) && v1.has(Field::DuplicateOf));
         let err = FieldSet::parse("id,txt").unwrap_err();
         assert!(err.contains("\"txt\" is not a record field"), "{err}");
     }

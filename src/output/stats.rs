@@ -27,6 +27,9 @@ pub struct RunStats {
     pub records_written: u64,
     pub paragraphs: ParagraphStats,
     pub duplicate_posts: u64,
+    /// Posts dropped (or, with `--keep-duplicates`, marked) as near-duplicates of an
+    /// earlier kept post (SPEC §8).
+    pub near_duplicate_posts: u64,
     /// Posts whose every paragraph was channel boilerplate: not written.
     pub boilerplate_posts: u64,
     pub skipped_messages: SkippedMessages,
@@ -63,6 +66,7 @@ impl RunStats {
         self.paragraphs.written += other.paragraphs.written;
         self.paragraphs.dropped.merge(&other.paragraphs.dropped);
         self.duplicate_posts += other.duplicate_posts;
+        self.near_duplicate_posts += other.near_duplicate_posts;
         self.boilerplate_posts += other.boilerplate_posts;
         self.skipped_messages.service += other.skipped_messages.service;
         self.skipped_messages.media_only += other.skipped_messages.media_only;

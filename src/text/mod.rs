@@ -9,5 +9,6 @@ pub mod normalise;
 pub mod post;
 pub mod reason;
 pub mod segment;
+pub mod shingle;
 pub(crate) mod swar;
 pub mod template;

@@ -25,6 +25,11 @@ pub struct Paragraph {
     /// The key without links, mentions and e-mails ([`crate::text::template`]): what
     /// channel boilerplate is counted by.
     pub template: Digest16,
+    /// Words in the text, counted when the run looks for near-duplicate posts.
+    pub words: u32,
+    /// The text's word n-gram summary ([`crate::text::shingle`]), made when the run
+    /// looks for near-duplicate posts; empty otherwise.
+    pub shingles: Vec<u32>,
 }
 
 /// A post ready for cross-post dedup and output.
@@ -133,7 +138,17 @@ pub fn build_post_with(raw: RawPost, memo: &mut KeyMemo) -> Post {
         if paragraphs.len() >= SCAN_LIMIT {
             in_post.insert(key);
         }
+        let crate::text::shingle::Shingles {
+            words,
+            hashes: shingles,
+        } = if raw.sketching {
+            crate::text::shingle::shingles(text)
+        } else {
+            crate::text::shingle::Shingles::default()
+        };
         paragraphs.push(Paragraph {
+            words,
+            shingles,
             kind: p.kind,
             line: p.line,
             marker: p.marker,
@@ -317,11 +332,15 @@ mod tests {
         let json = serde_json::to_string(&d).unwrap();
         assert!(json.starts_with("{\"repeated_in_post\":0,"));
         assert!(json.contains("\"label\":2"));
-        // Every reason but `channel_boilerplate`, written only by runs with that rule on.
-        assert_eq!(json.matches(':').count(), Reason::ALL.len() - 1);
-        assert!(!json.contains("channel_boilerplate"));
-        let with = serde_json::to_string(&d.with_channel_rule(true)).unwrap();
-        assert_eq!(with.matches(':').count(), Reason::ALL.len());
+        // Every reason but `channel_boilerplate` and `near_duplicate`, written only by runs
+        // with their rule on.
+        assert_eq!(json.matches(':').count(), Reason::ALL.len() - 2);
+        assert!(!json.contains("channel_boilerplate") && !json.contains("near_duplicate"));
+        let with = serde_json::to_string(&d.clone().with_channel_rule(true)).unwrap();
+        assert_eq!(with.matches(':').count(), Reason::ALL.len() - 1);
         assert!(with.ends_with(",\"channel_boilerplate\":0}"));
+        let both = serde_json::to_string(&d.with_channel_rule(true).with_near_rule(true)).unwrap();
+        assert_eq!(both.matches(':').count(), Reason::ALL.len());
+        assert!(both.ends_with(",\"channel_boilerplate\":0,\"near_duplicate\":0}"));
     }
 }

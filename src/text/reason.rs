@@ -20,10 +20,12 @@ pub enum Reason {
     NoText,
     /// A repeated block of the post's origin (SPEC §7).
     ChannelBoilerplate,
+    /// A paragraph of a near-duplicate post (SPEC §8).
+    NearDuplicate,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 12] = [
+    pub const ALL: [Reason; 13] = [
         Reason::RepeatedInPost,
         Reason::Duplicate,
         Reason::DuplicatePost,
@@ -36,6 +38,7 @@ impl Reason {
         Reason::Timestamp,
         Reason::NoText,
         Reason::ChannelBoilerplate,
+        Reason::NearDuplicate,
     ];
 
     /// The name used in records, stats and docs.
@@ -53,18 +56,20 @@ impl Reason {
             Reason::Timestamp => "timestamp",
             Reason::NoText => "no_text",
             Reason::ChannelBoilerplate => "channel_boilerplate",
+            Reason::NearDuplicate => "near_duplicate",
         }
     }
 }
 
 /// Paragraph counts per drop reason. Serialised as an object with every reason present,
-/// in a fixed order, so records always have the same keys — `channel_boilerplate` only
-/// in runs where that rule is on, so that `--boilerplate off` writes what tgclean wrote
-/// before the rule existed.
+/// in a fixed order, so records always have the same keys — `channel_boilerplate` and
+/// `near_duplicate` only in runs where their rule is on, so that `--boilerplate off` and
+/// `--near-dup off` write what tgclean wrote before the rule existed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DropCounts {
     counts: [u64; Reason::ALL.len()],
     channel_rule: bool,
+    near_rule: bool,
 }
 
 impl DropCounts {
@@ -81,6 +86,7 @@ impl DropCounts {
             *a += b;
         }
         self.channel_rule |= other.channel_rule;
+        self.near_rule |= other.near_rule;
     }
 
     pub fn total(&self) -> u64 {
@@ -93,12 +99,20 @@ impl DropCounts {
         self
     }
 
+    /// Marks the counts as those of a run with the near-duplicate rule on.
+    pub fn with_near_rule(mut self, on: bool) -> Self {
+        self.near_rule = on;
+        self
+    }
+
     /// The reasons written, in order.
     pub fn written_reasons(&self) -> impl Iterator<Item = Reason> + use<> {
-        let channel = self.channel_rule;
-        Reason::ALL
-            .into_iter()
-            .filter(move |r| channel || *r != Reason::ChannelBoilerplate)
+        let (channel, near) = (self.channel_rule, self.near_rule);
+        Reason::ALL.into_iter().filter(move |r| match r {
+            Reason::ChannelBoilerplate => channel,
+            Reason::NearDuplicate => near,
+            _ => true,
+        })
     }
 }
 
@@ -119,14 +133,16 @@ pub mod drop_counts_raw {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     pub fn serialize<S: Serializer>(d: &DropCounts, s: S) -> Result<S::Ok, S::Error> {
-        (d.counts, d.channel_rule).serialize(s)
+        (d.counts, d.channel_rule, d.near_rule).serialize(s)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DropCounts, D::Error> {
-        let (counts, channel_rule) = <([u64; Reason::ALL.len()], bool)>::deserialize(d)?;
+        let (counts, channel_rule, near_rule) =
+            <([u64; Reason::ALL.len()], bool, bool)>::deserialize(d)?;
         Ok(DropCounts {
             counts,
             channel_rule,
+            near_rule,
         })
     }
 }

@@ -125,6 +125,8 @@ pub struct RawPost {
     /// When set, every dropped paragraph is also kept in `explain` (for `--explain`).
     pub explaining: bool,
     pub explain: Vec<Explained>,
+    /// When set, each paragraph's word n-grams are summarised for near-duplicate posts.
+    pub sketching: bool,
 }
 
 impl RawPost {
@@ -211,6 +213,8 @@ pub struct PostSegmenter {
     pending_t: Option<u32>,
     /// Keep dropped lines for `--explain`.
     explaining: bool,
+    /// Summarise paragraphs' n-grams (near-duplicate posts).
+    sketching: bool,
     /// The line being pushed, for `--explain` (a reused buffer).
     line_no: u64,
     line_text: String,
@@ -246,6 +250,13 @@ impl PostSegmenter {
         self
     }
 
+    /// Summarises each paragraph's word n-grams, for near-duplicate posts.
+    pub fn sketching(mut self, on: bool) -> Self {
+        self.sketching = on;
+        self.current.sketching = on;
+        self
+    }
+
     /// A segmenter for text that starts at a cut found by [`find_cut`] somewhere after the
     /// start of the input: its first post is not the input's first document.
     pub fn after_cut() -> Self {
@@ -270,6 +281,7 @@ impl PostSegmenter {
             &mut self.current,
             RawPost {
                 explaining: self.explaining,
+                sketching: self.sketching,
                 ..RawPost::default()
             },
         );

@@ -218,8 +218,15 @@ fn schema_command_prints_the_schema() {
     let out = tgclean(&["schema"]);
     assert_eq!(out.status.code(), Some(0));
     let schema: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(schema["properties"]["schema"]["const"], 1);
+    assert_eq!(
+        schema["properties"]["schema"]["enum"],
+        serde_json::json!([1, 2])
+    );
     assert_eq!(schema["required"].as_array().unwrap().len(), 18);
+    assert_eq!(
+        schema["then"]["required"],
+        serde_json::json!(["similarity"])
+    );
 }
 
 #[test]

@@ -89,9 +89,11 @@ fn assert_same_for_shards(
     single
 }
 
-/// The keys and post ids of a state file, each generation sorted; the output path in it
-/// differs from run to run.
-fn state_keys(bytes: &[u8]) -> Option<[Vec<[u8; 16]>; 4]> {
+/// The keys and post ids of a state file, each generation sorted, and the kept posts'
+/// near-duplicate sketches in order; the output path in it differs from run to run.
+type StateContent = ([Vec<[u8; 16]>; 4], Vec<tgclean::dedup::near::NearEntry>);
+
+fn state_keys(bytes: &[u8]) -> Option<StateContent> {
     if bytes.is_empty() {
         return None;
     }
@@ -104,7 +106,11 @@ fn state_keys(bytes: &[u8]) -> Option<[Vec<[u8; 16]>; 4]> {
     ] {
         v.sort_unstable();
     }
-    Some([s.base_keys, s.delta_keys, s.base_posts, s.delta_posts])
+    let near = [s.near_base, s.near_delta].concat();
+    Some((
+        [s.base_keys, s.delta_keys, s.base_posts, s.delta_posts],
+        near,
+    ))
 }
 
 fn write_files(dir: &Path, texts: &[String]) -> Vec<PathBuf> {
@@ -222,8 +228,78 @@ fn scans_and_decisions_survive_their_binary_form() {
     }
 }
 
+#[test]
+fn near_duplicates_are_judged_the_same_for_any_shard_count() {
+    let inputs: Vec<PathBuf> = ["near-dup", "near-dup-keep"]
+        .iter()
+        .map(|f| PathBuf::from(format!("fixtures/{f}/input.txt")))
+        .collect();
+    let single = assert_same_for_shards(&inputs, &[1, 2, 3, 5], Some(b""), &|_| {});
+    let stats = &single.stats;
+    // The fixture's five near-duplicates, in each copy of it (a near-duplicate's own id is
+    // not remembered, so its second copy is judged a near-duplicate again); the second
+    // copy's eight kept posts are exact duplicates.
+    assert_eq!(stats["near_duplicate_posts"], 5 + 5, "{stats}");
+    assert_eq!(stats["duplicate_posts"], 8, "{stats}");
+    assert_same_for_shards(&inputs, &[4], None, &|c| c.keep_duplicates = true);
+    assert_same_for_shards(&inputs, &[2], None, &|c| c.threads = 1);
+}
+
+/// Long paragraphs (15 to 25 words) that posts are made of, so that posts share many
+/// of them and near-duplicates (and chains of them) are common.
+fn long_paragraph() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop::sample::select(
+            &[
+                "rate",
+                "bank",
+                "city",
+                "news",
+                "vote",
+                "today",
+                "said",
+                "new",
+                "report",
+                "минфин",
+                "прогноз",
+                "рубль",
+                "42",
+                "7",
+            ][..],
+        ),
+        15..25,
+    )
+    .prop_map(|w| w.join(" "))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Posts made of a few shared paragraphs, each maybe with a word changed: the
+    /// near-duplicate rule gives the bytes of one process for any shard count.
+    #[test]
+    fn near_duplicates_give_the_bytes_of_one_process(
+        pool in prop::collection::vec(long_paragraph(), 3..6),
+        posts in prop::collection::vec(
+            (prop::collection::vec(0usize..6, 2..4), any::<Option<u8>>()), 1..30),
+        shards in 1usize..6,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::new();
+        for (i, (parts, edit)) in posts.iter().enumerate() {
+            text.push_str(&format!("Forwarded from Channel {}\n", i % 3));
+            for &p in parts {
+                let mut para = pool[p % pool.len()].clone();
+                if let Some(e) = edit {
+                    para = para.replacen("rate", &format!("rate{e}"), 1);
+                }
+                text.push_str(&para);
+                text.push('\n');
+            }
+        }
+        let inputs = write_files(dir.path(), &[text]);
+        assert_same_for_shards(&inputs, &[shards], None, &|_| {});
+    }
 
     #[test]
     fn any_shard_cut_gives_the_bytes_of_one_process(

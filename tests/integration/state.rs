@@ -102,11 +102,77 @@ fn second_run_writes_nothing_and_half_new_writes_the_new_half() {
     assert_eq!(both, ids("whole.jsonl"));
     let size = fs::metadata(d.join("seen.state")).unwrap().len();
     let keys_and_ids = 4 * 300; // an upper bound on paragraphs + posts of this dump
-    // 16 bytes per key or id, 20 per template (at most one per key), 12 per origin.
+    // 16 bytes per key or id, 20 per template (at most one per key), 12 per origin,
+    // and at most 82 + 4 × 128 per post kept for near-duplicates.
     assert!(
-        size < 200 + (16 + 20 + 12) * keys_and_ids as u64,
+        size < 200 + (16 + 20 + 12) * keys_and_ids as u64 + (82 + 4 * 128) * 300,
         "{size} bytes"
     );
+}
+
+#[test]
+fn a_near_duplicate_of_a_post_of_an_earlier_run_is_caught_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let body = "The city council approved a new budget for public transport on Tuesday, \
+        adding forty electric buses and two tram lines to the network by the end of next \
+        year, and residents can comment on the plan until March on the council website.";
+    fs::write(
+        d.join("monday.txt"),
+        format!("Forwarded from City Desk\n{body}\n"),
+    )
+    .unwrap();
+    fs::write(
+        d.join("tuesday.txt"),
+        format!("Forwarded from Aggregator\n⚡️ Transport news\n{body}\nMore at our channel\n"),
+    )
+    .unwrap();
+    let run = |input: &str, out: &str, explain: &str| {
+        let o = tgclean_in(
+            d,
+            &[
+                "clean",
+                "-q",
+                "--state",
+                "s.state",
+                "-o",
+                out,
+                "--explain",
+                explain,
+                input,
+            ],
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    run("monday.txt", "1.jsonl", "1.explain");
+    assert_eq!(lines(&d.join("1.jsonl")), 1);
+    let kept: serde_json::Value =
+        serde_json::from_str(fs::read_to_string(d.join("1.jsonl")).unwrap().trim()).unwrap();
+    run("tuesday.txt", "2.jsonl", "2.explain");
+    assert_eq!(
+        lines(&d.join("2.jsonl")),
+        0,
+        "the repost of Monday's post is dropped"
+    );
+    let explain = fs::read_to_string(d.join("2.explain")).unwrap();
+    let line: serde_json::Value = explain
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["reason"] == "near_duplicate")
+        .unwrap_or_else(|| panic!("no near_duplicate line in {explain}"));
+    assert_eq!(line["duplicate_of"]["id"], kept["id"]);
+    assert!(
+        line["duplicate_of"]["source"].is_null(),
+        "kept in an earlier run"
+    );
+    let s = line["similarity"].as_f64().unwrap();
+    assert!((0.8..1.0).contains(&s), "{s}");
+    assert!(line["text"].as_str().unwrap().contains("Transport news"));
 }
 
 #[test]
@@ -129,8 +195,9 @@ fn bad_state_files_are_refused_and_left_untouched() {
     assert_eq!(ok.status.code(), Some(0));
     let good = fs::read(d.join("good.state")).unwrap();
     let mut flipped = good.clone();
-    let last = flipped.len() - 1;
-    flipped[last] ^= 0x55;
+    // A byte of the body (the output path's first), not a count: a count read wrong
+    // would be found as a size that does not match before the checksum is.
+    flipped[98] ^= 0x55;
     let cases: [(&str, Vec<u8>, &str); 4] = [
         (
             "foreign.state",

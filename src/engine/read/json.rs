@@ -196,6 +196,7 @@ impl<S: PostSink> ShardReader<'_, S> {
         };
         interrupt::check()?;
         let explaining = self.config.explain.is_some();
+        let sketching = self.config.near_dup().is_some();
         let parsed: Vec<Parsed> = self.pool.install(|| {
             raw.messages
                 .par_iter()
@@ -203,7 +204,9 @@ impl<S: PostSink> ShardReader<'_, S> {
                     let bytes = raw.bytes.get(range.clone()).unwrap_or_default();
                     match (framing.parse)(name, *line, bytes, channel.as_deref()) {
                         Ok(Item::Message(m)) => {
-                            Parsed::Post(Box::new(build_post(message_post(m, explaining))))
+                            let mut raw = message_post(m, explaining);
+                            raw.sketching = sketching;
+                            Parsed::Post(Box::new(build_post(raw)))
                         }
                         Ok(Item::Skipped(skip)) => Parsed::Skipped(skip),
                         Err(e) => Parsed::Problem(e),

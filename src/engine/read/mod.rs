@@ -279,10 +279,15 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
         }
         let messages = std::mem::take(&mut self.batch);
         let explaining = self.config.explain.is_some();
+        let sketching = self.config.near_dup().is_some();
         let posts: Vec<Post> = self.pool.install(|| {
             messages
                 .into_par_iter()
-                .map(|m| build_post(message_post(m, explaining)))
+                .map(|m| {
+                    let mut raw = message_post(m, explaining);
+                    raw.sketching = sketching;
+                    build_post(raw)
+                })
                 .collect()
         });
         self.hand_on(posts)

@@ -1,0 +1,399 @@
+//! Near-duplicate posts (SPEC §8): a post's sketch, the index of the kept posts' band
+//! hashes, and the similarity that verifies a candidate before a post is dropped.
+//!
+//! - **Similarity**: Jaccard of the sets of word 2-grams ([`crate::text::shingle`]) of
+//!   the paragraphs left after within-post dedup and channel boilerplate.
+//! - **Candidates**: one-permutation MinHash over [`BINS`] hash ranges (empty ranges
+//!   filled from the next non-empty one, rotated), cut into [`BANDS`] bands of [`ROWS`]
+//!   rows; a post is a candidate of every kept post it shares a band hash with. A pair
+//!   of similarity s becomes a candidate with probability `1 - (1 - s^ROWS)^BANDS`.
+//! - **Verification**: each post keeps its [`BOTTOM_K`] smallest n-gram hashes. When both
+//!   posts have fewer distinct n-grams than that, these are the whole sets and the
+//!   similarity is exact; otherwise it is the bottom-k estimate (the share of the k
+//!   smallest hashes of the union found in both), whose standard error at 0.8 is 0.035.
+//!
+//! The sketch is made in the decide phase from the paragraphs' n-gram summaries, so that
+//! boilerplate learned over the whole run is left out of it. The MinHash crates on
+//! crates.io sketch whole documents and keep no bounded, mergeable summary per
+//! paragraph, hence this module.
+
+use hashbrown::HashTable;
+
+use crate::dedup::KeyedParagraph;
+use crate::text::normalise::Digest16;
+use crate::text::shingle::{BINS, BOTTOM_K, bin_of};
+
+/// Default of `--near-dup`.
+pub const DEFAULT_THRESHOLD: f64 = 0.8;
+/// Posts with fewer words (after boilerplate) are judged by the exact rules only.
+pub const MIN_WORDS: u32 = 30;
+/// Bands of the LSH index.
+pub const BANDS: usize = 16;
+/// MinHash values per band.
+pub const ROWS: usize = BINS / BANDS;
+
+/// The probability that a pair of posts with similarity `s` becomes a candidate.
+pub fn candidate_probability(s: f64) -> f64 {
+    1.0 - (1.0 - s.powi(ROWS as i32)).powi(BANDS as i32)
+}
+
+/// What near-duplicate detection keeps of a post: its band hashes for the index and
+/// its bottom-k n-gram hashes for verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostSketch {
+    /// Words in the paragraphs sketched.
+    pub words: u32,
+    /// The band hashes, band index mixed in.
+    pub bands: [u32; BANDS],
+    /// The smallest n-gram hashes, ascending (at most [`BOTTOM_K`]).
+    pub bottom: Vec<u32>,
+    /// Whether `bottom` is every n-gram of the post.
+    pub complete: bool,
+}
+
+fn mix64(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+impl PostSketch {
+    /// The sketch of a post made of `paragraphs`, or `None` when they have fewer than
+    /// `MIN_WORDS` words.
+    pub fn of<'p, P: KeyedParagraph + 'p>(
+        paragraphs: impl Iterator<Item = &'p P> + Clone,
+    ) -> Option<PostSketch> {
+        let words: u32 = paragraphs
+            .clone()
+            .map(|p| p.words())
+            .fold(0, u32::saturating_add);
+        if words < MIN_WORDS {
+            return None;
+        }
+        let mut union: Vec<u32> = Vec::new();
+        for p in paragraphs {
+            union.extend_from_slice(p.shingles());
+        }
+        union.sort_unstable();
+        union.dedup();
+        let mut bins = [None::<u32>; BINS];
+        for &h in &union {
+            bins[bin_of(h)].get_or_insert(h);
+        }
+        let filled = densify(&bins)?;
+        let mut bands = [0u32; BANDS];
+        for (b, band) in bands.iter_mut().enumerate() {
+            let mut h = mix64(b as u64 + 1);
+            for &v in &filled[b * ROWS..(b + 1) * ROWS] {
+                h = mix64(h ^ u64::from(v));
+            }
+            *band = (h >> 32) as u32;
+        }
+        let complete = union.len() < BOTTOM_K;
+        union.truncate(BOTTOM_K);
+        Some(PostSketch {
+            words,
+            bands,
+            bottom: union,
+            complete,
+        })
+    }
+}
+
+/// Fills each empty range from the next non-empty one (wrapping), mixed with the
+/// distance, so that two posts agree on an empty range as often as on a full one
+/// (rotation densification, Shrivastava and Li 2014). `None` when all are empty.
+fn densify(bins: &[Option<u32>; BINS]) -> Option<[u32; BINS]> {
+    let mut out = [0u32; BINS];
+    for (i, slot) in out.iter_mut().enumerate() {
+        let (distance, value) = (0..BINS).find_map(|d| bins[(i + d) % BINS].map(|v| (d, v)))?;
+        *slot = if distance == 0 {
+            value
+        } else {
+            (mix64(u64::from(value) ^ (distance as u64) << 32) >> 32) as u32
+        };
+    }
+    Some(out)
+}
+
+/// The Jaccard similarity of two posts from their bottom-k hashes: exact when both are
+/// complete, else the share of the union's k smallest found in both.
+pub fn similarity(a: &[u32], a_complete: bool, b: &[u32], b_complete: bool) -> f64 {
+    let exact = a_complete && b_complete;
+    let (mut i, mut j) = (0, 0);
+    let (mut both, mut seen) = (0usize, 0usize);
+    while (i < a.len() || j < b.len()) && (exact || seen < BOTTOM_K) {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x == y => {
+                both += 1;
+                i += 1;
+                j += 1;
+            }
+            (Some(x), Some(y)) if x < y => i += 1,
+            (Some(_), None) => i += 1,
+            _ => j += 1,
+        }
+        seen += 1;
+    }
+    if seen == 0 {
+        return 0.0;
+    }
+    both as f64 / seen as f64
+}
+
+/// A kept post as the index remembers it.
+#[derive(Debug, Clone)]
+struct Kept {
+    id: Digest16,
+    start: u64,
+    len: u16,
+    complete: bool,
+}
+
+/// A kept post as `--state` keeps it: enough to be found and verified by a later run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NearEntry {
+    pub id: Digest16,
+    pub complete: bool,
+    pub bands: [u32; BANDS],
+    pub bottom: Vec<u32>,
+}
+
+/// The earlier post a near-duplicate repeats.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NearMatch {
+    /// The kept post's id.
+    pub of: Digest16,
+    /// Their similarity.
+    pub similarity: f64,
+}
+
+/// The kept posts of a run (and of earlier runs, from `--state`), findable by band.
+#[derive(Debug, Default)]
+pub struct NearIndex {
+    threshold: f64,
+    /// (band hash, index in `kept`).
+    table: HashTable<(u32, u32)>,
+    kept: Vec<Kept>,
+    /// The kept posts' bottom-k hashes, one after another.
+    bottoms: Vec<u32>,
+    /// Each kept post's bands, only when they will be saved in a state.
+    bands: Option<Vec<[u32; BANDS]>>,
+    /// Kept posts loaded from the state's base (the rest are this run's).
+    from_state: usize,
+}
+
+fn table_hash(band: u32) -> u64 {
+    u64::from(band).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+impl NearIndex {
+    /// An empty index judging at `threshold`; `saving` keeps what a state needs.
+    pub fn new(threshold: f64, saving: bool) -> Self {
+        NearIndex {
+            threshold,
+            bands: saving.then(Vec::new),
+            ..NearIndex::default()
+        }
+    }
+
+    /// Number of kept posts remembered.
+    pub fn len(&self) -> usize {
+        self.kept.len()
+    }
+
+    /// Whether no post is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.kept.is_empty()
+    }
+
+    /// The earliest kept post whose similarity to `sketch` is at least the threshold.
+    pub fn find(&self, sketch: &PostSketch) -> Option<NearMatch> {
+        let mut candidates: Vec<u32> = Vec::new();
+        for &band in &sketch.bands {
+            candidates.extend(
+                self.table
+                    .iter_hash(table_hash(band))
+                    .filter(|e| e.0 == band)
+                    .map(|e| e.1),
+            );
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        candidates.into_iter().find_map(|c| {
+            let kept = self.kept.get(c as usize)?;
+            let start = usize::try_from(kept.start).ok()?;
+            let bottom = self.bottoms.get(start..start + usize::from(kept.len))?;
+            let s = similarity(&sketch.bottom, sketch.complete, bottom, kept.complete);
+            (s >= self.threshold).then_some(NearMatch {
+                of: kept.id,
+                similarity: s,
+            })
+        })
+    }
+
+    /// Remembers a kept post.
+    pub fn insert(&mut self, id: Digest16, sketch: &PostSketch) {
+        self.insert_parts(id, sketch.complete, &sketch.bands, &sketch.bottom);
+    }
+
+    fn insert_parts(&mut self, id: Digest16, complete: bool, bands: &[u32; BANDS], bottom: &[u32]) {
+        let index = u32::try_from(self.kept.len()).unwrap_or(u32::MAX);
+        let bottom = &bottom[..bottom.len().min(BOTTOM_K)];
+        self.kept.push(Kept {
+            id,
+            start: self.bottoms.len() as u64,
+            len: bottom.len() as u16,
+            complete,
+        });
+        self.bottoms.extend_from_slice(bottom);
+        for &band in bands {
+            self.table
+                .insert_unique(table_hash(band), (band, index), |e| table_hash(e.0));
+        }
+        if let Some(saved) = &mut self.bands {
+            saved.push(*bands);
+        }
+    }
+
+    /// Remembers the kept posts of earlier runs.
+    pub fn preload(&mut self, entries: &[NearEntry]) {
+        for e in entries {
+            self.insert_parts(e.id, e.complete, &e.bands, &e.bottom);
+        }
+        self.from_state = self.kept.len();
+    }
+
+    /// The kept posts to persist: those loaded (base), then this run's (delta), each in
+    /// input order. Empty unless the index was made `saving`.
+    pub fn to_entries(&self) -> (Vec<NearEntry>, Vec<NearEntry>) {
+        let Some(bands) = &self.bands else {
+            return (Vec::new(), Vec::new());
+        };
+        let entry = |(k, b): (&Kept, &[u32; BANDS])| {
+            let start = k.start as usize;
+            NearEntry {
+                id: k.id,
+                complete: k.complete,
+                bands: *b,
+                bottom: self.bottoms[start..start + usize::from(k.len)].to_vec(),
+            }
+        };
+        let all: Vec<NearEntry> = self.kept.iter().zip(bands).map(entry).collect();
+        let mut base = all;
+        let delta = base.split_off(self.from_state.min(base.len()));
+        (base, delta)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::shingle::shingles;
+
+    struct Para(crate::text::shingle::Shingles);
+
+    impl KeyedParagraph for Para {
+        fn key(&self) -> &Digest16 {
+            &[0; 16]
+        }
+        fn key_chars(&self) -> usize {
+            0
+        }
+        fn template(&self) -> &Digest16 {
+            &[0; 16]
+        }
+        fn words(&self) -> u32 {
+            self.0.words
+        }
+        fn shingles(&self) -> &[u32] {
+            &self.0.hashes
+        }
+    }
+
+    fn sketch(paragraphs: &[&str]) -> Option<PostSketch> {
+        let paras: Vec<Para> = paragraphs.iter().map(|t| Para(shingles(t))).collect();
+        PostSketch::of(paras.iter())
+    }
+
+    const BODY: &str = "The central bank raised its key rate by two percentage points on \
+        Friday, to sixteen percent, the highest level in almost a year, citing faster \
+        inflation, a weaker rouble and a labour market that remains tight across most \
+        regions of the country according to its own survey";
+
+    #[test]
+    fn short_posts_have_no_sketch() {
+        assert!(sketch(&["only a few words here"]).is_none());
+        assert!(sketch(&[BODY]).is_some());
+    }
+
+    #[test]
+    fn the_same_words_are_similarity_one_and_a_title_lowers_it_a_little() {
+        let a = sketch(&[BODY]).unwrap();
+        let title = "⚡️ Breaking news from Moscow";
+        let b = sketch(&[title, BODY]).unwrap();
+        assert!(a.complete && b.complete);
+        assert_eq!(similarity(&a.bottom, true, &a.bottom, true), 1.0);
+        let s = similarity(&a.bottom, true, &b.bottom, true);
+        // The body's n-grams over those and the title's (paragraphs share none).
+        let (body, extra) = (a.bottom.len(), shingles(title).hashes.len());
+        // 47 words: 46 2-grams; the title's 4 words: 3.
+        assert_eq!((body, extra), (46, 3));
+        assert!(
+            (s - body as f64 / (body + extra) as f64).abs() < 1e-9,
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn exact_similarity_counts_shared_ngrams_over_the_union() {
+        let a = [1, 2, 3, 4];
+        let b = [2, 3, 4, 5, 6];
+        assert_eq!(similarity(&a, true, &b, true), 3.0 / 6.0);
+        assert_eq!(similarity(&[], true, &b, true), 0.0);
+    }
+
+    #[test]
+    fn the_estimate_looks_at_the_k_smallest_of_the_union_only() {
+        let a: Vec<u32> = (0..BOTTOM_K as u32).map(|x| 2 * x).collect();
+        let b: Vec<u32> = (0..BOTTOM_K as u32).map(|x| 2 * x).collect();
+        assert_eq!(similarity(&a, false, &b, false), 1.0);
+        // Every other hash of b shifted: of the union's 128 smallest, half are in both.
+        let c: Vec<u32> = (0..BOTTOM_K as u32)
+            .map(|x| if x % 2 == 0 { 2 * x } else { 2 * x + 1 })
+            .collect();
+        let s = similarity(&a, false, &c, false);
+        assert!(s > 0.3 && s < 0.6, "{s}");
+    }
+
+    #[test]
+    fn the_index_finds_the_earliest_kept_post_above_the_threshold() {
+        let mut index = NearIndex::new(0.8, true);
+        let a = sketch(&[BODY]).unwrap();
+        let other = sketch(&["A completely different story about football, the league \
+            table and the coach who left the club after a long run of defeats, with fans \
+            protesting outside the stadium for the third weekend in a row now"])
+        .unwrap();
+        assert_eq!(index.find(&a), None);
+        index.insert([1; 16], &a);
+        index.insert([2; 16], &other);
+        let edited = sketch(&["🔥 Срочно", BODY]).unwrap();
+        let found = index.find(&edited).unwrap();
+        assert_eq!(found.of, [1; 16]);
+        assert!(found.similarity >= 0.8);
+        assert_eq!(index.find(&other).map(|m| m.of), Some([2; 16]));
+        let (base, delta) = index.to_entries();
+        assert!(base.is_empty());
+        assert_eq!(delta.len(), 2);
+        let mut again = NearIndex::new(0.8, true);
+        again.preload(&delta);
+        assert_eq!(again.find(&edited).map(|m| m.of), Some([1; 16]));
+        assert_eq!(again.to_entries().0, delta);
+    }
+
+    #[test]
+    fn the_s_curve_passes_most_pairs_at_the_threshold_and_few_far_below() {
+        assert!(candidate_probability(0.8) > 0.999);
+        assert!(candidate_probability(0.3) < 0.15);
+    }
+}
