@@ -23,11 +23,15 @@ pub trait KeyedParagraph {
     fn key_chars(&self) -> usize;
     /// The key without links, mentions and e-mails (channel boilerplate counts these).
     fn template(&self) -> &Digest16;
-    /// Words in the paragraph (near-duplicate posts need a minimum).
-    fn words(&self) -> u32;
-    /// The paragraph's n-gram summary ([`crate::text::shingle`]), empty unless the run
-    /// looks for near-duplicates.
-    fn shingles(&self) -> &[u32];
+    /// Words in the paragraph, when its n-grams were summarised (a scan's paragraphs).
+    fn words(&self) -> u32 {
+        0
+    }
+    /// The paragraph's n-gram summary ([`crate::text::shingle`]), when it was made (a
+    /// scan's paragraphs; a post's sketch is made from its text instead).
+    fn shingles(&self) -> &[u32] {
+        &[]
+    }
 }
 
 impl KeyedParagraph for Paragraph {
@@ -41,14 +45,6 @@ impl KeyedParagraph for Paragraph {
 
     fn template(&self) -> &Digest16 {
         &self.template
-    }
-
-    fn words(&self) -> u32 {
-        self.words
-    }
-
-    fn shingles(&self) -> &[u32] {
-        &self.shingles
     }
 }
 

@@ -17,12 +17,13 @@
 //!                  (u64), hash (u64) and distinct posts (u32); both sorted
 //!     near-dup     (version 3) u64 base posts, u64 delta posts, then per kept post its
 //!                  id (16 bytes), flags (u8: 1 = its n-grams are all there), n-gram
-//!                  count (u8), 16 band hashes (u32) and its smallest n-gram hashes (u32),
-//!                  in the order the posts were kept
+//!                  count (u8), signature (u64), 20 band hashes (u32) and its smallest
+//!                  n-gram hashes (u32), in the order the posts were kept
 //! ```
 //!
 //! A template costs 20 bytes in the file, an origin 12, a kept post of near-duplicate
-//! detection 82 + 4 per n-gram kept (at most 128): 200 to 594 bytes. Version 1 and 2
+//! detection 106 + 4 per n-gram kept (at most 128): 226 to 618 bytes for a post of 30
+//! words or more. Version 1 and 2
 //! files are read: their keys, ids (and templates) are kept, and what they lack starts
 //! from nothing.
 //!
@@ -188,6 +189,7 @@ pub fn encode(state: &mut SeenState) -> Vec<u8> {
         out.push(u8::from(e.complete));
         let bottom = &e.bottom[..e.bottom.len().min(usize::from(u8::MAX))];
         out.push(bottom.len() as u8);
+        out.extend_from_slice(&e.signature.to_le_bytes());
         for b in e.bands.iter().chain(bottom) {
             out.extend_from_slice(&b.to_le_bytes());
         }
@@ -319,7 +321,7 @@ pub fn decode(bytes: &[u8]) -> Result<SeenState, StateError> {
 }
 
 /// Bytes of a near-duplicate entry before its n-gram hashes.
-const NEAR_ENTRY_HEAD: usize = DIGEST_LEN + 2 + 4 * BANDS;
+const NEAR_ENTRY_HEAD: usize = DIGEST_LEN + 2 + 8 + 4 * BANDS;
 
 /// The near-duplicate section starting at `at`: its base and delta entries and where it
 /// ends (`u64::MAX` when it runs past the file).
@@ -345,7 +347,7 @@ fn near_entries(bytes: &[u8], at: u64) -> (Vec<NearEntry>, Vec<NearEntry>, u64) 
         };
         let mut id = [0u8; DIGEST_LEN];
         id.copy_from_slice(&body[..DIGEST_LEN]);
-        let word = |i: usize| u32_at(body, DIGEST_LEN + 2 + 4 * i);
+        let word = |i: usize| u32_at(body, DIGEST_LEN + 10 + 4 * i);
         let mut bands = [0u32; BANDS];
         for (i, b) in bands.iter_mut().enumerate() {
             *b = word(i);
@@ -353,6 +355,7 @@ fn near_entries(bytes: &[u8], at: u64) -> (Vec<NearEntry>, Vec<NearEntry>, u64) 
         entries.push(NearEntry {
             id,
             complete: body[DIGEST_LEN] & 1 == 1,
+            signature: u64_at(body, DIGEST_LEN + 2),
             bands,
             bottom: (0..n).map(|i| word(BANDS + i)).collect(),
         });
@@ -386,12 +389,14 @@ mod tests {
             near_base: vec![NearEntry {
                 id: d(8),
                 complete: true,
+                signature: 0xF0F0,
                 bands: [5; BANDS],
                 bottom: vec![1, 2, 3],
             }],
             near_delta: vec![NearEntry {
                 id: d(6),
                 complete: false,
+                signature: u64::MAX,
                 bands: [9; BANDS],
                 bottom: (0..128).collect(),
             }],
@@ -447,10 +452,10 @@ mod tests {
         let bytes = encode(&mut s);
         // Header, path, six digests, then the boilerplate counts: two origins (12 bytes
         // each) and three templates (20 bytes each) after their two counts, then the two
-        // kept posts' sketches (82 bytes and 4 per n-gram hash) after theirs.
+        // kept posts' sketches (106 bytes and 4 per n-gram hash) after theirs.
         assert_eq!(
             bytes.len(),
-            HEADER_LEN + 2 + 15 + 6 * 16 + 16 + 2 * 12 + 3 * 20 + 16 + 2 * 82 + 4 * 131
+            HEADER_LEN + 2 + 15 + 6 * 16 + 16 + 2 * 12 + 3 * 20 + 16 + 2 * 106 + 4 * 131
         );
         assert_eq!(
             back_templates(&bytes),
@@ -483,7 +488,7 @@ mod tests {
         assert_eq!(decode(&v4), Err(StateError::Version(4)));
         // A near-duplicate entry claiming more hashes than the file holds.
         let mut long = bytes.clone();
-        let last_count = long.len() - 4 * 128 - 4 * BANDS - 1;
+        let last_count = long.len() - 4 * 128 - 4 * BANDS - 8 - 1;
         long[last_count] = 200;
         assert!(matches!(decode(&long), Err(StateError::Size { .. })));
         let mut k = bytes;

@@ -5,6 +5,7 @@
 //! each post as it is read, [`decide`] on the scans of all shards in shard order.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,7 @@ use crate::dedup::near::{NearIndex, PostSketch};
 use crate::dedup::state::SeenState;
 use crate::dedup::{Deduper, KeyedParagraph, Verdict};
 use crate::text::normalise::Digest16;
+use crate::text::post::Post;
 
 /// The post that kept the first copy of something dropped: its id and where it was,
 /// each `None` when an earlier run (`--state`) kept it.
@@ -76,6 +78,17 @@ pub enum PostDecision {
     },
 }
 
+/// Where a post's near-duplicate sketch comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Sketch<'a> {
+    /// Made already, without the post's channel boilerplate (on a worker); `None` for a
+    /// post too short to have one, or in a run that does not look for near-duplicates.
+    Made(Option<&'a PostSketch>),
+    /// To be made from the n-gram summaries of its paragraphs that are not boilerplate
+    /// (a scan's posts).
+    FromSummaries,
+}
+
 /// Judges posts in input order. Holds the seen-set and, with `--explain`, where each
 /// written post was read.
 pub struct Decider {
@@ -86,7 +99,7 @@ pub struct Decider {
     /// first pass) and what was learned from them.
     rule: Option<BoilerplateRule>,
     counts: TemplateCounts,
-    boilerplate: Boilerplate,
+    boilerplate: Arc<Boilerplate>,
     /// The kept posts near-duplicates are judged against; `None` when the rule is off.
     near: Option<NearIndex>,
     /// Where the written records came from, by post id (only while explaining).
@@ -125,7 +138,7 @@ impl Decider {
             keep_duplicates: config.keep_duplicates,
             rule: config.boilerplate,
             counts,
-            boilerplate: Boilerplate::default(),
+            boilerplate: Arc::default(),
             near,
             first_copies: HashMap::new(),
         }
@@ -155,8 +168,17 @@ impl Decider {
     /// Learns the boilerplate from what was counted; call between the passes.
     pub fn learn(&mut self) {
         if let Some(rule) = &self.rule {
-            self.boilerplate = self.counts.learn(rule);
+            self.boilerplate = Arc::new(self.counts.learn(rule));
         }
+    }
+
+    /// What was learned, for the workers that sketch posts without their boilerplate;
+    /// `None` when no post needs a sketch.
+    pub fn sketcher(&self) -> Option<PostSketcher> {
+        self.near.as_ref()?;
+        Some(PostSketcher {
+            boilerplate: Arc::clone(&self.boilerplate),
+        })
     }
 
     fn first_copy(&self, id: Option<Digest16>) -> FirstCopyAt {
@@ -166,14 +188,16 @@ impl Decider {
         }
     }
 
-    /// Judges the post with id `id`, of `origin`, with these paragraphs, read at `at`:
-    /// first its channel boilerplate, then dedup over the rest. Call in input order.
+    /// Judges the post with id `id`, of `origin`, with these paragraphs, read at `at`,
+    /// and near-duplicate sketch `sketch`: first its channel boilerplate, then exact
+    /// and near-duplicate posts, then dedup over the rest. Call in input order.
     pub fn decide<P: KeyedParagraph>(
         &mut self,
         id: Digest16,
         origin: u64,
         paragraphs: &[P],
         at: CopyAt,
+        sketch: Sketch<'_>,
     ) -> PostDecision {
         if paragraphs.is_empty() {
             return PostDecision::Empty;
@@ -193,7 +217,7 @@ impl Decider {
         if boilerplate.len() == paragraphs.len() {
             return PostDecision::AllBoilerplate { boilerplate };
         }
-        if let Some(mut near) = self.near_duplicate(id, paragraphs, &boilerplate, at) {
+        if let Some(mut near) = self.near_duplicate(id, paragraphs, &boilerplate, at, sketch) {
             if let PostDecision::NearDuplicate { boilerplate: b, .. } = &mut near {
                 *b = boilerplate;
             }
@@ -273,29 +297,33 @@ impl Decider {
         paragraphs: &[P],
         boilerplate: &[BoilerplateAt],
         at: CopyAt,
+        sketch: Sketch<'_>,
     ) -> Option<PostDecision> {
         if self.near.is_none() || self.deduper.knows_post(&id) {
             return None;
         }
-        let sketch = if boilerplate.is_empty() {
-            PostSketch::of(paragraphs.iter())?
-        } else {
-            let mut gone = boilerplate.iter().map(|b| b.0 as usize).peekable();
-            let rest: Vec<&P> = paragraphs
-                .iter()
-                .enumerate()
-                .filter_map(|(i, p)| {
-                    if gone.peek() == Some(&i) {
-                        gone.next();
-                        None
-                    } else {
-                        Some(p)
-                    }
-                })
-                .collect();
-            PostSketch::of(rest.iter())?
+        let made;
+        let sketch = match sketch {
+            Sketch::Made(sketch) => sketch?,
+            Sketch::FromSummaries => {
+                let mut gone = boilerplate.iter().map(|b| b.0 as usize).peekable();
+                let rest: Vec<(u32, &[u32])> = paragraphs
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, p)| {
+                        if gone.peek() == Some(&i) {
+                            gone.next();
+                            None
+                        } else {
+                            Some((p.words(), p.shingles()))
+                        }
+                    })
+                    .collect();
+                made = PostSketch::of(rest.iter().copied())?;
+                &made
+            }
         };
-        let found = self.near.as_ref()?.find(&sketch);
+        let found = self.near.as_ref()?.find(sketch);
         match found {
             Some(found) => Some(PostDecision::NearDuplicate {
                 of: found.of,
@@ -305,7 +333,7 @@ impl Decider {
             }),
             None => {
                 if let Some(near) = self.near.as_mut() {
-                    near.insert(id, &sketch);
+                    near.insert(id, sketch);
                 }
                 if self.explaining {
                     self.first_copies.entry(id).or_insert(at);
@@ -325,6 +353,26 @@ impl Decider {
             (state.near_base, state.near_delta) = near.to_entries();
         }
         state
+    }
+}
+
+/// Makes posts' near-duplicate sketches on a worker, leaving out each post's channel
+/// boilerplate as the decider learned it.
+#[derive(Debug, Clone)]
+pub struct PostSketcher {
+    boilerplate: Arc<Boilerplate>,
+}
+
+impl PostSketcher {
+    /// Gives `post`, read from the input named `file`, its sketch.
+    pub fn sketch(&self, post: &mut Post, file: &str) {
+        let origin = super::scan::origin_hash(post, file);
+        let kept = post
+            .paragraphs
+            .iter()
+            .filter(|p| self.boilerplate.posts_of(origin, &p.template).is_none())
+            .map(|p| post.text_of(p));
+        post.sketch = PostSketch::of_texts(kept).map(Box::new);
     }
 }
 
@@ -373,7 +421,9 @@ pub fn decide(config: &Config, scans: &[ShardScan], state: Option<&SeenState>) -
             posts: scan
                 .posts
                 .iter()
-                .map(|p| decider.decide(p.id, p.origin, &p.paragraphs, p.at()))
+                .map(|p| {
+                    decider.decide(p.id, p.origin, &p.paragraphs, p.at(), Sketch::FromSummaries)
+                })
                 .collect(),
         })
         .collect();

@@ -395,7 +395,9 @@ impl PostSink for DecideAndEmit<'_, '_> {
                     message_id: p.message_id,
                 };
                 let origin = super::scan::origin_hash(p, at.name);
-                self.decider.decide(p.id, origin, &p.paragraphs, copy)
+                let sketch = super::decide::Sketch::Made(p.sketch.as_deref());
+                self.decider
+                    .decide(p.id, origin, &p.paragraphs, copy, sketch)
             })
             .collect();
         self.emitter.emit(at, posts, decisions)

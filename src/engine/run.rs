@@ -103,18 +103,21 @@ pub fn clean(config: &Config) -> Result<RunStats, Error> {
                 decider: &mut decider,
                 spill: &mut spill,
             };
-            let stats = read_all(config, &pool, &found, first)?;
+            let stats = read_all(config, &pool, &found, first, false)?;
             decider.learn();
             if let Some(progress) = &config.progress {
                 progress.0.start_replay();
             }
+            let sketcher = decider.sketcher();
             let mut fused = DecideAndEmit { decider, emitter };
-            spill.replay(sources, &mut fused)?;
+            spill.replay(sources, &mut fused, sketcher)?;
             (fused.decider, fused.emitter, stats)
         }
         None => {
+            // No boilerplate to leave out: posts are sketched as they are built.
+            let sketch = decider.sketcher().is_some();
             let mut fused = DecideAndEmit { decider, emitter };
-            let stats = read_all(config, &pool, &found, &mut fused)?;
+            let stats = read_all(config, &pool, &found, &mut fused, sketch)?;
             (fused.decider, fused.emitter, stats)
         }
     };
@@ -131,8 +134,10 @@ fn read_all(
     pool: &rayon::ThreadPool,
     found: &input::Discovered,
     sink: impl PostSink,
+    sketch_posts: bool,
 ) -> Result<RunStats, Error> {
     let mut reader = ShardReader::new(config, pool, sink, true);
+    reader.sketch_posts = sketch_posts;
     note_skipped(config, &found.skipped, found.media, &mut reader.stats);
     for e in &found.errors {
         reader.input_error(e);

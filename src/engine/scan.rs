@@ -12,6 +12,7 @@ use crate::dedup::KeyedParagraph;
 use crate::error::Error;
 use crate::text::normalise::Digest16;
 use crate::text::post::Post;
+use crate::text::shingle::{Shingles, shingles};
 
 /// Where a post was read: what `--explain` names as the first copy of a duplicate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,6 +136,8 @@ pub fn origin_hash(post: &Post, file: &str) -> u64 {
 struct ScanSink {
     shard: u32,
     posts: Vec<PostScan>,
+    /// Summarise each paragraph's n-grams (the run looks for near-duplicates).
+    summarise: bool,
 }
 
 impl PostSink for ScanSink {
@@ -151,13 +154,20 @@ impl PostSink for ScanSink {
                 origin: origin_hash(&post, at.name),
                 paragraphs: post
                     .paragraphs
-                    .into_iter()
-                    .map(|p| ScanParagraph {
-                        key: p.key,
-                        key_chars: u32::try_from(p.key_chars).unwrap_or(u32::MAX),
-                        template: p.template,
-                        words: p.words,
-                        shingles: p.shingles,
+                    .iter()
+                    .map(|p| {
+                        let summary = if self.summarise {
+                            shingles(post.text_of(p))
+                        } else {
+                            Shingles::default()
+                        };
+                        ScanParagraph {
+                            key: p.key,
+                            key_chars: u32::try_from(p.key_chars).unwrap_or(u32::MAX),
+                            template: p.template,
+                            words: summary.words,
+                            shingles: summary.hashes,
+                        }
                     })
                     .collect(),
             });
@@ -183,6 +193,7 @@ pub fn scan(config: &Config, plan: &Plan, shard: &Shard) -> Result<ShardScan, Er
     let sink = ScanSink {
         shard: shard.index,
         posts: Vec::new(),
+        summarise: config.near_dup().is_some(),
     };
     let mut reader = ShardReader::new(config, &pool, sink, false);
     for piece in &shard.pieces {

@@ -18,8 +18,10 @@
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 
+use super::decide::PostSketcher;
 use super::read::{InputAt, PostSink, worker_failed};
 use crate::config::Format;
 use crate::error::Error;
@@ -118,43 +120,73 @@ impl<'p> Spill<'p> {
     }
 
     /// Hands every batch back to `sink`, in the order they were pushed, naming each
-    /// batch's input from `sources`.
+    /// batch's input from `sources`. With a `sketcher`, each post gets its near-duplicate
+    /// sketch on a worker first (what the first pass learned is known now).
     pub fn replay(
         mut self,
         sources: &[InputSource],
         sink: &mut impl PostSink,
+        sketcher: Option<PostSketcher>,
     ) -> Result<(), Error> {
         self.write_encoded(0)?;
-        while let Some(batch) = self.held.pop_front() {
-            hand_on(sink, sources, batch)?;
-        }
-        let Some(file) = self.file.take() else {
-            return Ok(());
-        };
-        let mut file = file
-            .into_inner()
-            .map_err(|e| spill_error("cannot write it", e.error()))?;
-        file.seek(SeekFrom::Start(0))
-            .map_err(|e| spill_error("cannot read it back", e))?;
-        let mut reader = BufReader::with_capacity(SPILL_BUFFER, file);
-        let mut decoding: VecDeque<Receiver<Result<Batch, Error>>> = VecDeque::new();
-        let mut at_end = false;
-        loop {
-            while !at_end && decoding.len() < self.in_flight {
-                match read_frame(&mut reader)? {
-                    Some(frame) => {
-                        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-                        self.pool.spawn(move || {
-                            let batch = postcard::from_bytes::<Batch>(&frame)
-                                .map_err(|e| spill_error("a batch is damaged", e));
-                            let _ = tx.send(batch);
-                        });
-                        decoding.push_back(rx);
-                    }
-                    None => at_end = true,
-                }
+        let mut reader = match self.file.take() {
+            Some(file) => {
+                let mut file = file
+                    .into_inner()
+                    .map_err(|e| spill_error("cannot write it", e.error()))?;
+                file.seek(SeekFrom::Start(0))
+                    .map_err(|e| spill_error("cannot read it back", e))?;
+                Some(BufReader::with_capacity(SPILL_BUFFER, file))
             }
-            let Some(next) = decoding.pop_front() else {
+            None => None,
+        };
+        let names: Arc<Vec<String>> = Arc::new(sources.iter().map(|s| s.name.clone()).collect());
+        let mut working: VecDeque<Receiver<Result<Batch, Error>>> = VecDeque::new();
+        loop {
+            while working.len() < self.in_flight {
+                // Held batches first, then the file's, each decoded and sketched on a
+                // worker.
+                let job: Box<dyn FnOnce() -> Result<Batch, Error> + Send> =
+                    if let Some(batch) = self.held.pop_front() {
+                        if sketcher.is_none() {
+                            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                            let _ = tx.send(Ok(batch));
+                            working.push_back(rx);
+                            continue;
+                        }
+                        Box::new(move || Ok(batch))
+                    } else if let Some(file) = reader.as_mut() {
+                        match read_frame(file)? {
+                            Some(frame) => Box::new(move || {
+                                postcard::from_bytes::<Batch>(&frame)
+                                    .map_err(|e| spill_error("a batch is damaged", e))
+                            }),
+                            None => {
+                                reader = None;
+                                continue;
+                            }
+                        }
+                    } else {
+                        break;
+                    };
+                let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                let sketcher = sketcher.clone();
+                let names = Arc::clone(&names);
+                self.pool.spawn(move || {
+                    let batch = job().map(|mut batch| {
+                        if let Some(sketcher) = &sketcher {
+                            let name = names.get(batch.0 as usize).map_or("", String::as_str);
+                            for post in &mut batch.2 {
+                                sketcher.sketch(post, name);
+                            }
+                        }
+                        batch
+                    });
+                    let _ = tx.send(batch);
+                });
+                working.push_back(rx);
+            }
+            let Some(next) = working.pop_front() else {
                 return Ok(());
             };
             let batch = next.recv().map_err(|_| worker_failed("spill"))??;
@@ -199,11 +231,6 @@ fn held_size(post: &Post) -> usize {
     std::mem::size_of::<Post>()
         + string(&post.text)
         + block(post.paragraphs.capacity() * std::mem::size_of::<crate::text::post::Paragraph>())
-        + post
-            .paragraphs
-            .iter()
-            .map(|p| block(p.shingles.capacity() * 4))
-            .sum::<usize>()
         + [
             &post.channel,
             &post.forwarded_from,
@@ -282,7 +309,7 @@ mod tests {
             spill.push(at, posts.clone()).unwrap();
         }
         let mut got = Collect::default();
-        spill.replay(&[], &mut got).unwrap();
+        spill.replay(&[], &mut got, None).unwrap();
         got.0
     }
 

@@ -25,11 +25,6 @@ pub struct Paragraph {
     /// The key without links, mentions and e-mails ([`crate::text::template`]): what
     /// channel boilerplate is counted by.
     pub template: Digest16,
-    /// Words in the text, counted when the run looks for near-duplicate posts.
-    pub words: u32,
-    /// The text's word n-gram summary ([`crate::text::shingle`]), made when the run
-    /// looks for near-duplicate posts; empty otherwise.
-    pub shingles: Vec<u32>,
 }
 
 /// A post ready for cross-post dedup and output.
@@ -59,6 +54,10 @@ pub struct Post {
     pub dropped: DropCounts,
     /// The paragraphs dropped while reading and finishing the post, when explaining.
     pub explain: Vec<Explained>,
+    /// The near-duplicate sketch of the paragraphs that are not channel boilerplate,
+    /// made on a worker just before the post is judged (never spilled).
+    #[serde(skip)]
+    pub sketch: Option<Box<crate::dedup::near::PostSketch>>,
 }
 
 impl Post {
@@ -138,17 +137,7 @@ pub fn build_post_with(raw: RawPost, memo: &mut KeyMemo) -> Post {
         if paragraphs.len() >= SCAN_LIMIT {
             in_post.insert(key);
         }
-        let crate::text::shingle::Shingles {
-            words,
-            hashes: shingles,
-        } = if raw.sketching {
-            crate::text::shingle::shingles(text)
-        } else {
-            crate::text::shingle::Shingles::default()
-        };
         paragraphs.push(Paragraph {
-            words,
-            shingles,
             kind: p.kind,
             line: p.line,
             marker: p.marker,
@@ -165,6 +154,15 @@ pub fn build_post_with(raw: RawPost, memo: &mut KeyMemo) -> Post {
         title = None;
     }
     let id = post_id(&paragraphs);
+    // A run with no boilerplate rule knows now every paragraph its sketch is made of.
+    let sketch = if raw.sketching {
+        crate::dedup::near::PostSketch::of_texts(
+            paragraphs.iter().map(|p| span_text(&raw.text, p.text)),
+        )
+        .map(Box::new)
+    } else {
+        None
+    };
     let mut hashtags = raw.hashtags;
     let mut mentions = raw.mentions;
     let mut links = raw.links;
@@ -197,6 +195,7 @@ pub fn build_post_with(raw: RawPost, memo: &mut KeyMemo) -> Post {
         read: raw.read,
         dropped,
         explain,
+        sketch,
     }
 }
 

@@ -125,7 +125,8 @@ pub struct RawPost {
     /// When set, every dropped paragraph is also kept in `explain` (for `--explain`).
     pub explaining: bool,
     pub explain: Vec<Explained>,
-    /// When set, each paragraph's word n-grams are summarised for near-duplicate posts.
+    /// When set, the finished post gets its near-duplicate sketch over all its paragraphs
+    /// (a run with no channel boilerplate rule).
     pub sketching: bool,
 }
 
@@ -213,7 +214,7 @@ pub struct PostSegmenter {
     pending_t: Option<u32>,
     /// Keep dropped lines for `--explain`.
     explaining: bool,
-    /// Summarise paragraphs' n-grams (near-duplicate posts).
+    /// Sketch finished posts (near-duplicate posts, no boilerplate rule).
     sketching: bool,
     /// The line being pushed, for `--explain` (a reused buffer).
     line_no: u64,
@@ -250,7 +251,7 @@ impl PostSegmenter {
         self
     }
 
-    /// Summarises each paragraph's word n-grams, for near-duplicate posts.
+    /// Gives each finished post its near-duplicate sketch over all its paragraphs.
     pub fn sketching(mut self, on: bool) -> Self {
         self.sketching = on;
         self.current.sketching = on;

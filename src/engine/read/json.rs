@@ -196,7 +196,7 @@ impl<S: PostSink> ShardReader<'_, S> {
         };
         interrupt::check()?;
         let explaining = self.config.explain.is_some();
-        let sketching = self.config.near_dup().is_some();
+        let sketching = self.sketch_posts;
         let parsed: Vec<Parsed> = self.pool.install(|| {
             raw.messages
                 .par_iter()

@@ -70,6 +70,9 @@ pub struct ShardReader<'c, S> {
     pool: &'c rayon::ThreadPool,
     /// Where the posts go.
     pub sink: S,
+    /// Give each post its near-duplicate sketch as it is built: set by a run that judges
+    /// posts as they are read, with no channel boilerplate to leave out of the sketch.
+    pub sketch_posts: bool,
     /// The reading half of the run summary.
     pub stats: RunStats,
     /// Whether input problems are printed on stderr as they are met (they are always
@@ -111,6 +114,7 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
             config,
             pool,
             sink,
+            sketch_posts: false,
             stats: RunStats::default(),
             report,
             batch: Vec::with_capacity(BATCH_POSTS),
@@ -279,7 +283,7 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
         }
         let messages = std::mem::take(&mut self.batch);
         let explaining = self.config.explain.is_some();
-        let sketching = self.config.near_dup().is_some();
+        let sketching = self.sketch_posts;
         let posts: Vec<Post> = self.pool.install(|| {
             messages
                 .into_par_iter()

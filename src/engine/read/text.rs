@@ -175,7 +175,7 @@ impl<S: PostSink> ShardReader<'_, S> {
         };
         segmenter
             .explaining(self.config.explain.is_some())
-            .sketching(self.config.near_dup().is_some())
+            .sketching(self.sketch_posts)
             .max_post_bytes(self.config.max_post_bytes)
     }
 
