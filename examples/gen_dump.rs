@@ -12,7 +12,9 @@
 //! `--edited` makes about 10% of the posts edited reposts of a recent original: a line
 //! added under it, one word inserted, or a link line added. Each is a near-duplicate of
 //! its original (similarity well above 0.8) and of nothing else, so a run with
-//! `--near-dup 0.8` should count exactly as many `near_duplicate_posts` as printed.
+//! `--near-dup 0.8` should count exactly as many `near_duplicate_posts` as printed. Its
+//! words come from 5,000 made-up words rather than the default profile's 47, as in
+//! real text, where two unrelated posts share few word pairs.
 
 use std::io::{self, BufWriter, Write};
 
@@ -96,14 +98,32 @@ const TAGS: &[&str] = &[
 ];
 const REACTIONS: &[&str] = &["❤1", "👍1", "❤1👍1", "👍 12 🔥 3", "🔥1.2K"];
 
-fn sentence(rng: &mut Rng, serial: u64) -> String {
+/// A vocabulary of `n` made-up words of two or three syllables, the same every run.
+fn vocabulary(n: usize) -> Vec<String> {
+    const SYLLABLES: [&str; 24] = [
+        "ka", "lo", "mi", "ne", "ru", "sta", "pre", "ven", "dor", "tal", "gri", "so", "ber",
+        "ni", "ko", "vla", "de", "mar", "ti", "zo", "pol", "un", "ex", "cha",
+    ];
+    let mut rng = Rng(7);
+    let mut seen = std::collections::HashSet::new();
+    while seen.len() < n {
+        let syllables = 2 + rng.below(2);
+        let w: String = (0..syllables).map(|_| SYLLABLES[rng.below(SYLLABLES.len())]).collect();
+        seen.insert(w);
+    }
+    let mut words: Vec<String> = seen.into_iter().collect();
+    words.sort();
+    words
+}
+
+fn sentence(rng: &mut Rng, serial: u64, vocabulary: &[&str]) -> String {
     let len = 12 + rng.below(30);
     let mut s = String::with_capacity(len * 10);
     for i in 0..len {
         if i > 0 {
             s.push(' ');
         }
-        s.push_str(rng.pick(WORDS));
+        s.push_str(rng.pick(vocabulary));
     }
     // The serial makes the paragraph distinct: digits are part of the key.
     s.push_str(&format!(" ({serial})."));
@@ -143,6 +163,19 @@ fn main() -> io::Result<()> {
     // varies) on most of its posts, so that the channel-boilerplate rule has work to do.
     let footers = args.iter().any(|a| a == "--footers");
     let edited_reposts = args.iter().any(|a| a == "--edited");
+    // With the 47 words of the default profile any two posts share about an eighth of
+    // their MinHash values, which real text (thousands of words) never does: a dump made
+    // for near-duplicates draws from 5,000 made-up words instead.
+    let big_vocabulary = if edited_reposts {
+        vocabulary(5000)
+    } else {
+        Vec::new()
+    };
+    let words: Vec<&str> = if edited_reposts {
+        big_vocabulary.iter().map(String::as_str).collect()
+    } else {
+        WORDS.to_vec()
+    };
     let mut rng = Rng(arg("--seed", 1));
     let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
     let mut written: u64 = 0;
@@ -197,7 +230,7 @@ fn main() -> io::Result<()> {
             }
         } else {
             serial += 1;
-            let title = format!("{} {}", rng.pick(TITLE_EMOJI), sentence(&mut rng, serial));
+            let title = format!("{} {}", rng.pick(TITLE_EMOJI), sentence(&mut rng, serial, &words));
             let n = 3 + rng.below(8);
             let mut paragraphs = Vec::with_capacity(n);
             for _ in 0..n {
@@ -207,7 +240,7 @@ fn main() -> io::Result<()> {
                 } else {
                     ""
                 };
-                paragraphs.push((marker.to_owned(), sentence(&mut rng, serial)));
+                paragraphs.push((marker.to_owned(), sentence(&mut rng, serial, &words)));
             }
             distinct += 1 + n as u64;
             let post = Post { title, paragraphs };
