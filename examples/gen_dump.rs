@@ -101,14 +101,16 @@ const REACTIONS: &[&str] = &["❤1", "👍1", "❤1👍1", "👍 12 🔥 3", "�
 /// A vocabulary of `n` made-up words of two or three syllables, the same every run.
 fn vocabulary(n: usize) -> Vec<String> {
     const SYLLABLES: [&str; 24] = [
-        "ka", "lo", "mi", "ne", "ru", "sta", "pre", "ven", "dor", "tal", "gri", "so", "ber",
-        "ni", "ko", "vla", "de", "mar", "ti", "zo", "pol", "un", "ex", "cha",
+        "ka", "lo", "mi", "ne", "ru", "sta", "pre", "ven", "dor", "tal", "gri", "so", "ber", "ni",
+        "ko", "vla", "de", "mar", "ti", "zo", "pol", "un", "ex", "cha",
     ];
     let mut rng = Rng(7);
     let mut seen = std::collections::HashSet::new();
     while seen.len() < n {
         let syllables = 2 + rng.below(2);
-        let w: String = (0..syllables).map(|_| SYLLABLES[rng.below(SYLLABLES.len())]).collect();
+        let w: String = (0..syllables)
+            .map(|_| SYLLABLES[rng.below(SYLLABLES.len())])
+            .collect();
         seen.insert(w);
     }
     let mut words: Vec<String> = seen.into_iter().collect();
@@ -230,7 +232,11 @@ fn main() -> io::Result<()> {
             }
         } else {
             serial += 1;
-            let title = format!("{} {}", rng.pick(TITLE_EMOJI), sentence(&mut rng, serial, &words));
+            let title = format!(
+                "{} {}",
+                rng.pick(TITLE_EMOJI),
+                sentence(&mut rng, serial, &words)
+            );
             let n = 3 + rng.below(8);
             let mut paragraphs = Vec::with_capacity(n);
             for _ in 0..n {

@@ -299,7 +299,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let recall = found as f64 / copies.max(1) as f64;
     let precision = found as f64 / (found + false_positives.len()).max(1) as f64;
     println!(
-        "recall {:.2}% ({found} of {copies}); false positives {} of {} originals ({:.3}%); precision {:.2}%",
+        "recall {:.2}% ({found} of {copies}); originals flagged as near-duplicates of another original {} of {} ({:.3}%, each listed below: read them); precision if all were wrong {:.2}%",
         100.0 * recall,
         false_positives.len(),
         originals.len(),
@@ -319,7 +319,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     for (mid, s, of, text) in &false_positives {
         println!(
-            "\nFALSE POSITIVE: original {mid}, similarity {s}, taken for {of}\n--- it:\n{text}\n--- kept:\n{}",
+            "\nFLAGGED ORIGINAL: original {mid}, similarity {s}, taken for {of}\n--- it:\n{text}\n--- kept:\n{}",
             text_of.get(of.as_str()).unwrap_or(&"?")
         );
     }

@@ -99,7 +99,19 @@ fn diff_outputs(expected: &str, actual: &str) -> Vec<String> {
 }
 
 fn run_case(case: &Path) -> Result<(), String> {
-    let args = case_args(case);
+    run_case_with(case, &[], |expected| expected.to_owned())
+}
+
+/// Runs `case` with `extra` arguments after the command name, comparing its output with
+/// its `expected.jsonl` as `expect` rewrites it.
+fn run_case_with(
+    case: &Path,
+    extra: &[&str],
+    expect: impl Fn(&str) -> String,
+) -> Result<(), String> {
+    let mut args = case_args(case);
+    let at = 1.min(args.len());
+    args.splice(at..at, extra.iter().map(|a| (*a).to_owned()));
     // A case with a `stdin` file feeds it to standard input (its args then name `-`).
     let stdin = match fs::File::open(case.join("stdin")) {
         Ok(f) => std::process::Stdio::from(f),
@@ -118,11 +130,13 @@ fn run_case(case: &Path) -> Result<(), String> {
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(0);
     let expected_path = case.join("expected.jsonl");
-    if std::env::var_os("TGCLEAN_BLESS").is_some() {
+    if std::env::var_os("TGCLEAN_BLESS").is_some() && extra.is_empty() {
         fs::write(&expected_path, &actual).map_err(|e| e.to_string())?;
     }
-    let expected = fs::read_to_string(&expected_path)
-        .map_err(|e| format!("{}: {e}", expected_path.display()))?;
+    let expected = expect(
+        &fs::read_to_string(&expected_path)
+            .map_err(|e| format!("{}: {e}", expected_path.display()))?,
+    );
     let mut problems = Vec::new();
     if code != expected_code {
         problems.push(format!(
@@ -164,6 +178,43 @@ fn golden_fixtures() {
         cases.len(),
         failures.join("\n\n")
     );
+}
+
+/// A schema 2 record as the engine without the near-duplicate rule wrote it: schema 1,
+/// no `similarity`, no `near_duplicate` count.
+fn as_schema_1(expected: &str) -> String {
+    expected
+        .lines()
+        .map(|line| {
+            let line = line.replacen("\"schema\":2,", "\"schema\":1,", 1);
+            let line = line.replacen(",\"near_duplicate\":0}", "}", 1);
+            let cut = line.rfind(",\"similarity\":").unwrap_or(line.len() - 1);
+            format!("{}}}\n", &line[..cut])
+        })
+        .collect()
+}
+
+/// `--near-dup off` gives, on every case without near-duplicates, the records of the
+/// engine without the rule: the same bytes less what schema 2 added.
+#[test]
+fn near_dup_off_writes_the_records_of_the_engine_without_the_rule() {
+    let mut cases: Vec<PathBuf> = fs::read_dir(fixtures_dir())
+        .expect("fixtures/ exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir() && !p.ends_with("near-dup") && !p.ends_with("near-dup-keep"))
+        .filter(|p| !case_args(p).iter().any(|a| a == "--near-dup"))
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 10);
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|case| {
+            run_case_with(case, &["--near-dup", "off"], as_schema_1)
+                .err()
+                .map(|report| format!("== {} ==\n{report}", case.display()))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 #[test]
