@@ -1,0 +1,133 @@
+"""The Python API gives the CLI's bytes and summary, its errors as exceptions, and works
+with the GIL released."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+import tgclean
+
+ROOT = Path(__file__).resolve().parents[2]
+REALDATA = ROOT.parent / "shared" / "realdata"
+
+
+def cli() -> Path:
+    """The release binary the CI job builds (`cargo build --release`), or TGCLEAN_BIN."""
+    path = Path(os.environ.get("TGCLEAN_BIN", ROOT / "target" / "release" / "tgclean"))
+    if not path.exists():
+        pytest.skip(f"no tgclean binary at {path}: run `cargo build --release` first")
+    return path
+
+
+INPUT_SETS = {
+    "seeds": [ROOT / "seeds"],
+    "near-dup": [ROOT / "fixtures" / "near-dup" / "input.txt"],
+    "formats": [ROOT / "fixtures" / "tg-json", ROOT / "fixtures" / "tme-html",
+                ROOT / "fixtures" / "telethon-jsonl"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(INPUT_SETS) + ["realdata"])
+@pytest.mark.parametrize("options", [{}, {"keep_duplicates": True, "near_dup": "off"}])
+def test_clean_writes_the_cli_bytes(tmp_path: Path, name: str, options: dict) -> None:
+    if name == "realdata":
+        if not REALDATA.is_dir():
+            pytest.skip("../shared/realdata is absent")
+        inputs = [REALDATA]
+    else:
+        inputs = INPUT_SETS[name]
+    args = [str(cli()), "clean", "-q", "-o", str(tmp_path / "cli.jsonl"),
+            "--stats", str(tmp_path / "cli-stats.json")]
+    for key, value in options.items():
+        flag = "--" + key.replace("_", "-")
+        args += [flag] if value is True else [flag, str(value)]
+    subprocess.run(args + [str(p) for p in inputs], check=False)
+    stats = tgclean.clean(inputs, tmp_path / "py.jsonl", **options)
+    assert (tmp_path / "py.jsonl").read_bytes() == (tmp_path / "cli.jsonl").read_bytes()
+    expected = json.loads((tmp_path / "cli-stats.json").read_text())
+    for timing in ("seconds", "mb_per_s"):
+        expected.pop(timing)
+        stats.pop(timing)
+    assert stats == expected
+    assert stats["records_written"] > 0
+
+
+def test_iter_records_streams_the_records_as_dicts() -> None:
+    records = list(tgclean.iter_records(ROOT / "seeds", fields=["id", "text"]))
+    stats = tgclean.clean([ROOT / "seeds"], os.devnull, fields="id,text")
+    assert len(records) == stats["records_written"] == 13
+    assert all(set(r) == {"id", "text"} for r in records)
+    assert len({r["id"] for r in records}) == len(records)
+
+
+def test_normalise_gives_the_display_text_and_the_key_digest() -> None:
+    display, key = tgclean.normalise("  Hello,\u00a0WORLD!  ")
+    assert display == "Hello, WORLD!"
+    assert key == hashlib.sha256(b"helloworld").hexdigest()[:32]
+    assert tgclean.normalise("🤝 …") == ("🤝 …", None)
+
+
+def test_options_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="unexpected option"):
+        tgclean.clean(ROOT / "seeds", tmp_path / "o.jsonl", dedupe="post")
+    with pytest.raises(ValueError, match="near_dup"):
+        tgclean.clean(ROOT / "seeds", tmp_path / "o.jsonl", near_dup=1.5)
+    with pytest.raises(ValueError, match="not a record field"):
+        tgclean.clean(ROOT / "seeds", tmp_path / "o.jsonl", fields=["id", "txt"])
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_a_refused_state_raises_with_the_cli_message(tmp_path: Path) -> None:
+    state = tmp_path / "bad.state"
+    state.write_bytes(b"not a state")
+    with pytest.raises(tgclean.TgcleanError, match="not a tgclean state file"):
+        tgclean.clean(ROOT / "seeds", tmp_path / "o.jsonl", state=state)
+    assert state.read_bytes() == b"not a state"
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_unreadable_input_is_reported_with_its_line_and_the_run_goes_on(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "A fine post that is long enough to be kept here."}\n{oops\n')
+    stats = tgclean.clean([bad, ROOT / "seeds"], tmp_path / "o.jsonl")
+    assert any(e.startswith(f"{bad}:2:") for e in stats["errors"]), stats["errors"]
+    assert stats["records_written"] == 14
+
+
+def test_a_state_round_trip_writes_nothing_the_second_time(tmp_path: Path) -> None:
+    state = tmp_path / "seen.state"
+    first = tgclean.clean(ROOT / "seeds", tmp_path / "1.jsonl", state=state)
+    second = tgclean.clean(ROOT / "seeds", tmp_path / "2.jsonl", state=state)
+    assert first["records_written"] == 13
+    assert second["records_written"] == 0
+    assert (tmp_path / "2.jsonl").read_bytes() == b""
+
+
+def test_the_gil_is_released_while_a_run_works(tmp_path: Path) -> None:
+    dump = tmp_path / "big.txt"
+    seed = (ROOT / "seeds" / "004_938382bba7e78ea9.txt").read_text()
+    dump.write_text(seed * 400)
+    done = threading.Event()
+    result: dict = {}
+
+    def run() -> None:
+        result.update(tgclean.clean(dump, tmp_path / "o.jsonl", threads=1))
+        done.set()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    ticks = 0
+    while not done.is_set():
+        ticks += 1
+        done.wait(0.001)
+    worker.join()
+    assert result["posts_read"] > 0
+    # With the GIL held for the whole run this thread could not have run at all.
+    assert ticks > 5, ticks

@@ -1,0 +1,9 @@
+from collections.abc import Mapping
+from typing import Any
+
+class TgcleanError(Exception): ...
+
+def clean(
+    inputs: list[str], output: str | None = None, options: Mapping[str, Any] | None = None
+) -> str: ...
+def normalise(text: str) -> tuple[str, str | None]: ...
