@@ -290,6 +290,7 @@ impl CleanArgs {
             threads,
             quiet: self.quiet,
             progress: None,
+            handle_signals: true,
         }
     }
 }

@@ -99,6 +99,10 @@ pub struct Config {
     pub quiet: bool,
     /// Kept up to date as the run goes, for a caller that shows progress.
     pub progress: Option<crate::progress::ProgressHandle>,
+    /// Route SIGINT and SIGTERM to the run (the command line, and by default a library
+    /// caller). A host with signal handling of its own (Python) turns it off and stops a
+    /// run with [`crate::engine::interrupt::request`].
+    pub handle_signals: bool,
 }
 
 /// Exit codes of `clean` (documented in the README and `--help`).
@@ -182,6 +186,7 @@ impl Default for Config {
             threads: 1,
             quiet: false,
             progress: None,
+            handle_signals: true,
         }
     }
 }

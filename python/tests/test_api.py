@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import threading
 from pathlib import Path
@@ -65,6 +66,33 @@ def test_iter_records_streams_the_records_as_dicts() -> None:
     assert len(records) == stats["records_written"] == 13
     assert all(set(r) == {"id", "text"} for r in records)
     assert len({r["id"] for r in records}) == len(records)
+
+
+def test_iter_records_gives_the_cli_records_and_stops_when_left(tmp_path: Path) -> None:
+    inputs = [ROOT / "fixtures" / "near-dup" / "input.txt", ROOT / "seeds"]
+    tgclean.clean(inputs, tmp_path / "all.jsonl", keep_duplicates=True)
+    expected = [json.loads(line) for line in (tmp_path / "all.jsonl").read_text().splitlines()]
+    assert list(tgclean.iter_records(inputs, keep_duplicates=True)) == expected
+    # Leaving early stops the run and commits nothing: its state is not written.
+    state = tmp_path / "s.state"
+    for i, _ in enumerate(tgclean.iter_records(inputs, state=state)):
+        if i == 1:
+            break
+    assert not state.exists()
+    assert tgclean.clean(inputs, tmp_path / "again.jsonl", state=state)["records_written"] > 0
+
+
+def test_ctrl_c_stops_a_run_with_keyboard_interrupt_and_commits_nothing(tmp_path: Path) -> None:
+    dump = tmp_path / "big.txt"
+    dump.write_text((ROOT / "seeds" / "004_938382bba7e78ea9.txt").read_text() * 3000)
+    timer = threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        tgclean.clean(dump, tmp_path / "o.jsonl", threads=1)
+    timer.join()
+    assert not (tmp_path / "o.jsonl").exists()
+    # The next run is not taken for interrupted.
+    assert tgclean.clean(ROOT / "seeds", tmp_path / "o.jsonl")["records_written"] == 13
 
 
 def test_normalise_gives_the_display_text_and_the_key_digest() -> None:

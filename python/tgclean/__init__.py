@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ._tgclean import TgcleanError, normalise
 from ._tgclean import clean as _clean
+from ._tgclean import stream_records as _stream_records
 
 __all__ = ["TgcleanError", "clean", "iter_records", "normalise"]
 
@@ -54,14 +54,10 @@ def clean(
 def iter_records(
     inputs: PathLike | Sequence[PathLike], **options: Any
 ) -> Iterator[dict[str, Any]]:
-    """The records ``clean`` writes for ``inputs``, one dict at a time.
-
-    The run is done first (into a temporary file, removed afterwards); the records are
-    then read back one line at a time, so memory holds one record, not the output.
+    """The records ``clean`` would write for ``inputs`` (same options, no ``output``), one
+    dict at a time, as the run makes them: the run goes on in a thread of its own, a few
+    batches ahead of the reader. Leaving the loop early stops the run (a ``state`` given
+    is then not written); Ctrl-C stops it too and raises ``KeyboardInterrupt``.
     """
-    with tempfile.TemporaryDirectory(prefix="tgclean-") as work:
-        path = os.path.join(work, "records.jsonl")
-        clean(inputs, path, **options)
-        with open(path, encoding="utf-8") as lines:
-            for line in lines:
-                yield json.loads(line)
+    for line in _stream_records(_paths(inputs), options):
+        yield json.loads(line)

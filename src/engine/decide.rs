@@ -78,6 +78,21 @@ pub enum PostDecision {
     },
 }
 
+/// The indices of a post's `n` paragraphs that are not among `boilerplate` (ascending).
+fn not_boilerplate(n: usize, boilerplate: &[BoilerplateAt]) -> Vec<usize> {
+    let mut gone = boilerplate.iter().map(|b| b.0 as usize).peekable();
+    (0..n)
+        .filter(|i| {
+            if gone.peek() == Some(i) {
+                gone.next();
+                false
+            } else {
+                true
+            }
+        })
+        .collect()
+}
+
 /// Where a post's near-duplicate sketch comes from.
 #[derive(Debug, Clone, Copy)]
 pub enum Sketch<'a> {
@@ -230,17 +245,7 @@ impl Decider {
                 (0..paragraphs.len()).collect(),
             )
         } else {
-            let mut gone = boilerplate.iter().map(|b| b.0 as usize).peekable();
-            let judged: Vec<usize> = (0..paragraphs.len())
-                .filter(|i| {
-                    if gone.peek() == Some(i) {
-                        gone.next();
-                        false
-                    } else {
-                        true
-                    }
-                })
-                .collect();
+            let judged = not_boilerplate(paragraphs.len(), &boilerplate);
             let rest: Vec<&P> = judged.iter().filter_map(|&i| paragraphs.get(i)).collect();
             (self.deduper.judge_keys(id, &rest), judged)
         };
@@ -306,18 +311,10 @@ impl Decider {
         let sketch = match sketch {
             Sketch::Made(sketch) => sketch?,
             Sketch::FromSummaries => {
-                let mut gone = boilerplate.iter().map(|b| b.0 as usize).peekable();
-                let rest: Vec<(u32, &[u32])> = paragraphs
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, p)| {
-                        if gone.peek() == Some(&i) {
-                            gone.next();
-                            None
-                        } else {
-                            Some((p.words(), p.shingles()))
-                        }
-                    })
+                let rest: Vec<(u32, &[u32])> = not_boilerplate(paragraphs.len(), boilerplate)
+                    .into_iter()
+                    .filter_map(|i| paragraphs.get(i))
+                    .map(|p| (p.words(), p.shingles()))
                     .collect();
                 made = PostSketch::of(rest.iter().copied())?;
                 &made

@@ -180,23 +180,18 @@ impl<'a, 's> Emitter<'a, 's> {
                 boilerplate,
             } => {
                 self.stats.near_duplicate_posts += 1;
-                for b in &boilerplate {
-                    if let Some(k) = keep.get_mut(b.0 as usize) {
-                        *k = false;
-                    }
-                }
-                explained.boilerplate = boilerplate;
                 let similarity = Similarity::near(f64::from(similarity_milli) / 1000.0);
-                if !self.config.keep_duplicates {
-                    let rest = keep.iter().filter(|k| **k).count() as u64;
-                    dropped.add(Reason::NearDuplicate, rest);
-                    explained.duplicate_post = Some(first_copy.unwrap_or(FirstCopyAt {
-                        id: Some(of),
-                        at: None,
-                    }));
-                    explained.similarity = Some(similarity);
-                    explained.duplicate_post_keep = std::mem::take(&mut keep);
-                }
+                let first = first_copy.unwrap_or(FirstCopyAt {
+                    id: Some(of),
+                    at: None,
+                });
+                let repeat = WholeRepeat {
+                    reason: Reason::NearDuplicate,
+                    first,
+                    similarity,
+                    boilerplate,
+                };
+                self.repeat(repeat, &mut keep, &mut dropped, &mut explained);
                 Repeats {
                     of: Some(of),
                     similarity: Some(similarity),
@@ -208,19 +203,13 @@ impl<'a, 's> Emitter<'a, 's> {
                 boilerplate,
             } => {
                 self.stats.duplicate_posts += 1;
-                for b in &boilerplate {
-                    if let Some(k) = keep.get_mut(b.0 as usize) {
-                        *k = false;
-                    }
-                }
-                explained.boilerplate = boilerplate;
-                if !self.config.keep_duplicates {
-                    let rest = keep.iter().filter(|k| **k).count() as u64;
-                    dropped.add(Reason::DuplicatePost, rest);
-                    explained.duplicate_post =
-                        Some(first_copy.unwrap_or(FirstCopyAt { id: of, at: None }));
-                    explained.duplicate_post_keep = std::mem::take(&mut keep);
-                }
+                let repeat = WholeRepeat {
+                    reason: Reason::DuplicatePost,
+                    first: first_copy.unwrap_or(FirstCopyAt { id: of, at: None }),
+                    similarity: Similarity::Exact,
+                    boilerplate,
+                };
+                self.repeat(repeat, &mut keep, &mut dropped, &mut explained);
                 Repeats {
                     of,
                     similarity: Some(Similarity::Exact),
@@ -245,6 +234,31 @@ impl<'a, 's> Emitter<'a, 's> {
             repeats,
             dropped,
         }))
+    }
+
+    /// A post that repeats an earlier one as a whole: its boilerplate goes, and unless
+    /// `--keep-duplicates` the rest goes too, counted under the repeat's reason.
+    fn repeat(
+        &self,
+        repeat: WholeRepeat,
+        keep: &mut Vec<bool>,
+        dropped: &mut DropCounts,
+        explained: &mut Explaining,
+    ) {
+        for b in &repeat.boilerplate {
+            if let Some(k) = keep.get_mut(b.0 as usize) {
+                *k = false;
+            }
+        }
+        explained.boilerplate = repeat.boilerplate;
+        if !self.config.keep_duplicates {
+            let rest = keep.iter().filter(|k| **k).count() as u64;
+            dropped.add(repeat.reason, rest);
+            explained.duplicate_post = Some(repeat.first);
+            explained.similarity =
+                (repeat.reason == Reason::NearDuplicate).then_some(repeat.similarity);
+            explained.duplicate_post_keep = std::mem::take(keep);
+        }
     }
 
     /// The source of a first copy, named for `--explain`.
@@ -349,6 +363,16 @@ impl<'a, 's> Emitter<'a, 's> {
             None => Ok(()),
         }
     }
+}
+
+/// A post found to repeat an earlier post as a whole.
+struct WholeRepeat {
+    /// `duplicate_post` or `near_duplicate`.
+    reason: Reason,
+    /// The earlier post.
+    first: FirstCopyAt,
+    similarity: Similarity,
+    boilerplate: Vec<super::decide::BoilerplateAt>,
 }
 
 /// What `--explain` says of one post beyond what reading dropped.

@@ -53,6 +53,19 @@ fn give_up() -> ! {
     std::process::exit(130)
 }
 
+/// Stops the runs going on at their next batch, as a signal would: for a host that keeps
+/// its own signal handling (Python's `KeyboardInterrupt`) and runs with
+/// `Config::handle_signals` off.
+pub fn request() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Forgets an interruption: a run starts with none, even in a process (a notebook) whose
+/// earlier run was stopped.
+pub fn clear() {
+    INTERRUPTED.store(false, Ordering::SeqCst);
+}
+
 /// `Err(Interrupted)` once a signal has arrived.
 pub fn check() -> Result<(), Error> {
     if INTERRUPTED.load(Ordering::Relaxed) {

@@ -14,7 +14,7 @@
 mod commit;
 pub mod decide;
 pub mod emit;
-mod interrupt;
+pub mod interrupt;
 pub mod plan;
 pub mod read;
 mod run;
@@ -27,6 +27,6 @@ pub use decide::{Decider, Decisions, FirstCopyAt, PostDecision, ShardDecisions, 
 pub use emit::{Emitter, emit};
 pub use interrupt::exit_on_signal;
 pub use plan::{Piece, Plan, Shard, TextRange, plan};
-pub use run::{clean, clean_sharded};
+pub use run::{clean, clean_sharded, clean_to};
 pub use scan::{CopyAt, PostScan, ScanParagraph, ShardScan, scan};
 pub use state_file::load as load_state;

@@ -40,11 +40,15 @@ fn open_sinks(config: &Config) -> Result<(RecordSink, Option<RecordSink>), Error
     } else {
         RecordSink::open(config.output.as_deref())?
     };
-    let explain = match &config.explain {
-        Some(path) => Some(RecordSink::open(Some(path))?),
-        None => None,
-    };
-    Ok((sink, explain))
+    Ok((sink, open_explain(config)?))
+}
+
+/// Opens the explain sink, when `--explain` is given.
+fn open_explain(config: &Config) -> Result<Option<RecordSink>, Error> {
+    match &config.explain {
+        Some(path) => Ok(Some(RecordSink::open(Some(path))?)),
+        None => Ok(None),
+    }
 }
 
 /// Runs `clean` as configured, in one process, reading every input once. Input problems
@@ -62,13 +66,48 @@ fn open_sinks(config: &Config) -> Result<(RecordSink, Option<RecordSink>), Error
 /// # Ok::<(), tgclean::Error>(())
 /// ```
 pub fn clean(config: &Config) -> Result<RunStats, Error> {
+    clean_into(config, None)
+}
+
+/// Runs `clean` as [`clean`] does, handing the records to `lines` batch by batch, in
+/// output order, instead of writing `config.output`; the state, explain and stats files
+/// are written as by [`clean`]. An error returned by `lines` stops the run (nothing is
+/// committed). What a library caller streams records from.
+///
+/// ```no_run
+/// let config = tgclean::Config {
+///     inputs: vec![tgclean::InputSpec::Path("seeds".into())],
+///     ..tgclean::Config::default()
+/// };
+/// let stats = tgclean::engine::clean_to(&config, |lines| {
+///     for line in lines {
+///         print!("{}", String::from_utf8_lossy(line));
+///     }
+///     Ok(())
+/// })?;
+/// # Ok::<(), tgclean::Error>(())
+/// ```
+pub fn clean_to(
+    config: &Config,
+    lines: impl FnMut(&[Vec<u8>]) -> std::io::Result<()> + Send + 'static,
+) -> Result<RunStats, Error> {
+    clean_into(config, Some(RecordSink::to_caller(lines)))
+}
+
+fn clean_into(config: &Config, records: Option<RecordSink>) -> Result<RunStats, Error> {
     let started = Instant::now();
-    interrupt::install_handler();
+    interrupt::clear();
+    if config.handle_signals {
+        interrupt::install_handler();
+    }
     // The state is checked before anything is written: a bad one stops the run here.
     let locked = state_file::lock_and_load(config)?;
     let loaded = locked.as_ref().map(|(_, state)| state);
     let pool = worker_pool(config.threads)?;
-    let (mut sink, mut explain) = open_sinks(config)?;
+    let (mut sink, mut explain) = match records {
+        Some(records) => (records, open_explain(config)?),
+        None => open_sinks(config)?,
+    };
     let mut decider = Decider::new(config, loaded, 0);
     let found = input::discover(&config.inputs, &config.own_files());
     let sources = &found.sources;
@@ -184,7 +223,10 @@ impl PostSink for CountAndSpill<'_, '_> {
 /// ```
 pub fn clean_sharded(config: &Config, shards: usize) -> Result<RunStats, Error> {
     let started = Instant::now();
-    interrupt::install_handler();
+    interrupt::clear();
+    if config.handle_signals {
+        interrupt::install_handler();
+    }
     let locked = state_file::lock_and_load(config)?;
     let loaded = locked.as_ref().map(|(_, state)| state);
     let plan = plan(config, shards)?;

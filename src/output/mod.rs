@@ -207,14 +207,22 @@ pub fn prepare_file(path: &Path, bytes: &[u8]) -> Result<PendingFile, Error> {
 
 const WRITE_BUFFER: usize = 256 * 1024;
 
+/// Where a library caller takes the record lines of a run.
+type LineCallback = Box<dyn FnMut(&[Vec<u8>]) -> io::Result<()> + Send>;
+
 enum Sink {
     Stdout(BufWriter<io::StdoutLock<'static>>),
+    /// A target that is not a regular file (`/dev/null`, a FIFO, a terminal): written
+    /// straight, since renaming a file over it would replace the device itself.
+    Device(BufWriter<File>),
     /// Records go to a temporary file beside the target, renamed over it at the end, so
     /// readers never see a half-written output.
     File {
         writer: BufWriter<HashingFile>,
         target: PathBuf,
     },
+    /// Records handed to the caller as they are written (a library caller's stream).
+    Lines(LineCallback),
 }
 
 /// The record writer of one run.
@@ -235,12 +243,36 @@ impl RecordSink {
         Self::open_with(target, true)
     }
 
+    /// Hands each batch of record lines (each with its newline) to `lines`, in output
+    /// order; an error it returns stops the run.
+    pub fn to_caller(lines: impl FnMut(&[Vec<u8>]) -> io::Result<()> + Send + 'static) -> Self {
+        RecordSink {
+            sink: Sink::Lines(Box::new(lines)),
+            name: "the record stream".into(),
+        }
+    }
+
     fn open_with(target: Option<&Path>, hashed: bool) -> Result<Self, Error> {
         match target {
             None => Ok(RecordSink {
                 sink: Sink::Stdout(BufWriter::with_capacity(WRITE_BUFFER, io::stdout().lock())),
                 name: "stdout".into(),
             }),
+            Some(path) if is_special(path) => {
+                let name = path.display().to_string();
+                let file =
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(path)
+                        .map_err(|source| Error::Write {
+                            target: name.clone(),
+                            source,
+                        })?;
+                Ok(RecordSink {
+                    sink: Sink::Device(BufWriter::with_capacity(WRITE_BUFFER, file)),
+                    name,
+                })
+            }
             Some(path) => {
                 let name = path.display().to_string();
                 let tmp = temp_beside(path).map_err(|source| Error::Write {
@@ -268,9 +300,16 @@ impl RecordSink {
 
     /// Writes one record as a JSON line.
     pub fn write_record<T: serde::Serialize>(&mut self, record: &T) -> Result<(), Error> {
+        if let Sink::Lines(_) = &self.sink {
+            let mut line = serde_json::to_vec(record).map_err(|e| self.error(e.into()))?;
+            line.push(b'\n');
+            return self.write_lines(&[line]);
+        }
         let w: &mut dyn Write = match &mut self.sink {
             Sink::Stdout(w) => w,
+            Sink::Device(w) => w,
             Sink::File { writer, .. } => writer,
+            Sink::Lines(_) => return Ok(()),
         };
         let result = serde_json::to_writer(&mut *w, record)
             .map_err(io::Error::from)
@@ -283,7 +322,9 @@ impl RecordSink {
     pub fn write_lines(&mut self, lines: &[Vec<u8>]) -> Result<(), Error> {
         let result = match &mut self.sink {
             Sink::Stdout(w) => write_lines_to(w, lines),
+            Sink::Device(w) => write_lines_to(w, lines),
             Sink::File { writer, .. } => write_lines_to(writer, lines),
+            Sink::Lines(f) => f(lines),
         };
         result.map_err(|e| self.error(e))
     }
@@ -297,6 +338,8 @@ impl RecordSink {
         };
         match self.sink {
             Sink::Stdout(mut w) => w.flush().map(|()| None).map_err(err),
+            Sink::Device(mut w) => w.flush().map(|()| None).map_err(err),
+            Sink::Lines(_) => Ok(None),
             Sink::File { writer, target } => {
                 let mut file = writer.into_inner().map_err(|e| err(e.into_error()))?;
                 file.sync_all().map_err(err)?;
@@ -350,12 +393,40 @@ impl<W: Write> LineSink for WriterSink<W> {
 
 /// Writes `bytes` to `path` atomically (synced temp file in the same directory + rename).
 pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    if is_special(path) {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(bytes))
+            .map_err(|source| Error::Write {
+                target: path.display().to_string(),
+                source,
+            });
+    }
     prepare_file(path, bytes)?.install()
+}
+
+/// Whether `path` exists and is not a regular file (a device, a FIFO, a socket): such a
+/// target is written in place, never replaced.
+fn is_special(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_device_target_is_written_in_place_not_replaced() {
+        let null = Path::new("/dev/null");
+        let mut sink = RecordSink::open(Some(null)).unwrap();
+        sink.write_record(&serde_json::json!({"a": 1})).unwrap();
+        assert!(sink.finish().unwrap().is_none(), "nothing to rename");
+        write_file_atomically(null, b"{}\n").unwrap();
+        let kind = std::fs::metadata(null).unwrap().file_type();
+        assert!(std::os::unix::fs::FileTypeExt::is_char_device(&kind));
+    }
 
     #[test]
     fn file_appears_only_on_commit() {

@@ -545,3 +545,39 @@ fn two_runs_on_one_state_take_turns_and_lose_nothing() {
     assert_eq!(five.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&five.stderr).contains("--lock-timeout"));
 }
+
+#[test]
+fn clean_to_hands_over_the_records_and_a_refusal_stops_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let config = |state: bool| tgclean::Config {
+        inputs: vec![tgclean::InputSpec::Path("seeds".into())],
+        output: Some(d.join("file.jsonl")),
+        state: state.then(|| d.join("s.state")),
+        quiet: true,
+        ..tgclean::Config::default()
+    };
+    tgclean::clean(&config(false)).unwrap();
+    let streamed = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&streamed);
+    let stats = tgclean::engine::clean_to(&config(false), move |lines| {
+        sink.lock().unwrap().extend(lines.iter().flatten().copied());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(stats.records_written, 13);
+    assert_eq!(
+        *streamed.lock().unwrap(),
+        fs::read(d.join("file.jsonl")).unwrap()
+    );
+    // A caller that stops taking records stops the run: nothing is committed.
+    let err = tgclean::engine::clean_to(&config(true), |_| {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::BrokenPipe,
+            "enough",
+        ))
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("record stream"), "{err}");
+    assert!(!d.join("s.state").exists());
+}

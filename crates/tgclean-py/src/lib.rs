@@ -2,11 +2,16 @@
 //! text, with options given as Python keywords (the CLI's names in snake_case), the run
 //! done with the GIL released, and failures raised as `tgclean.TgcleanError`.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyBytes, PyDict, PyList};
 use tgclean::Config;
 use tgclean::config::{Format, InputSpec};
 use tgclean::dedup::DedupMode;
@@ -168,16 +173,13 @@ fn set_option(config: &mut Config, key: &str, value: &Bound<'_, PyAny>) -> PyRes
     Ok(())
 }
 
-/// Runs `clean` over `inputs` (paths; `-` is standard input) into `output` (a path;
-/// `None` writes to standard output) with `options`; returns the run summary as JSON.
-#[pyfunction]
-#[pyo3(signature = (inputs, output=None, options=None))]
-fn clean(
-    py: Python<'_>,
+/// The configuration of a run over `inputs` (paths; `-` is standard input) into `output`
+/// with `options`; signals are left to Python.
+fn config_of(
     inputs: Vec<PathBuf>,
     output: Option<PathBuf>,
     options: Option<&Bound<'_, PyDict>>,
-) -> PyResult<String> {
+) -> PyResult<Config> {
     let mut config = Config {
         inputs: inputs
             .into_iter()
@@ -192,6 +194,8 @@ fn clean(
         output,
         threads: std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
         quiet: true,
+        // Ctrl-C stays Python's KeyboardInterrupt; the waiting thread passes it on.
+        handle_signals: false,
         ..Config::default()
     };
     if let Some(options) = options {
@@ -199,10 +203,141 @@ fn clean(
             set_option(&mut config, &key.extract::<String>()?, &value)?;
         }
     }
-    let stats = py
-        .allow_threads(|| tgclean::clean(&config))
-        .map_err(|e| TgcleanError::new_err(with_causes(&e)))?;
+    Ok(config)
+}
+
+/// How often a thread waiting for a run looks at Python's signals.
+const SIGNAL_POLL: Duration = Duration::from_millis(50);
+
+/// Waits, the GIL released, for what `rx` brings; a Python signal (Ctrl-C) stops the run
+/// and is raised.
+fn wait_for<T: Send>(py: Python<'_>, rx: &Mutex<Receiver<T>>) -> PyResult<Option<T>> {
+    loop {
+        let next = py.allow_threads(|| match rx.lock() {
+            Ok(rx) => rx.recv_timeout(SIGNAL_POLL),
+            Err(_) => Err(RecvTimeoutError::Disconnected),
+        });
+        match next {
+            Ok(value) => return Ok(Some(value)),
+            Err(RecvTimeoutError::Disconnected) => return Ok(None),
+            Err(RecvTimeoutError::Timeout) => {
+                if let Err(e) = py.check_signals() {
+                    tgclean::engine::interrupt::request();
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+/// Runs `clean` over `inputs` (paths; `-` is standard input) into `output` (a path;
+/// `None` writes to standard output) with `options`; returns the run summary as JSON.
+#[pyfunction]
+#[pyo3(signature = (inputs, output=None, options=None))]
+fn clean(
+    py: Python<'_>,
+    inputs: Vec<PathBuf>,
+    output: Option<PathBuf>,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<String> {
+    let config = config_of(inputs, output, options)?;
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    std::thread::spawn(move || {
+        let _ = tx.send(tgclean::clean(&config));
+    });
+    let result = match wait_for(py, &Mutex::new(rx))? {
+        Some(result) => result,
+        None => {
+            return Err(TgcleanError::new_err(
+                "the run's thread ended without a result",
+            ));
+        }
+    };
+    let stats = result.map_err(|e| TgcleanError::new_err(with_causes(&e)))?;
     serde_json::to_string(&stats).map_err(|e| TgcleanError::new_err(e.to_string()))
+}
+
+/// The records of a run, as their JSON lines (bytes), while the run goes on in a thread
+/// of its own. Dropping the stream early stops the run: nothing is committed.
+#[pyclass(module = "tgclean._tgclean")]
+struct RecordStream {
+    batches: Option<Mutex<Receiver<Vec<Vec<u8>>>>>,
+    pending: VecDeque<Vec<u8>>,
+    run: Option<JoinHandle<Result<tgclean::RunStats, tgclean::Error>>>,
+    stats: Option<String>,
+}
+
+/// Batches of records in flight between the run and the reader.
+const STREAM_BATCHES: usize = 4;
+
+#[pymethods]
+impl RecordStream {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        loop {
+            if let Some(line) = self.pending.pop_front() {
+                return Ok(Some(PyBytes::new(py, &line)));
+            }
+            let Some(batches) = &self.batches else {
+                return Ok(None);
+            };
+            match wait_for(py, batches) {
+                Ok(Some(batch)) => self.pending.extend(batch),
+                Ok(None) => {
+                    self.batches = None;
+                    let run = self.run.take().map(JoinHandle::join);
+                    let stats = match run {
+                        Some(Ok(Ok(stats))) => stats,
+                        Some(Ok(Err(e))) => return Err(TgcleanError::new_err(with_causes(&e))),
+                        _ => return Err(TgcleanError::new_err("the run's thread failed")),
+                    };
+                    self.stats = serde_json::to_string(&stats).ok();
+                    return Ok(None);
+                }
+                Err(e) => {
+                    // Ctrl-C: the run stops at its next batch; the stream ends here.
+                    self.batches = None;
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// The run summary as JSON, once every record was read.
+    #[getter]
+    fn stats(&self) -> Option<String> {
+        self.stats.clone()
+    }
+}
+
+/// Starts `clean` over `inputs` with `options` and returns the stream of its records.
+#[pyfunction]
+#[pyo3(signature = (inputs, options=None))]
+fn stream_records(
+    inputs: Vec<PathBuf>,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<RecordStream> {
+    let config = config_of(inputs, None, options)?;
+    let (tx, rx): (SyncSender<Vec<Vec<u8>>>, _) = std::sync::mpsc::sync_channel(STREAM_BATCHES);
+    let run = std::thread::spawn(move || {
+        tgclean::engine::clean_to(&config, move |lines| {
+            tx.send(lines.to_vec()).map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::BrokenPipe,
+                    "the record stream was closed",
+                )
+            })
+        })
+    });
+    Ok(RecordStream {
+        batches: Some(Mutex::new(rx)),
+        pending: VecDeque::new(),
+        run: Some(run),
+        stats: None,
+    })
 }
 
 /// An error and its causes, `: `-separated, as the CLI prints them (anyhow's `{:#}`).
@@ -231,6 +366,8 @@ fn normalise(text: &str) -> (String, Option<String>) {
 fn _tgclean(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(clean, m)?)?;
     m.add_function(wrap_pyfunction!(normalise, m)?)?;
+    m.add_function(wrap_pyfunction!(stream_records, m)?)?;
+    m.add_class::<RecordStream>()?;
     m.add("TgcleanError", m.py().get_type::<TgcleanError>())?;
     Ok(())
 }
