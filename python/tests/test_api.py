@@ -112,6 +112,17 @@ def test_options_are_checked(tmp_path: Path) -> None:
     assert not (tmp_path / "o.jsonl").exists()
 
 
+def test_boilerplate_thresholds_keep_a_rule_turned_off_off(tmp_path: Path) -> None:
+    inputs = [ROOT / "fixtures" / "channel-footer" / "result.json"]
+    off = tgclean.clean(inputs, tmp_path / "a.jsonl", boilerplate="off")
+    both = tgclean.clean(inputs, tmp_path / "b.jsonl", boilerplate="off", boilerplate_min_posts=3)
+    assert "channel_boilerplate" not in off["paragraphs"]["dropped"]
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+    on = tgclean.clean(inputs, tmp_path / "c.jsonl", boilerplate_min_posts=3)
+    assert on["paragraphs"]["dropped"]["channel_boilerplate"] > 0
+    assert both["records_written"] == off["records_written"]
+
+
 def test_a_refused_state_raises_with_the_cli_message(tmp_path: Path) -> None:
     state = tmp_path / "bad.state"
     state.write_bytes(b"not a state")

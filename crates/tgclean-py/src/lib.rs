@@ -15,7 +15,6 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 use tgclean::Config;
 use tgclean::config::{Format, InputSpec};
 use tgclean::dedup::DedupMode;
-use tgclean::dedup::boilerplate::BoilerplateRule;
 use tgclean::output::record::FieldSet;
 use tgclean::text::lang::LangDetector;
 use tgclean::text::normalise as forms;
@@ -81,26 +80,9 @@ fn set_option(config: &mut Config, key: &str, value: &Bound<'_, PyAny>) -> PyRes
                 _ => return Err(bad(key, value, "channel or off")),
             }
         }
-        "boilerplate_min_posts" => {
-            let n: u32 = value.extract()?;
-            if n < 2 {
-                return Err(bad(key, value, "at least 2"));
-            }
-            let rule = config
-                .boilerplate
-                .get_or_insert_with(BoilerplateRule::default);
-            rule.min_posts = n;
-        }
-        "boilerplate_min_share" => {
-            let r: f64 = value.extract()?;
-            if !(0.0..=1.0).contains(&r) {
-                return Err(bad(key, value, "a ratio between 0 and 1"));
-            }
-            let rule = config
-                .boilerplate
-                .get_or_insert_with(BoilerplateRule::default);
-            rule.min_share = r;
-        }
+        // Applied after every option is read (see `config_of`): the rule's thresholds
+        // do not switch a rule turned off back on, whatever the keywords' order.
+        "boilerplate_min_posts" | "boilerplate_min_share" => {}
         "near_dup" => {
             config.near_dup = if value.is_none() {
                 None
@@ -173,6 +155,32 @@ fn set_option(config: &mut Config, key: &str, value: &Bound<'_, PyAny>) -> PyRes
     Ok(())
 }
 
+/// Sets the channel boilerplate rule's thresholds from `options`, when the rule is on.
+fn set_boilerplate_rule(config: &mut Config, options: &Bound<'_, PyDict>) -> PyResult<()> {
+    let Some(rule) = config.boilerplate.as_mut() else {
+        return Ok(());
+    };
+    if let Some(value) = options.get_item("boilerplate_min_posts")? {
+        let n: u32 = value.extract()?;
+        if n < 2 {
+            return Err(bad("boilerplate_min_posts", &value, "at least 2"));
+        }
+        rule.min_posts = n;
+    }
+    if let Some(value) = options.get_item("boilerplate_min_share")? {
+        let r: f64 = value.extract()?;
+        if !(0.0..=1.0).contains(&r) {
+            return Err(bad(
+                "boilerplate_min_share",
+                &value,
+                "a ratio between 0 and 1",
+            ));
+        }
+        rule.min_share = r;
+    }
+    Ok(())
+}
+
 /// The configuration of a run over `inputs` (paths; `-` is standard input) into `output`
 /// with `options`; signals are left to Python.
 fn config_of(
@@ -202,6 +210,7 @@ fn config_of(
         for (key, value) in options.iter() {
             set_option(&mut config, &key.extract::<String>()?, &value)?;
         }
+        set_boilerplate_rule(&mut config, options)?;
     }
     Ok(config)
 }
