@@ -74,6 +74,52 @@ impl<P: KeyedParagraph> KeyedParagraph for &P {
 /// this run cannot name.
 const FROM_STATE: u32 = u32::MAX;
 
+/// Owner index of a key or id that occurs more than once in the run (see
+/// [`Deduper::expect_repeats`]) but was not met yet: present in the table, not seen.
+const NOT_YET: u32 = u32::MAX - 1;
+
+/// Digests that occur more than once in a run, counted before it is judged (by a
+/// cluster's aggregation, see [`Deduper::expect_repeats`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Repeats {
+    /// Paragraph keys found in more than one post.
+    pub keys: Vec<Digest16>,
+    /// Post ids found more than once.
+    pub ids: Vec<Digest16>,
+}
+
+impl Repeats {
+    /// The repeats among these posts, each given as its id and its paragraphs' keys: what
+    /// a cluster's `count() by digest` aggregation gives, done in one process.
+    pub fn among<'k, I, K>(posts: I) -> Repeats
+    where
+        I: IntoIterator<Item = (&'k Digest16, K)>,
+        K: IntoIterator<Item = &'k Digest16>,
+    {
+        let mut keys: DigestMap<u32> = DigestMap::default();
+        let mut ids: DigestMap<u32> = DigestMap::default();
+        for (id, paragraph_keys) in posts {
+            *ids.entry(*id).or_default() += 1;
+            for k in paragraph_keys {
+                *keys.entry(*k).or_default() += 1;
+            }
+        }
+        let repeated = |m: DigestMap<u32>| {
+            let mut v: Vec<Digest16> = m
+                .into_iter()
+                .filter(|(_, n)| *n > 1)
+                .map(|(d, _)| d)
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        Repeats {
+            keys: repeated(keys),
+            ids: repeated(ids),
+        }
+    }
+}
+
 /// Which cross-post deduplication runs (within-post repeats are always removed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DedupMode {
@@ -129,6 +175,9 @@ pub struct Deduper {
     /// Post id → index in `owners`.
     seen_posts: DigestMap<u32>,
     owners: Vec<Digest16>,
+    /// Only keys and ids already in the tables (as [`NOT_YET`]) are remembered: the run's
+    /// repeats were counted before it was judged.
+    expecting: bool,
 }
 
 impl Deduper {
@@ -139,6 +188,49 @@ impl Deduper {
             seen_keys: DigestMap::default(),
             seen_posts: DigestMap::default(),
             owners: Vec::new(),
+            expecting: false,
+        }
+    }
+
+    /// Remembers from now on only these keys and ids, the ones that occur more than once
+    /// in the run: a key or id met once can never be met again, so only its first copy's
+    /// verdict (new) matters, and the seen-set holds the run's repeats instead of all its
+    /// keys. Only for runs without `--state`, which must remember every key.
+    pub fn expect_repeats(&mut self, repeats: &Repeats) {
+        self.seen_keys.reserve(repeats.keys.len());
+        self.seen_posts.reserve(repeats.ids.len());
+        for k in &repeats.keys {
+            self.seen_keys.entry(*k).or_insert(NOT_YET);
+        }
+        for p in &repeats.ids {
+            self.seen_posts.entry(*p).or_insert(NOT_YET);
+        }
+        self.expecting = true;
+    }
+
+    /// The owner of a key seen before, if it was.
+    fn seen_key(&self, key: &Digest16) -> Option<u32> {
+        self.seen_keys.get(key).copied().filter(|&o| o != NOT_YET)
+    }
+
+    /// Remembers `key` as first kept by `owner`, unless it was seen before; whether it
+    /// was new.
+    fn remember_key(&mut self, key: Digest16, owner: u32) -> bool {
+        match self.seen_keys.entry(key) {
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                if *o.get() == NOT_YET {
+                    o.insert(owner);
+                    true
+                } else {
+                    false
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                if !self.expecting {
+                    v.insert(owner);
+                }
+                true
+            }
         }
     }
 
@@ -151,12 +243,12 @@ impl Deduper {
 
     /// Whether a post with this id was seen (in this run or, via `--state`, before).
     pub fn knows_post(&self, id: &Digest16) -> bool {
-        self.seen_posts.contains_key(id)
+        self.seen_posts.get(id).is_some_and(|&o| o != NOT_YET)
     }
 
     /// Number of distinct paragraph keys remembered.
     pub fn seen_keys(&self) -> usize {
-        self.seen_keys.len()
+        self.seen_keys.values().filter(|&&o| o != NOT_YET).count()
     }
 
     /// Remembers what earlier runs saw (the state's base, after its delta was settled).
@@ -176,14 +268,18 @@ impl Deduper {
     pub fn to_state(&self) -> SeenState {
         let mut state = SeenState::default();
         for (k, owner) in &self.seen_keys {
-            if *owner == FROM_STATE {
+            if *owner == NOT_YET {
+                continue;
+            } else if *owner == FROM_STATE {
                 state.base_keys.push(*k);
             } else {
                 state.delta_keys.push(*k);
             }
         }
         for (p, owner) in &self.seen_posts {
-            if *owner == FROM_STATE {
+            if *owner == NOT_YET {
+                continue;
+            } else if *owner == FROM_STATE {
                 state.base_posts.push(*p);
             } else {
                 state.delta_posts.push(*p);
@@ -195,29 +291,30 @@ impl Deduper {
     /// The post that kept the first copy of a paragraph key; `None` when the key came
     /// from `--state` (or was never seen).
     pub fn first_owner_of_key(&self, key: &Digest16) -> Option<Digest16> {
-        self.seen_keys
-            .get(key)
-            .and_then(|&owner| self.owner_of(owner))
+        self.seen_key(key).and_then(|owner| self.owner_of(owner))
     }
 
     fn owner_of(&self, index: u32) -> Option<Digest16> {
-        if index == FROM_STATE {
+        if index == FROM_STATE || index == NOT_YET {
             return None;
         }
         self.owners.get(index as usize).copied()
     }
 
     fn owner_index(&mut self, id: Digest16) -> u32 {
-        if let Some(&i) = self.seen_posts.get(&id) {
+        let known = self.seen_posts.get(&id).copied();
+        if let Some(i) = known.filter(|&i| i != NOT_YET) {
             return i;
         }
-        // Owners beyond u32::MAX - 1 posts would collide with FROM_STATE; they are
-        // remembered as seen, just without a name for `duplicate_of`.
+        // Owners beyond u32::MAX - 2 posts would collide with NOT_YET and FROM_STATE;
+        // they are remembered as seen, just without a name for `duplicate_of`.
         let i = u32::try_from(self.owners.len())
-            .unwrap_or(FROM_STATE)
-            .min(FROM_STATE - 1);
+            .unwrap_or(NOT_YET)
+            .min(NOT_YET - 1);
         self.owners.push(id);
-        self.seen_posts.insert(id, i);
+        if known.is_some() || !self.expecting {
+            self.seen_posts.insert(id, i);
+        }
         i
     }
 
@@ -225,15 +322,14 @@ impl Deduper {
     fn remember_keys<P: KeyedParagraph>(&mut self, paragraphs: &[P], keep: &[bool], owner: u32) {
         for (p, k) in paragraphs.iter().zip(keep) {
             if *k {
-                self.seen_keys.entry(*p.key()).or_insert(owner);
+                self.remember_key(*p.key(), owner);
             }
         }
     }
 
     /// A post whose id was seen: the earlier copy had the same id, in this run or before.
     fn seen_post(&self, id: &Digest16) -> Option<Verdict> {
-        self.seen_posts
-            .contains_key(id)
+        self.knows_post(id)
             .then_some(Verdict::Duplicate { of: Some(*id) })
     }
 
@@ -280,8 +376,8 @@ impl Deduper {
         let mut first_seen_owner = None;
         let mut any_long_new = false;
         for p in paragraphs.iter().filter(|p| long(p.key_chars())) {
-            match self.seen_keys.get(p.key()) {
-                Some(&owner) => {
+            match self.seen_key(p.key()) {
+                Some(owner) => {
                     first_seen_owner.get_or_insert(owner);
                 }
                 None => any_long_new = true,
@@ -296,13 +392,7 @@ impl Deduper {
         // Short paragraphs are kept and remembered (for the state) but never judged.
         let keep = paragraphs
             .iter()
-            .map(|p| match self.seen_keys.entry(*p.key()) {
-                std::collections::hash_map::Entry::Occupied(_) => !long(p.key_chars()),
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(me);
-                    true
-                }
-            })
+            .map(|p| self.remember_key(*p.key(), me) || !long(p.key_chars()))
             .collect();
         Verdict::Keep { keep }
     }
@@ -347,6 +437,48 @@ mod tests {
             }
         );
         assert_eq!(d.seen_keys(), 4, "short keys are remembered too");
+    }
+
+    #[test]
+    fn told_the_repeats_it_judges_the_same_and_remembers_only_them() {
+        let posts = [
+            post(&[
+                "Key points:",
+                LONG_A,
+                LONG_B,
+                "A paragraph found in one post only.",
+            ]),
+            post(&[LONG_C]),
+            post(&["Key points:", LONG_A, LONG_C]),
+            post(&[LONG_B]),
+            post(&[LONG_C]),
+        ];
+        let repeats = Repeats::among(
+            posts
+                .iter()
+                .map(|p| (&p.id, p.paragraphs.iter().map(|q| &q.key))),
+        );
+        // "Key points:", A, B and C occur twice or more; [C] is posted twice.
+        assert_eq!(repeats.keys.len(), 4);
+        assert_eq!(repeats.ids, vec![posts[1].id]);
+        for mode in [DedupMode::Paragraph, DedupMode::Post, DedupMode::Off] {
+            let mut all = Deduper::new(mode, 24);
+            let mut told = Deduper::new(mode, 24);
+            told.expect_repeats(&repeats);
+            assert_eq!(told.seen_keys(), 0, "{mode:?}: nothing seen before the run");
+            for (i, p) in posts.iter().enumerate() {
+                assert_eq!(told.judge(p), all.judge(p), "{mode:?}: post {i}");
+                // Owners are asked for dropped paragraphs only, which are repeats.
+                for k in &repeats.keys {
+                    assert_eq!(told.first_owner_of_key(k), all.first_owner_of_key(k));
+                }
+            }
+            assert_eq!(
+                (all.seen_keys(), told.seen_keys()),
+                (5, 4),
+                "{mode:?}: the paragraph found once is not remembered"
+            );
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::dedup::boilerplate::{Boilerplate, TemplateCounts};
 use crate::dedup::near::{NearIndex, PostSketch};
 use crate::dedup::state::SeenState;
-use crate::dedup::{Deduper, KeyedParagraph, Verdict};
+use crate::dedup::{Deduper, KeyedParagraph, Repeats, Verdict};
 use crate::text::normalise::Digest16;
 use crate::text::post::Post;
 
@@ -119,6 +119,8 @@ pub struct Decider {
     near: Option<NearIndex>,
     /// Where the written records came from, by post id (only while explaining).
     first_copies: HashMap<Digest16, CopyAt>,
+    /// The run writes `--state`.
+    keeps_state: bool,
 }
 
 /// Room is made in the seen-set for one paragraph key per this many bytes of input, at
@@ -156,6 +158,7 @@ impl Decider {
             boilerplate: Arc::default(),
             near,
             first_copies: HashMap::new(),
+            keeps_state: config.state.is_some(),
         }
     }
 
@@ -163,6 +166,15 @@ impl Decider {
     pub fn reserve_for(&mut self, input_bytes: u64) {
         self.deduper
             .reserve_keys(usize::try_from(input_bytes / INPUT_BYTES_PER_KEY).unwrap_or(0));
+    }
+
+    /// Remembers only the run's `repeats` (counted before the run is judged): the
+    /// decisions are the same, the seen-set holds the repeats instead of every key. Does
+    /// nothing in a run with `--state`, which keeps every key.
+    pub fn expect_repeats(&mut self, repeats: &Repeats) {
+        if !self.keeps_state {
+            self.deduper.expect_repeats(repeats);
+        }
     }
 
     /// Whether the boilerplate rule needs a first pass over the whole run.
@@ -403,8 +415,27 @@ pub struct Decisions {
 /// assert!(matches!(d.shards[0].posts[1], PostDecision::Duplicate { .. }));
 /// ```
 pub fn decide(config: &Config, scans: &[ShardScan], state: Option<&SeenState>) -> Decisions {
-    let input_bytes = scans.iter().map(|s| s.bytes).sum();
+    decide_expecting(config, scans, state, None)
+}
+
+/// [`decide`], told the run's `repeats` when they were counted apart (by a cluster's
+/// aggregation): the same decisions, with a seen-set of the repeats only (in runs without
+/// `--state`).
+pub fn decide_expecting(
+    config: &Config,
+    scans: &[ShardScan],
+    state: Option<&SeenState>,
+    repeats: Option<&Repeats>,
+) -> Decisions {
+    // A seen-set told the repeats holds those only: no room for every key.
+    let input_bytes = match repeats {
+        Some(_) if config.state.is_none() => 0,
+        _ => scans.iter().map(|s| s.bytes).sum(),
+    };
     let mut decider = Decider::new(config, state, input_bytes);
+    if let Some(repeats) = repeats {
+        decider.expect_repeats(repeats);
+    }
     if decider.counts_templates() {
         for p in scans.iter().flat_map(|s| &s.posts) {
             decider.count(p.id, p.origin, &p.paragraphs);

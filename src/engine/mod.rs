@@ -13,6 +13,7 @@
 
 mod commit;
 pub mod decide;
+mod driven;
 pub mod emit;
 pub mod interrupt;
 pub mod plan;
@@ -21,9 +22,13 @@ mod run;
 pub mod scan;
 mod spill;
 mod state_file;
+pub use state_file::StateLock;
 pub mod wire;
 
-pub use decide::{Decider, Decisions, FirstCopyAt, PostDecision, ShardDecisions, decide};
+pub use decide::{
+    Decider, Decisions, FirstCopyAt, PostDecision, ShardDecisions, decide, decide_expecting,
+};
+pub use driven::{DrivenRun, emit_part};
 pub use emit::{Emitter, emit};
 pub use interrupt::exit_on_signal;
 pub use plan::{Piece, Plan, Shard, TextRange, plan};

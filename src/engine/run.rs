@@ -19,10 +19,9 @@ use crate::output::RecordSink;
 use crate::output::stats::RunStats;
 use crate::text::post::Post;
 
-/// Notes the files passed over on stderr and counts them.
 /// Notes the files passed over on stderr (media and export assets silently) and counts
 /// them.
-fn note_skipped(config: &Config, skipped: &[String], media: u64, stats: &mut RunStats) {
+pub(super) fn note_skipped(config: &Config, skipped: &[String], media: u64, stats: &mut RunStats) {
     for s in skipped {
         if !config.quiet {
             eprintln!("tgclean: note: {s}");
@@ -33,7 +32,7 @@ fn note_skipped(config: &Config, skipped: &[String], media: u64, stats: &mut Run
 
 /// Opens the record sink (hashed when a state will record the output's hash) and the
 /// explain sink.
-fn open_sinks(config: &Config) -> Result<(RecordSink, Option<RecordSink>), Error> {
+pub(super) fn open_sinks(config: &Config) -> Result<(RecordSink, Option<RecordSink>), Error> {
     // The output's hash is kept in the state, so it is only needed with one.
     let sink = if config.state.is_some() {
         RecordSink::open_hashed(config.output.as_deref())?

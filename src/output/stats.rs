@@ -1,10 +1,10 @@
 //! The run summary (SPEC §6) and its one-line form for stderr.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::text::post::DropCounts;
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ParagraphStats {
     pub read: u64,
     pub written: u64,
@@ -12,14 +12,14 @@ pub struct ParagraphStats {
 }
 
 /// Messages of structured inputs that gave no post, by why.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct SkippedMessages {
     pub service: u64,
     pub media_only: u64,
 }
 
 /// Counts of one run. `paragraphs.written + Σ paragraphs.dropped = paragraphs.read`.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct RunStats {
     pub inputs: u64,
     pub bytes: u64,

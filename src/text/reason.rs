@@ -126,6 +126,25 @@ impl Serialize for DropCounts {
     }
 }
 
+/// Reads what `Serialize` writes (a shard's stats sent back to the driver of a run):
+/// the counts by reason name, a rule's reason present exactly when the rule was on.
+impl<'de> serde::Deserialize<'de> for DropCounts {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let named = std::collections::BTreeMap::<String, u64>::deserialize(d)?;
+        let mut counts = DropCounts::default();
+        for (name, n) in named {
+            let reason = Reason::ALL
+                .into_iter()
+                .find(|r| r.name() == name)
+                .ok_or_else(|| serde::de::Error::custom(format!("unknown reason {name:?}")))?;
+            counts.add(reason, n);
+            counts.channel_rule |= reason == Reason::ChannelBoilerplate;
+            counts.near_rule |= reason == Reason::NearDuplicate;
+        }
+        Ok(counts)
+    }
+}
+
 /// [`DropCounts`] as its counts and rule flag, for a post spilled and read back within
 /// a run (its `Serialize` writes the record's object, which drops the flag).
 pub mod drop_counts_raw {

@@ -54,7 +54,7 @@ fn assert_same_for_shards(
     initial_state: Option<&[u8]>,
     configure: &dyn Fn(&mut Config),
 ) -> Outcome {
-    let run = |shards: Option<usize>| {
+    let run = |shards: Option<Driver>| {
         let dir = tempfile::tempdir().unwrap();
         if let Some(s) = initial_state.filter(|s| !s.is_empty()) {
             fs::write(dir.path().join("s.state"), s).unwrap();
@@ -62,13 +62,18 @@ fn assert_same_for_shards(
         let config = config(inputs, dir.path(), initial_state.is_some(), configure);
         let stats = match shards {
             None => tgclean::clean(&config).unwrap(),
-            Some(n) => tgclean::engine::clean_sharded(&config, n).unwrap(),
+            Some(Driver::Engine(n)) => tgclean::engine::clean_sharded(&config, n).unwrap(),
+            Some(Driver::Cluster(n)) => driven(config, n, dir.path()),
         };
         outcome(dir.path(), stats)
     };
     let single = run(None);
-    for &n in shard_counts {
-        let sharded = run(Some(n));
+    let drivers = shard_counts
+        .iter()
+        .flat_map(|&n| [Driver::Engine(n), Driver::Cluster(n)]);
+    for driver in drivers {
+        let sharded = run(Some(driver));
+        let n = format!("{driver:?}");
         assert_eq!(
             String::from_utf8_lossy(&sharded.records),
             String::from_utf8_lossy(&single.records),
@@ -87,6 +92,59 @@ fn assert_same_for_shards(
         );
     }
     single
+}
+
+/// Who runs the phases of a sharded run, over how many shards.
+#[derive(Debug, Clone, Copy)]
+enum Driver {
+    /// [`tgclean::engine::clean_sharded`] in this process.
+    Engine(usize),
+    /// A cluster's way ([`tgclean::engine::DrivenRun`]): every value crosses its binary
+    /// form, the repeats are counted apart, each shard is emitted into a part file.
+    Cluster(usize),
+}
+
+/// Runs `config` as a cluster's driver and tasks would, in this process.
+fn driven(config: Config, shards: usize, dir: &Path) -> tgclean::RunStats {
+    use tgclean::engine::wire;
+    let run = tgclean::engine::DrivenRun::start(config.clone(), shards).unwrap();
+    let plan = wire::decode_plan(&wire::encode_plan(run.plan()).unwrap()).unwrap();
+    let scans: Vec<_> = plan
+        .shards
+        .iter()
+        .map(|s| {
+            let scan = tgclean::engine::scan(&config, &plan, s).unwrap();
+            wire::decode_scan(&wire::encode_scan(&scan).unwrap()).unwrap()
+        })
+        .collect();
+    let repeats = tgclean::dedup::Repeats::among(
+        scans
+            .iter()
+            .flat_map(|s| &s.posts)
+            .map(|p| (&p.id, p.paragraphs.iter().map(|q| &q.key))),
+    );
+    let state = config
+        .state
+        .as_deref()
+        .map(|p| tgclean::engine::load_state(p).unwrap());
+    let decisions =
+        tgclean::engine::decide_expecting(&config, &scans, state.as_ref(), Some(&repeats));
+    let mut parts = Vec::new();
+    let mut explain_parts = Vec::new();
+    let mut stats = Vec::new();
+    for (shard, decided) in plan.shards.iter().zip(decisions.shards) {
+        let decided = wire::decode_decisions(&wire::encode_decisions(&decided).unwrap()).unwrap();
+        let part = dir.join(format!("part-{}", shard.index));
+        let explain_part = dir.join(format!("explain-{}", shard.index));
+        let explain = config.explain.as_ref().map(|_| explain_part.as_path());
+        let s = tgclean::engine::emit_part(&config, &plan, shard, decided, &part, explain).unwrap();
+        let json = serde_json::to_string(&s).unwrap();
+        stats.push(serde_json::from_str(&json).unwrap());
+        parts.push(part);
+        explain_parts.push(explain_part);
+    }
+    run.finish(&parts, &explain_parts, &stats, Some(decisions.state))
+        .unwrap()
 }
 
 /// The keys and post ids of a state file, each generation sorted, and the kept posts'
