@@ -1,5 +1,6 @@
 """tgclean from Python: the CLI's ``clean`` (same options, in snake_case), its records as
-dicts, and the SPEC §4 forms of a text. The work is done in Rust with the GIL released.
+dicts or as an Arrow stream, and the SPEC §4 forms of a text. The work is done in Rust
+with the GIL released. ``tgclean.ray`` runs ``clean`` on a Ray cluster.
 
 >>> import tgclean
 >>> stats = tgclean.clean(["seeds"], "clean.jsonl", near_dup=0.8)   # doctest: +SKIP
@@ -18,7 +19,7 @@ from ._tgclean import TgcleanError, normalise
 from ._tgclean import clean as _clean
 from ._tgclean import stream_records as _stream_records
 
-__all__ = ["TgcleanError", "clean", "iter_records", "normalise"]
+__all__ = ["TgcleanError", "clean", "iter_records", "normalise", "read_arrow"]
 
 PathLike = str | os.PathLike[str]
 
@@ -61,3 +62,14 @@ def iter_records(
     """
     for line in _stream_records(_paths(inputs), options):
         yield json.loads(line)
+
+
+def read_arrow(inputs: PathLike | Sequence[PathLike], **options: Any) -> Any:
+    """The records ``clean`` would write for ``inputs`` (same options, no ``output``) as an
+    Arrow stream (:class:`tgclean.arrow.RecordBatches`): one row per record, the schema's
+    fields as typed columns. ``pyarrow.table(tgclean.read_arrow(...))``,
+    ``polars.from_arrow`` and ``duckdb`` take it as it is. Needs ``pyarrow``.
+    """
+    from .arrow import RecordBatches
+
+    return RecordBatches(_paths(inputs), options)

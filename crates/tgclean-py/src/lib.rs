@@ -2,6 +2,8 @@
 //! text, with options given as Python keywords (the CLI's names in snake_case), the run
 //! done with the GIL released, and failures raised as `tgclean.TgcleanError`.
 
+mod phases;
+
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -183,7 +185,7 @@ fn set_boilerplate_rule(config: &mut Config, options: &Bound<'_, PyDict>) -> PyR
 
 /// The configuration of a run over `inputs` (paths; `-` is standard input) into `output`
 /// with `options`; signals are left to Python.
-fn config_of(
+pub(crate) fn config_of(
     inputs: Vec<PathBuf>,
     output: Option<PathBuf>,
     options: Option<&Bound<'_, PyDict>>,
@@ -350,7 +352,7 @@ fn stream_records(
 }
 
 /// An error and its causes, `: `-separated, as the CLI prints them (anyhow's `{:#}`).
-fn with_causes(e: &dyn std::error::Error) -> String {
+pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {
@@ -371,12 +373,29 @@ fn normalise(text: &str) -> (String, Option<String>) {
     (display, hex)
 }
 
+/// The names of the fields a run with `options` writes, in record order.
+#[pyfunction]
+#[pyo3(signature = (options=None))]
+fn record_fields(options: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<&'static str>> {
+    let fields = config_of(Vec::new(), None, options)?.record_fields();
+    Ok(tgclean::output::record::Field::ALL
+        .into_iter()
+        .filter(|f| fields.has(*f))
+        .map(|f| f.name())
+        .collect())
+}
+
 #[pymodule]
 fn _tgclean(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(clean, m)?)?;
     m.add_function(wrap_pyfunction!(normalise, m)?)?;
     m.add_function(wrap_pyfunction!(stream_records, m)?)?;
+    m.add_function(wrap_pyfunction!(record_fields, m)?)?;
     m.add_class::<RecordStream>()?;
+    m.add_class::<phases::Run>()?;
+    m.add_function(wrap_pyfunction!(phases::scan_shard, m)?)?;
+    m.add_function(wrap_pyfunction!(phases::decide_shards, m)?)?;
+    m.add_function(wrap_pyfunction!(phases::emit_shard, m)?)?;
     m.add("TgcleanError", m.py().get_type::<TgcleanError>())?;
     Ok(())
 }

@@ -1,0 +1,274 @@
+"""tgclean on a Ray cluster: the CLI's ``clean`` with its phases (SPEC §9) run as Ray
+tasks, giving the CLI's bytes for any shard count and any number of workers.
+
+* the driver locks ``state`` and cuts the inputs into shards (a plan);
+* each shard is **scanned** in a task: per post its order, id, origin, paragraph keys and
+  n-gram summaries (a few tens of bytes per paragraph), plus its digests as ``int64``
+  columns;
+* **Ray Data counts** the digests (``groupby(kind, hi, lo).count()``, no join, nothing that
+  depends on arrival order): the ones found more than once are all the seen-set of the
+  decision needs to hold (without ``state``, which keeps every key);
+* one task **decides** over the scans in shard order — the rules are judged in input
+  order (first copy wins; a near-duplicate is compared with the posts kept before it);
+* each shard is **emitted** in a task into a part file beside the output, and the
+  driver joins the parts in shard order and commits output, state and summary as the
+  CLI does (temporary files, then renames). A run that fails or is interrupted leaves
+  no output, the old state untouched, and an error naming the shard.
+
+Parts are written beside the output, so on a cluster of several machines the output's
+folder (and the inputs) must be on storage every node sees.
+
+>>> import tgclean.ray
+>>> stats = tgclean.ray.clean(["dumps/"], "clean.jsonl", shards=8)   # doctest: +SKIP
+
+From a shell: ``python -m tgclean.ray dumps/ -o clean.jsonl --shards 8``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from typing import Any
+
+import ray
+
+from . import TgcleanError, _paths
+from . import _tgclean
+
+__all__ = ["clean", "main"]
+
+#: Kinds of digest counted: a paragraph key, a post id.
+_KEY, _ID = 0, 1
+
+
+def _digest_table(kind_hi_lo: list[tuple[int, bytes, bytes]]) -> Any:
+    """An Arrow table (kind int8, hi int64, lo int64) of little-endian digest halves."""
+    import pyarrow as pa
+
+    kinds, his, los = [], [], []
+    for kind, hi, lo in kind_hi_lo:
+        n = len(hi) // 8
+        kinds.append(pa.array([kind] * n, pa.int8()))
+        his.append(pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(hi)]))
+        los.append(pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(lo)]))
+    return pa.table(
+        {
+            "kind": pa.concat_arrays(kinds),
+            "hi": pa.concat_arrays(his),
+            "lo": pa.concat_arrays(los),
+        }
+    )
+
+
+@ray.remote
+def _scan(plan: bytes, shard: int, options: dict[str, Any]) -> tuple[bytes, Any]:
+    scan, key_hi, key_lo, id_hi, id_lo = _tgclean.scan_shard(plan, shard, options)
+    return scan, _digest_table([(_KEY, key_hi, key_lo), (_ID, id_hi, id_lo)])
+
+
+@ray.remote
+def _decide(
+    options: dict[str, Any], counted: bool, blocks: int, *blocks_then_scans: Any
+) -> tuple[bytes | None, ...]:
+    """Decides over the scans; when the repeats were `counted`, the first `blocks`
+    arguments are the Ray Data count's blocks of repeated digests."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    tables, scans = blocks_then_scans[:blocks], blocks_then_scans[blocks:]
+    columns = None
+    if counted:
+        schema = pa.schema([("kind", pa.int8()), ("hi", pa.int64()), ("lo", pa.int64())])
+        repeats = pa.concat_tables([schema.empty_table(), *tables])
+
+        def col(kind: int, name: str) -> bytes:
+            chosen = repeats.filter(pc.equal(repeats["kind"], kind))[name]
+            return chosen.to_numpy().astype("<i8", copy=False).tobytes()
+
+        columns = (col(_KEY, "hi"), col(_KEY, "lo"), col(_ID, "hi"), col(_ID, "lo"))
+    decided, state = _tgclean.decide_shards(list(scans), columns, options)
+    return (state, *decided)
+
+
+@ray.remote
+def _emit(
+    plan: bytes,
+    shard: int,
+    decisions: bytes,
+    part: str,
+    explain_part: str | None,
+    options: dict[str, Any],
+) -> str:
+    return _tgclean.emit_shard(plan, shard, decisions, part, explain_part, options)
+
+
+def _count_repeats(tables: list[Any]) -> list[Any]:
+    """Ray Data's count of the digests over all shards: the blocks (refs to Arrow
+    tables) of those found more than once."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    schema = pa.schema([("kind", pa.int8()), ("hi", pa.int64()), ("lo", pa.int64())])
+
+    def repeated(t: Any) -> Any:
+        return t.filter(pc.greater(t["count()"], 1)).select(["kind", "hi", "lo"]).cast(schema)
+
+    counted = ray.data.from_arrow_refs(tables).groupby(["kind", "hi", "lo"]).count()
+    return counted.map_batches(repeated, batch_format="pyarrow").to_arrow_refs()
+
+
+def _get(refs: list[Any], what: str) -> list[Any]:
+    """The values of `refs` (one per shard), a failed task raised as TgcleanError naming
+    its shard."""
+    values = []
+    for shard, ref in enumerate(refs):
+        try:
+            values.append(ray.get(ref))
+        except ray.exceptions.RayTaskError as e:
+            cause = e.cause if getattr(e, "cause", None) is not None else e
+            raise TgcleanError(f"shard {shard}: {what} failed: {cause}") from e
+    return values
+
+
+def clean(
+    inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    output: str | os.PathLike[str],
+    shards: int = 4,
+    *,
+    address: str | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """Runs ``tgclean clean`` over ``inputs`` on Ray, cut into at most ``shards`` shards,
+    into ``output``; returns the run summary, as :func:`tgclean.clean` does, with the same
+    bytes and totals. Options are :func:`tgclean.clean`'s. Joins the Ray instance at
+    ``address`` (as ``ray.init`` takes it) or the one already started, else starts a
+    local one. ``threads`` (default 1) is each task's thread count and CPU request.
+    """
+    if shards < 1:
+        raise ValueError(f"shards={shards}: expected at least 1")
+    if not ray.is_initialized():
+        ray.init(address=address, log_to_driver=False, configure_logging=False)
+    out = os.fspath(output)
+    run = _tgclean.Run(_paths(inputs), out, shards, options)
+    task = {**options, "threads": int(options.get("threads", 1))}
+    cpus = {"num_cpus": task["threads"]}
+    n = run.shards
+    parts_dir = tempfile.mkdtemp(
+        prefix=".tgclean-parts-", dir=os.path.dirname(os.path.abspath(out))
+    )
+    refs: list[Any] = []
+    try:
+        plan = ray.put(run.plan())
+        scanned = [
+            _scan.options(num_returns=2, **cpus).remote(plan, i, task) for i in range(n)
+        ]
+        refs = [r for pair in scanned for r in pair]
+        scans = [s for s, _ in scanned]
+        _get(scans, "scan")
+        # With a state every key is kept, so counting the repeats would buy nothing.
+        counted = not task.get("state") and n > 0
+        repeats = _count_repeats([t for _, t in scanned]) if counted else []
+        decided = _decide.options(num_returns=n + 1, **cpus).remote(
+            task, counted, len(repeats), *repeats, *scans
+        )
+        decided = decided if isinstance(decided, list) else [decided]
+        refs += decided
+        state = _get(decided[:1], "decide")[0]
+        parts = [os.path.join(parts_dir, f"part-{i:05}.jsonl") for i in range(n)]
+        explains = [os.path.join(parts_dir, f"explain-{i:05}.jsonl") for i in range(n)]
+        emitted = [
+            _emit.options(**cpus).remote(
+                plan, i, decided[1 + i], parts[i], explains[i] if task.get("explain") else None, task
+            )
+            for i in range(n)
+        ]
+        refs += emitted
+        stats = _get(emitted, "emit")
+        return json.loads(run.finish(parts, explains, stats, state))
+    except BaseException:
+        for ref in refs:
+            ray.cancel(ref, force=True)
+        raise
+    finally:
+        del run
+        shutil.rmtree(parts_dir, ignore_errors=True)
+
+
+#: The CLI's `clean` options the runner takes: flag → (keyword, type; None for a switch).
+_OPTIONS: dict[str, tuple[str, Any]] = {
+    "--format": ("format", str),
+    "--text-field": ("text_field", str),
+    "--dedup": ("dedup", str),
+    "--keep-duplicates": ("keep_duplicates", None),
+    "--min-dedup-chars": ("min_dedup_chars", int),
+    "--boilerplate": ("boilerplate", str),
+    "--boilerplate-min-posts": ("boilerplate_min_posts", int),
+    "--boilerplate-min-share": ("boilerplate_min_share", float),
+    "--near-dup": ("near_dup", str),
+    "--fields": ("fields", str),
+    "--lang": ("lang", str),
+    "--state": ("state", str),
+    "--explain": ("explain", str),
+    "--max-post-bytes": ("max_post_bytes", int),
+    "--lock-timeout": ("lock_timeout", float),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m tgclean.ray INPUT… -o OUT --shards N [--address A] [clean options]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tgclean.ray",
+        description="tgclean clean on Ray: the CLI's bytes, with its phases run as Ray tasks.",
+    )
+    parser.add_argument("inputs", nargs="+", help="files or folders (as the CLI takes them)")
+    parser.add_argument("-o", "--output", required=True, help="the JSON Lines file to write")
+    parser.add_argument("--shards", type=int, default=4, help="shards to cut the inputs into")
+    parser.add_argument("--address", help="Ray cluster to join (as ray.init takes it)")
+    parser.add_argument("--threads", type=int, default=1, help="threads (and CPUs) per task")
+    parser.add_argument("--stats", help="write the run summary (JSON) to this file")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
+    for flag, (_, kind) in _OPTIONS.items():
+        if kind is None:
+            parser.add_argument(flag, action="store_true")
+        else:
+            parser.add_argument(flag, type=kind)
+    args = parser.parse_args(argv)
+    options = {
+        key: getattr(args, key)
+        for key, _ in _OPTIONS.values()
+        if getattr(args, key) not in (None, False)
+    }
+    if "near_dup" in options and options["near_dup"] != "off":
+        options["near_dup"] = float(options["near_dup"])
+    try:
+        stats = clean(
+            args.inputs, args.output, args.shards, address=args.address,
+            threads=args.threads, **options,
+        )
+    except (TgcleanError, ValueError) as e:
+        print(f"tgclean: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("tgclean: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    for error in stats.get("errors", []):
+        print(f"tgclean: {error}", file=sys.stderr)
+    if args.stats:
+        with open(args.stats, "w", encoding="utf-8") as f:
+            f.write(json.dumps(stats) + "\n")
+    if not args.quiet:
+        print(
+            f"tgclean: {stats['records_written']} records from {stats['posts_read']} posts "
+            f"in {stats['seconds']:.2f} s",
+            file=sys.stderr,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
