@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 cargo test --locked
-cargo build --locked --release
+cargo build --locked --release --bins --example gen_dump
 python3 -m venv .venv-test
 .venv-test/bin/python -m pip install --quiet --upgrade pip
 .venv-test/bin/python -m pip install --quiet ".[test]"
