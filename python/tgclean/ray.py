@@ -36,7 +36,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import ray
@@ -101,25 +101,33 @@ def _count(*blocks: Any) -> Any:
 
 @ray.remote
 def _decide(
-    options: dict[str, Any], counted: bool, blocks: int, *blocks_then_scans: Any
-) -> tuple[bytes | None, ...]:
-    """Decides over the scans; when the repeats were `counted`, the first `blocks`
-    arguments are the count's blocks of repeated digests."""
+    options: dict[str, Any], input_bytes: int, scans: list[Any], counted: bool, *blocks: Any
+) -> Iterator[bytes | None]:
+    """Decides over the scans (refs, fetched one at a time, in shard order), told the
+    repeats when they were `counted` (`blocks`: the count's tables). Yields each shard's
+    decisions as it is judged, then the state to write."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    tables, scans = blocks_then_scans[:blocks], blocks_then_scans[blocks:]
     columns = None
     if counted:
-        repeats = pa.concat_tables([_digest_schema().empty_table(), *tables])
+        repeats = pa.concat_tables([_digest_schema().empty_table(), *blocks])
 
         def col(kind: int, name: str) -> bytes:
             chosen = repeats.filter(pc.equal(repeats["kind"], kind))[name]
             return chosen.to_numpy().astype("<i8", copy=False).tobytes()
 
         columns = (col(_KEY, "hi"), col(_KEY, "lo"), col(_ID, "hi"), col(_ID, "lo"))
-    decided, state = _tgclean.decide_shards(list(scans), columns, options)
-    return (state, *decided)
+        del repeats
+    decider = _tgclean.Decider(options, columns, input_bytes)
+    del columns, blocks
+    if decider.counts_templates:
+        for scan in scans:
+            decider.count(ray.get(scan))
+        decider.learn()
+    for scan in scans:
+        yield decider.decide(ray.get(scan))
+    yield decider.state()
 
 
 @ray.remote
@@ -192,21 +200,24 @@ def clean(
             [_count.remote(*(rs[1 + p] for rs in scanned)) for p in range(n)] if counted else []
         )
         refs += repeats
-        decided = _decide.options(num_returns=n + 1, **cpus).remote(
-            task, counted, len(repeats), *repeats, *scans
+        # Each shard is emitted as soon as its decisions are made.
+        decided = _decide.options(num_returns="streaming", **cpus).remote(
+            task, run.input_bytes, scans, counted, *repeats
         )
-        decided = decided if isinstance(decided, list) else [decided]
-        refs += decided
-        state = _get(decided[:1], "decide")[0]
         parts = [os.path.join(parts_dir, f"part-{i:05}.jsonl") for i in range(n)]
         explains = [os.path.join(parts_dir, f"explain-{i:05}.jsonl") for i in range(n)]
-        emitted = [
-            _emit.options(**cpus).remote(
-                plan, i, decided[1 + i], parts[i], explains[i] if task.get("explain") else None, task
-            )
-            for i in range(n)
-        ]
-        refs += emitted
+        emitted = []
+        state = None
+        try:
+            for i, ref in enumerate(decided):
+                if i == n:
+                    state = ray.get(ref)
+                    break
+                explain = explains[i] if task.get("explain") else None
+                emitted.append(_emit.options(**cpus).remote(plan, i, ref, parts[i], explain, task))
+                refs.append(emitted[-1])
+        except ray.exceptions.RayTaskError as e:
+            raise TgcleanError(f"shard {len(emitted)}: decide failed: {e.cause or e}") from e
         stats = _get(emitted, "emit")
         return json.loads(run.finish(parts, explains, stats, state))
     except BaseException:

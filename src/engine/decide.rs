@@ -352,6 +352,25 @@ impl Decider {
         }
     }
 
+    /// First pass over a scan: counts its posts' templates (see [`Decider::count`]).
+    pub fn count_scan(&mut self, scan: &ShardScan) {
+        for p in &scan.posts {
+            self.count(p.id, p.origin, &p.paragraphs);
+        }
+    }
+
+    /// Judges a scan's posts, in order; call on the scans in shard order.
+    pub fn decide_scan(&mut self, scan: &ShardScan) -> ShardDecisions {
+        ShardDecisions {
+            shard: scan.shard,
+            posts: scan
+                .posts
+                .iter()
+                .map(|p| self.decide(p.id, p.origin, &p.paragraphs, p.at(), Sketch::FromSummaries))
+                .collect(),
+        }
+    }
+
     /// The seen-set, template counts and kept posts' sketches to persist after the run.
     pub fn to_state(&self) -> SeenState {
         let mut state = self.deduper.to_state();
@@ -437,24 +456,10 @@ pub fn decide_expecting(
         decider.expect_repeats(repeats);
     }
     if decider.counts_templates() {
-        for p in scans.iter().flat_map(|s| &s.posts) {
-            decider.count(p.id, p.origin, &p.paragraphs);
-        }
+        scans.iter().for_each(|scan| decider.count_scan(scan));
         decider.learn();
     }
-    let shards = scans
-        .iter()
-        .map(|scan| ShardDecisions {
-            shard: scan.shard,
-            posts: scan
-                .posts
-                .iter()
-                .map(|p| {
-                    decider.decide(p.id, p.origin, &p.paragraphs, p.at(), Sketch::FromSummaries)
-                })
-                .collect(),
-        })
-        .collect();
+    let shards = scans.iter().map(|scan| decider.decide_scan(scan)).collect();
     Decisions {
         shards,
         state: decider.to_state(),

@@ -394,7 +394,7 @@ fn _tgclean(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RecordStream>()?;
     m.add_class::<phases::Run>()?;
     m.add_function(wrap_pyfunction!(phases::scan_shard, m)?)?;
-    m.add_function(wrap_pyfunction!(phases::decide_shards, m)?)?;
+    m.add_class::<phases::Decider>()?;
     m.add_function(wrap_pyfunction!(phases::emit_shard, m)?)?;
     m.add("TgcleanError", m.py().get_type::<TgcleanError>())?;
     Ok(())

@@ -64,6 +64,12 @@ impl Run {
         Ok(self.started()?.plan().shards.len())
     }
 
+    /// Bytes of input the plan covers.
+    #[getter]
+    fn input_bytes(&self) -> PyResult<u64> {
+        Ok(self.started()?.plan().bytes())
+    }
+
     /// Finishes the run: the shards' parts (paths, in shard order) joined into the
     /// output, their stats (JSON) added up, `state` (bytes from `decide`) written;
     /// returns the run summary as JSON.
@@ -187,57 +193,101 @@ type RepeatColumns<'py> = (
     Bound<'py, PyBytes>,
 );
 
-/// Each shard's decisions, and the state to write.
-type Decided<'py> = (Vec<Bound<'py, PyBytes>>, Option<Bound<'py, PyBytes>>);
+/// The decide phase, fed one scan at a time (binary forms, in shard order), so that a
+/// task holds the seen-set and one scan, never all of them: with the channel
+/// boilerplate rule, every scan goes through `count` first, then `learn`, then every
+/// scan through `decide`.
+#[pyclass(module = "tgclean._tgclean")]
+pub struct Decider {
+    decider: tgclean::engine::Decider,
+    keeps_state: bool,
+}
 
-/// Decides over the scans of all shards (binary forms, in shard order) after the run's
-/// `--state`, told the run's `repeats` when counted (`(key_hi, key_lo, id_hi, id_lo)`
-/// bytes of the digests found more than once). Gives each shard's decisions (binary
-/// form), then the state to write (bytes; `None` without `--state`).
-#[pyfunction]
-#[pyo3(signature = (scans, repeats=None, options=None))]
-pub fn decide_shards<'py>(
-    py: Python<'py>,
-    scans: Vec<Bound<'py, PyBytes>>,
-    repeats: Option<RepeatColumns<'py>>,
-    options: Option<&Bound<'_, PyDict>>,
-) -> PyResult<Decided<'py>> {
-    let config = config_of(Vec::new(), None, options)?;
-    let repeats = repeats
-        .map(|(kh, kl, ih, il)| {
-            Ok::<_, PyErr>(Repeats {
-                keys: from_halves(kh.as_bytes(), kl.as_bytes())?,
-                ids: from_halves(ih.as_bytes(), il.as_bytes())?,
+#[pymethods]
+impl Decider {
+    /// A decider for a run with `options` (its `state` is read here), told the run's
+    /// `repeats` when they were counted, with room for `input_bytes` of input.
+    #[new]
+    #[pyo3(signature = (options=None, repeats=None, input_bytes=0))]
+    fn new(
+        py: Python<'_>,
+        options: Option<&Bound<'_, PyDict>>,
+        repeats: Option<RepeatColumns<'_>>,
+        input_bytes: u64,
+    ) -> PyResult<Decider> {
+        let config = config_of(Vec::new(), None, options)?;
+        let repeats = repeats
+            .map(|(kh, kl, ih, il)| {
+                Ok::<_, PyErr>(Repeats {
+                    keys: from_halves(kh.as_bytes(), kl.as_bytes())?,
+                    ids: from_halves(ih.as_bytes(), il.as_bytes())?,
+                })
             })
+            .transpose()?;
+        let decider = py
+            .allow_threads(|| {
+                let seen = match &config.state {
+                    Some(path) => Some(tgclean::engine::load_state(path)?),
+                    None => None,
+                };
+                // A seen-set told the repeats holds those only: no room for every key.
+                let room = if repeats.is_some() { 0 } else { input_bytes };
+                let mut decider = tgclean::engine::Decider::new(&config, seen.as_ref(), room);
+                if let Some(repeats) = &repeats {
+                    decider.expect_repeats(repeats);
+                }
+                Ok::<_, Error>(decider)
+            })
+            .map_err(|e| raise(&e))?;
+        Ok(Decider {
+            decider,
+            keeps_state: config.state.is_some(),
         })
-        .transpose()?;
-    let scans: Vec<&[u8]> = scans.iter().map(|s| s.as_bytes()).collect();
-    let (decided, state) = py
-        .allow_threads(|| {
-            let scans = scans
-                .iter()
-                .map(|s| wire::decode_scan(s))
-                .collect::<Result<Vec<_>, _>>()?;
-            let seen = match &config.state {
-                Some(path) => Some(tgclean::engine::load_state(path)?),
-                None => None,
-            };
-            let decisions =
-                tgclean::engine::decide_expecting(&config, &scans, seen.as_ref(), repeats.as_ref());
-            let shards = decisions
-                .shards
-                .iter()
-                .map(wire::encode_decisions)
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut next = decisions.state;
-            let state = config.state.as_ref().map(|_| state::encode(&mut next));
-            Ok::<_, Error>((shards, state))
+    }
+
+    /// Whether the run needs the first pass (`count` over every scan, then `learn`).
+    #[getter]
+    fn counts_templates(&self) -> bool {
+        self.decider.counts_templates()
+    }
+
+    /// First pass: counts one scan's templates.
+    fn count(&mut self, py: Python<'_>, scan: &[u8]) -> PyResult<()> {
+        let decider = &mut self.decider;
+        py.allow_threads(|| {
+            let scan = wire::decode_scan(scan)?;
+            decider.count_scan(&scan);
+            Ok::<_, Error>(())
         })
-        .map_err(|e| raise(&e))?;
-    Ok((
-        decided.iter().map(|d| PyBytes::new(py, d)).collect(),
-        state.map(|s| PyBytes::new(py, &s)),
-    ))
+        .map_err(|e| raise(&e))
+    }
+
+    /// Learns the channel boilerplate from what was counted.
+    fn learn(&mut self, py: Python<'_>) {
+        let decider = &mut self.decider;
+        py.allow_threads(|| decider.learn());
+    }
+
+    /// Judges one scan's posts; its decisions in their binary form.
+    fn decide<'py>(&mut self, py: Python<'py>, scan: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+        let decider = &mut self.decider;
+        let bytes = py
+            .allow_threads(|| {
+                let scan = wire::decode_scan(scan)?;
+                wire::encode_decisions(&decider.decide_scan(&scan))
+            })
+            .map_err(|e| raise(&e))?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// The state to write after the run (bytes), or `None` without `--state`.
+    fn state<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        if !self.keeps_state {
+            return None;
+        }
+        let bytes = py.allow_threads(|| state::encode(&mut self.decider.to_state()));
+        Some(PyBytes::new(py, &bytes))
+    }
 }
 
 /// Emits shard `shard` of `plan` with its `decisions` (binary form) into the file
