@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import time
 import subprocess
 import sys
 from pathlib import Path
@@ -158,3 +160,33 @@ def test_the_command_line_runner_writes_the_cli_bytes(tmp_path: Path) -> None:
     )
     assert bad.returncode == 1
     assert "near_dup=2.0: expected a threshold" in bad.stderr
+
+
+def test_ctrl_c_leaves_no_output_and_the_old_state(tmp_path: Path, generated_dump: Path) -> None:
+    state = tmp_path / "s.state"
+    tgclean.ray.clean([ROOT / "seeds"], tmp_path / "old.jsonl", shards=2, state=state)
+    before = state.read_bytes()
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for i in range(16):
+        (inputs / f"dump{i}.txt").write_bytes(generated_dump.read_bytes())
+    out = tmp_path / "out.jsonl"
+    address = ray.get_runtime_context().gcs_address
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tgclean.ray", str(inputs), "-o", str(out), "--shards", "8",
+         "--state", str(state), "--address", address],
+        stderr=subprocess.PIPE, text=True,
+    )
+    # Interrupt once the run has started (its parts folder exists).
+    for _ in range(600):
+        if list(tmp_path.glob(".tgclean-parts-*")) or proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted; nothing was written" in err
+    assert not out.exists()
+    assert state.read_bytes() == before
+    assert not list(tmp_path.glob(".tgclean-parts-*"))
