@@ -190,3 +190,14 @@ def test_ctrl_c_leaves_no_output_and_the_old_state(tmp_path: Path, generated_dum
     assert not out.exists()
     assert state.read_bytes() == before
     assert not list(tmp_path.glob(".tgclean-parts-*"))
+
+
+def test_counting_with_ray_data_gives_the_same_bytes(tmp_path: Path) -> None:
+    inputs = [ROOT / "seeds", ROOT / "fixtures" / "near-dup" / "input.txt"]
+    expected, expected_stats = cli_run(tmp_path, inputs, {"keep_duplicates": True})
+    stats = tgclean.ray.clean(inputs, tmp_path / "rd.jsonl", shards=3, count_with="ray-data",
+                              keep_duplicates=True)
+    assert (tmp_path / "rd.jsonl").read_bytes() == expected
+    assert without_timings(stats) == without_timings(expected_stats)
+    with pytest.raises(ValueError, match="count_with"):
+        tgclean.ray.clean(inputs, tmp_path / "x.jsonl", count_with="spark")
