@@ -3,10 +3,13 @@
 //! hashtag lines, reactions, and about 30% re-forwarded posts with Unicode perturbations.
 //!
 //! `cargo run --release --example gen_dump -- --mb 1000 --seed 1 > dump.txt`
+//! (`--posts N` stops after N posts, so that every format holds the same posts)
 //! prints on stderr how many posts and distinct long paragraphs it wrote, so a run of
 //! `tgclean` over the dump can be checked against a known answer. With
 //! `--format tg-json` the same posts are written as a Telegram Desktop `result.json`
-//! (one message per post, text as an array of strings and entities, reactions).
+//! (one message per post, text as an array of strings and entities, reactions), and
+//! with `--format jsonl` as scraper JSON Lines (one `{id, date, channel,
+//! forwarded_from, text}` object per line, the reaction line ending the text).
 //! `--footers` adds a footer of each forward source (a subscribe line whose link varies)
 //! to about 60% of the posts: repeated blocks for `--boilerplate channel` to find.
 //! `--edited` makes about 10% of the posts edited reposts of a recent original: a line
@@ -158,9 +161,11 @@ fn main() -> io::Result<()> {
             .unwrap_or(default)
     };
     let target = arg("--mb", 100) * 1_000_000;
-    let tg_json = args
-        .windows(2)
-        .any(|w| w[0] == "--format" && w[1] == "tg-json");
+    // `--posts N` stops after N posts instead: the same posts in every `--format`.
+    let max_posts = arg("--posts", u64::MAX);
+    let format_is = |name: &str| args.windows(2).any(|w| w[0] == "--format" && w[1] == name);
+    let tg_json = format_is("tg-json");
+    let jsonl = format_is("jsonl");
     // `--footers`: each source stamps its own footer (a subscribe line with a link that
     // varies) on most of its posts, so that the channel-boilerplate rule has work to do.
     let footers = args.iter().any(|a| a == "--footers");
@@ -191,7 +196,7 @@ fn main() -> io::Result<()> {
         out.write_all(head.as_bytes())?;
         written += head.len() as u64;
     }
-    while written < target {
+    while written < target && posts < max_posts {
         buf.clear();
         let reforward = !recent.is_empty() && rng.below(10) < 3;
         let edit = !reforward && edited_reposts && !recent.is_empty() && rng.below(9) == 0;
@@ -266,9 +271,11 @@ fn main() -> io::Result<()> {
         };
         posts += 1;
         let source = rng.pick(SOURCES);
-        if !tg_json {
+        // Drawn in every format, so that `--posts` gives the same posts in each.
+        let header_twice = rng.below(4) == 0;
+        if !tg_json && !jsonl {
             buf.push_str(&format!("Forwarded from {source}\n"));
-            if rng.below(4) == 0 {
+            if header_twice {
                 buf.push_str(&format!("Forwarded from {source}\n"));
             }
         }
@@ -319,6 +326,17 @@ fn main() -> io::Result<()> {
             });
             let sep = if posts > 1 { ",\n" } else { "" };
             format!("{sep}  {message}")
+        } else if jsonl {
+            // The reaction line stays in the text, as in the text dump: the grammar reads it.
+            buf.push_str(reaction);
+            let record = serde_json::json!({
+                "id": posts,
+                "date": format!("2023-01-{:02}T{:02}:{:02}:00+00:00", 1 + posts % 28, posts % 24, posts % 60),
+                "channel": "Generated channel",
+                "forwarded_from": source,
+                "text": buf.as_str(),
+            });
+            format!("{record}\n")
         } else {
             buf.push_str(reaction);
             buf.push('\n');

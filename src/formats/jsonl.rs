@@ -175,8 +175,135 @@ impl<'de> Visitor<'de> for &mut ArraySeed<'_> {
 pub static STREAM: super::StreamFormat = super::StreamFormat {
     format: crate::config::Format::Jsonl,
     read: |name, reader, options, sink| read(name, reader, options.text_field, sink),
-    framing: None,
+    framing: Some(super::Framing {
+        applies: |head| !starts_array(head),
+        split: split_lines,
+        parse: parse_line,
+    }),
 };
+
+/// Whether the input is one JSON array (read as a stream) rather than JSON Lines
+/// (framed: the reader thread finds the lines, the workers parse them).
+fn starts_array(head: &[u8]) -> bool {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+}
+
+/// What one line of JSON Lines (line `n`, its text without the terminator) gives: its
+/// item, a problem, or `None` for a blank line. Both ways of reading share it.
+fn line_item(
+    name: &str,
+    n: u64,
+    line: &str,
+    text_field: Option<&str>,
+) -> Option<Result<Item, Error>> {
+    let trimmed = line.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    let problem = |what: String| Error::Parse {
+        path: name.to_owned(),
+        line: n,
+        what,
+    };
+    Some(match serde_json::from_str::<Value>(trimmed) {
+        Ok(v) => scraper_message(&v, text_field, Some(n))
+            .ok_or_else(|| problem("not a JSON object, skipped".into())),
+        Err(e) => Err(problem(format!("invalid JSON, line skipped: {e}"))),
+    })
+}
+
+/// Bytes read from the input at a time when framing lines.
+const SPLIT_READ: usize = 256 << 10;
+
+/// Frames JSON Lines: each line (ended by LF, CRLF or a lone CR, as
+/// [`for_each_line`] ends them) with its number, blank lines passed over.
+fn split_lines(
+    name: &str,
+    reader: &mut dyn std::io::Read,
+    frame: &mut dyn FnMut(super::Frame<'_>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let mut buf: Vec<u8> = Vec::with_capacity(SPLIT_READ * 2);
+    let mut line_no = 0u64;
+    let mut eof = false;
+    let mut start = 0usize;
+    while !eof || start < buf.len() {
+        let end = match memchr::memchr(b'\n', &buf[start..]) {
+            Some(i) => start + i,
+            None if eof => buf.len(),
+            None => {
+                buf.drain(..start);
+                start = 0;
+                let old = buf.len();
+                buf.resize(old + SPLIT_READ, 0);
+                let n = reader.read(&mut buf[old..]).map_err(|source| Error::Read {
+                    path: name.to_owned(),
+                    line: line_no + 1,
+                    source,
+                })?;
+                buf.truncate(old + n);
+                eof = n == 0;
+                continue;
+            }
+        };
+        let line = &buf[start..end];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        for part in line.split(|&b| b == b'\r') {
+            line_no += 1;
+            if !is_blank(part) {
+                frame(super::Frame {
+                    line: line_no,
+                    bytes: part,
+                    channel: None,
+                })?;
+            }
+        }
+        start = end + 1;
+    }
+    Ok(())
+}
+
+/// Whether a line is blank as [`line_item`] sees it (whitespace once its invalid UTF-8
+/// is replaced), looking past ASCII whitespace at the first other byte only.
+fn is_blank(line: &[u8]) -> bool {
+    match line.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => true,
+        Some(b) if b.is_ascii() => false,
+        Some(_) => String::from_utf8_lossy(line).trim().is_empty(),
+    }
+}
+
+/// Parses one framed line: its invalid UTF-8 replaced (and counted), then read as
+/// [`read`] reads a line.
+fn parse_line(
+    name: &str,
+    line: u64,
+    bytes: &[u8],
+    context: &super::FrameContext<'_>,
+) -> super::ParsedFrame {
+    let text_field = context.options.text_field;
+    match simdutf8::basic::from_utf8(bytes) {
+        Ok(text) => super::ParsedFrame {
+            item: line_item(name, line, text, text_field).transpose(),
+            invalid_utf8: 0,
+        },
+        Err(_) => {
+            let mut repaired = String::with_capacity(bytes.len() + 8);
+            let mut invalid_utf8 = 0;
+            for chunk in bytes.utf8_chunks() {
+                repaired.push_str(chunk.valid());
+                if !chunk.invalid().is_empty() {
+                    repaired.push('\u{FFFD}');
+                    invalid_utf8 += 1;
+                }
+            }
+            super::ParsedFrame {
+                item: line_item(name, line, &repaired, text_field).transpose(),
+                invalid_utf8,
+            }
+        }
+    }
+}
 
 /// Reads JSON Lines (one object per line; a bad line is reported and skipped) or, when
 /// the input starts with `[`, one JSON array of objects. Returns how many invalid UTF-8
@@ -187,16 +314,12 @@ pub fn read(
     text_field: Option<&str>,
     sink: &mut dyn ItemSink,
 ) -> Result<u64, Error> {
-    let starts_array = {
-        let head = reader.fill_buf().map_err(|source| Error::Read {
-            path: name.to_owned(),
-            line: 1,
-            source,
-        })?;
-        let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-        head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
-    };
-    if starts_array {
+    let head = reader.fill_buf().map_err(|source| Error::Read {
+        path: name.to_owned(),
+        line: 1,
+        source,
+    })?;
+    if starts_array(head) {
         let mut seed = ArraySeed {
             sink,
             text_field,
@@ -226,26 +349,15 @@ pub fn read(
     }
     let mut output_error = None;
     for_each_line(name, &mut reader, |n, line| {
-        let trimmed = line.trim();
-        if trimmed.is_empty() {
-            return Ok(());
-        }
-        let problem = |what: String| Error::Parse {
-            path: name.to_owned(),
-            line: n,
-            what,
-        };
-        match serde_json::from_str::<Value>(trimmed) {
-            Ok(v) => match scraper_message(&v, text_field, Some(n)) {
-                Some(item) => {
-                    if let Err(e) = sink.item(item) {
-                        output_error = Some(e);
-                        return Err(problem("stopped".into()));
-                    }
+        match line_item(name, n, line, text_field) {
+            None => {}
+            Some(Ok(item)) => {
+                if let Err(e) = sink.item(item) {
+                    output_error = Some(e);
+                    return Err(Error::Interrupted);
                 }
-                None => sink.problem(problem("not a JSON object, skipped".into())),
-            },
-            Err(e) => sink.problem(problem(format!("invalid JSON, line skipped: {e}"))),
+            }
+            Some(Err(problem)) => sink.problem(problem),
         }
         Ok(())
     })
@@ -257,6 +369,70 @@ pub fn read(
 mod tests {
     use super::*;
     use crate::formats::CollectSink;
+
+    /// Reads `input` framed (in reads of `chunk` bytes) then parsed frame by frame, as
+    /// the workers do: the items, the problems and the invalid UTF-8 count.
+    fn framed(input: &[u8], chunk: usize, text_field: Option<&str>) -> (CollectSink, u64) {
+        struct Trickle<'a>(&'a [u8], usize);
+        impl std::io::Read for Trickle<'_> {
+            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.0.len().min(self.1).min(out.len());
+                out[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut frames: Vec<(u64, Vec<u8>)> = Vec::new();
+        split_lines("in.jsonl", &mut Trickle(input, chunk), &mut |f| {
+            frames.push((f.line, f.bytes.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+        let mut sink = CollectSink::default();
+        let mut invalid = 0;
+        let context = crate::formats::FrameContext {
+            channel: None,
+            options: crate::formats::ReadOptions { text_field },
+        };
+        for (line, bytes) in frames {
+            let parsed = parse_line("in.jsonl", line, &bytes, &context);
+            invalid += parsed.invalid_utf8;
+            match parsed.item {
+                Ok(Some(item)) => sink.item(item).unwrap(),
+                Ok(None) => {}
+                Err(e) => sink.problem(e),
+            }
+        }
+        (sink, invalid)
+    }
+
+    #[test]
+    fn framed_lines_give_what_the_stream_gives() {
+        let input: &[u8] = b"{\"id\": 1, \"text\": \"one\"}\r\n\r\n  \t \n\
+            {\"id\": 2, \"text\": \"two\"}\r{\"id\": 3, \"body\": \"three\", \"text\": \"t\"}\n\
+            \xC2\xA0\n{\"id\": 4, \"text\": \"bad \xFF byte\"}\nnot json \xFE\n[1]\n\
+            {\"id\": 5, \"photo\": true}\n\xEF\xBB\xBF{\"id\": 6}\n{\"id\": 7, \"text\": \"last\"}";
+        for text_field in [None, Some("body")] {
+            let mut streamed = CollectSink::default();
+            let invalid = read("in.jsonl", input, text_field, &mut streamed).unwrap();
+            assert!(!streamed.messages().is_empty(), "{streamed:?}");
+            for chunk in [1, 3, 7, 64, 1 << 20] {
+                let (sink, framed_invalid) = framed(input, chunk, text_field);
+                assert_eq!(
+                    format!("{:?}", sink.items),
+                    format!("{:?}", streamed.items),
+                    "{chunk}"
+                );
+                assert_eq!(
+                    sink.problems, streamed.problems,
+                    "read {chunk} bytes at a time"
+                );
+                assert_eq!(framed_invalid, invalid);
+            }
+        }
+        assert!(starts_array(b"\xEF\xBB\xBF \n [{}]"));
+        assert!(!starts_array(b"{\"id\": 1}"));
+    }
 
     #[test]
     fn json_lines_with_telethon_fields() {

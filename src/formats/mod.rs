@@ -42,8 +42,24 @@ pub type ReadStream =
 pub type SplitFrames =
     fn(&str, &mut dyn Read, &mut dyn FnMut(Frame<'_>) -> Result<(), Error>) -> Result<(), Error>;
 
-/// Parses one framed message: input name, line of its first byte, its bytes, its chat.
-pub type ParseFrame = fn(&str, u64, &[u8], Option<&str>) -> Result<Item, Error>;
+/// What parsing one framed message is told besides its bytes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FrameContext<'a> {
+    /// The chat the message belongs to, when the framing found one.
+    pub channel: Option<&'a str>,
+    pub options: ReadOptions<'a>,
+}
+
+/// What one framed message became: a message or a skipped one (`None`: nothing, a
+/// blank line), or a problem with it; and the invalid UTF-8 sequences replaced in it.
+#[derive(Debug)]
+pub struct ParsedFrame {
+    pub item: Result<Option<Item>, Error>,
+    pub invalid_utf8: u64,
+}
+
+/// Parses one framed message: input name, line of its first byte, its bytes.
+pub type ParseFrame = fn(&str, u64, &[u8], &FrameContext<'_>) -> ParsedFrame;
 
 /// A format read as a stream of messages.
 pub struct StreamFormat {
@@ -56,6 +72,8 @@ pub struct StreamFormat {
 
 /// Framing and parsing as two steps.
 pub struct Framing {
+    /// Whether an input starting with these bytes is framed (else read as a stream).
+    pub applies: fn(&[u8]) -> bool,
     pub split: SplitFrames,
     pub parse: ParseFrame,
 }

@@ -21,8 +21,12 @@ pub static STREAM: super::StreamFormat = super::StreamFormat {
     format: crate::config::Format::TgJson,
     read: |name, reader, _, sink| read(name, reader, sink).map(|()| 0),
     framing: Some(super::Framing {
+        applies: |_| true,
         split: |name, reader, frame| split_export(name, reader, frame),
-        parse: parse_message,
+        parse: |name, line, bytes, context| super::ParsedFrame {
+            item: parse_message(name, line, bytes, context.channel).map(Some),
+            invalid_utf8: 0,
+        },
     }),
 };
 

@@ -114,3 +114,60 @@ proptest! {
         }
     }
 }
+
+/// The bytes and summary (timings left out) of a run over `input` (written as
+/// `dump.jsonl` in `dir`, read as JSON Lines) with `threads` threads.
+fn jsonl_run(dir: &std::path::Path, input: &[u8], threads: usize) -> (Vec<u8>, Value) {
+    let path = dir.join("dump.jsonl");
+    let output = dir.join(format!("out-{threads}.jsonl"));
+    fs::write(&path, input).unwrap();
+    let config = Config {
+        inputs: vec![InputSpec::Path(path)],
+        output: Some(output.clone()),
+        format: tgclean::Format::Jsonl,
+        threads,
+        quiet: true,
+        ..Config::default()
+    };
+    let mut stats = serde_json::to_value(tgclean::clean(&config).unwrap()).unwrap();
+    let obj = stats.as_object_mut().unwrap();
+    obj.remove("seconds");
+    obj.remove("mb_per_s");
+    (fs::read(&output).unwrap(), stats)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// JSON Lines are parsed on the reading thread with one thread and framed there and
+    /// parsed on the workers with more: the same records, problems and counts, whatever
+    /// the line endings, blank lines, bad lines or invalid UTF-8.
+    #[test]
+    fn json_lines_give_the_same_bytes_framed_or_streamed(
+        records in prop::collection::vec(
+            (line(), 0u8..8, prop::sample::select(&["\n", "\r\n", "\r"][..])), 0..60),
+    ) {
+        let mut input = Vec::new();
+        for (i, (text, kind, end)) in records.iter().enumerate() {
+            match kind {
+                0 => input.extend_from_slice(b"  "),
+                1 => input.extend_from_slice(b"not json"),
+                2 => input.extend_from_slice(b"\xC2\xA0"),
+                3 => {
+                    input.extend_from_slice(format!("{{\"id\": {i}, \"text\": \"bad ").as_bytes());
+                    input.extend_from_slice(b"\xFF\"}");
+                }
+                4 => input.extend_from_slice(format!("[{i}]").as_bytes()),
+                _ => input.extend_from_slice(
+                    serde_json::json!({"id": i, "text": text, "channel": "c"}).to_string().as_bytes(),
+                ),
+            }
+            input.extend_from_slice(end.as_bytes());
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let streamed = jsonl_run(dir.path(), &input, 1);
+        let framed = jsonl_run(dir.path(), &input, 2);
+        prop_assert_eq!(String::from_utf8_lossy(&framed.0), String::from_utf8_lossy(&streamed.0));
+        prop_assert_eq!(framed.1, streamed.1);
+    }
+}

@@ -1,5 +1,6 @@
-//! The JSON route of the reader: exports and JSON Lines are split or parsed on a reader
-//! thread of their own; posts are built on the workers and handed on in input order.
+//! The JSON route of the reader: exports and JSON Lines are framed (or, when they cannot
+//! be, parsed) on a reader thread of their own; framed messages are parsed and posts
+//! built on the workers, and handed on in input order.
 
 use std::io::{BufRead, Read};
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use super::{BATCH_POSTS, PostSink, ShardReader};
 use crate::engine::interrupt;
 use crate::error::Error;
 use crate::formats::message::{Item, Skip, message_post};
-use crate::formats::{Framing, ItemSink, ReadOptions, StreamFormat};
+use crate::formats::{FrameContext, Framing, ItemSink, ReadOptions, StreamFormat};
 use crate::input::CountingReader;
 use crate::text::post::{Post, build_post};
 
@@ -34,10 +35,12 @@ struct RawMessages {
 /// Bytes of raw messages handed over at once.
 const RAW_BATCH_BYTES: usize = 512 << 10;
 
-/// What a message of an export became on a worker.
+/// What a framed message became on a worker.
 enum Parsed {
     Post(Box<Post>),
     Skipped(Skip),
+    /// A blank line of JSON Lines.
+    Nothing,
     Problem(Error),
 }
 
@@ -143,8 +146,11 @@ impl<S: PostSink> ShardReader<'_, S> {
                     };
                     // With one worker, the reader thread parses the messages too, so that
                     // the two threads share the work; with more, the workers parse.
-                    let result = match &stream.framing {
-                        Some(framing) if !one_worker => {
+                    let framed = stream.framing.as_ref().filter(|framing| {
+                        !one_worker && counted.fill_buf().is_ok_and(|head| (framing.applies)(head))
+                    });
+                    let result = match framed {
+                        Some(framing) => {
                             split_to_queue(name, &mut counted, framing, &sink.tx).map(|()| 0)
                         }
                         _ => (stream.read)(name, &mut counted, &options, &mut sink),
@@ -197,29 +203,39 @@ impl<S: PostSink> ShardReader<'_, S> {
         interrupt::check()?;
         let explaining = self.config.explain.is_some();
         let sketching = self.sketch_posts;
-        let parsed: Vec<Parsed> = self.pool.install(|| {
+        let text_field = self.config.text_field.as_deref();
+        let parsed: Vec<(Parsed, u64)> = self.pool.install(|| {
             raw.messages
                 .par_iter()
                 .map(|(line, range, channel)| {
                     let bytes = raw.bytes.get(range.clone()).unwrap_or_default();
-                    match (framing.parse)(name, *line, bytes, channel.as_deref()) {
-                        Ok(Item::Message(m)) => {
+                    let context = FrameContext {
+                        channel: channel.as_deref(),
+                        options: ReadOptions { text_field },
+                    };
+                    let frame = (framing.parse)(name, *line, bytes, &context);
+                    let parsed = match frame.item {
+                        Ok(Some(Item::Message(m))) => {
                             let mut raw = message_post(m, explaining);
                             raw.sketching = sketching;
                             Parsed::Post(Box::new(build_post(raw)))
                         }
-                        Ok(Item::Skipped(skip)) => Parsed::Skipped(skip),
+                        Ok(Some(Item::Skipped(skip))) => Parsed::Skipped(skip),
+                        Ok(None) => Parsed::Nothing,
                         Err(e) => Parsed::Problem(e),
-                    }
+                    };
+                    (parsed, frame.invalid_utf8)
                 })
                 .collect()
         });
         let mut posts = Vec::with_capacity(parsed.len());
-        for p in parsed {
+        for (p, invalid_utf8) in parsed {
+            self.stats.invalid_utf8 += invalid_utf8;
             match p {
                 Parsed::Post(post) => posts.push(*post),
                 Parsed::Skipped(Skip::Service) => self.stats.skipped_messages.service += 1,
                 Parsed::Skipped(Skip::MediaOnly) => self.stats.skipped_messages.media_only += 1,
+                Parsed::Nothing => {}
                 Parsed::Problem(e) => self.input_error(&e),
             }
         }
