@@ -35,13 +35,17 @@ INPUT_SETS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(INPUT_SETS) + ["realdata"])
+@pytest.mark.parametrize("name", sorted(INPUT_SETS) + ["realdata", "generated"])
 @pytest.mark.parametrize("options", [{}, {"keep_duplicates": True, "near_dup": "off"}])
-def test_clean_writes_the_cli_bytes(tmp_path: Path, name: str, options: dict) -> None:
+def test_clean_writes_the_cli_bytes(
+    tmp_path: Path, name: str, options: dict, request: pytest.FixtureRequest
+) -> None:
     if name == "realdata":
         if not REALDATA.is_dir():
             pytest.skip("../shared/realdata is absent")
         inputs = [REALDATA]
+    elif name == "generated":
+        inputs = [request.getfixturevalue("generated_dump")]
     else:
         inputs = INPUT_SETS[name]
     args = [str(cli()), "clean", "-q", "-o", str(tmp_path / "cli.jsonl"),

@@ -28,20 +28,6 @@ def local_ray():
     ray.shutdown()
 
 
-@pytest.fixture(scope="module")
-def generated_dump(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 3 MB dump from the project's generator, with channel footers and edited
-    reposts, so that every rule has work to do."""
-    gen = ROOT / "target" / "release" / "examples" / "gen_dump"
-    if not gen.exists():
-        pytest.skip(f"no generator at {gen}: run `cargo build --release --examples`")
-    path = tmp_path_factory.mktemp("gen") / "dump.txt"
-    with path.open("wb") as out:
-        subprocess.run([str(gen), "--mb", "3", "--seed", "7", "--footers", "--edited"],
-                       stdout=out, check=True)
-    return path
-
-
 def inputs_of(name: str, generated: Path | None = None) -> list[Path]:
     if name == "realdata":
         if not REALDATA.is_dir():
