@@ -17,7 +17,7 @@ ray = pytest.importorskip("ray")
 import tgclean  # noqa: E402
 import tgclean.ray  # noqa: E402
 
-from test_api import INPUT_SETS, REALDATA, ROOT, cli  # noqa: E402
+from test_api import INPUT_SETS, REALDATA, ROOT, cli, cli_run, without_timings  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -37,20 +37,6 @@ def inputs_of(name: str, generated: Path | None = None) -> list[Path]:
         assert generated is not None
         return [generated]
     return INPUT_SETS[name]
-
-
-def cli_run(tmp: Path, inputs: list[Path], options: dict) -> tuple[bytes, dict]:
-    args = [str(cli()), "clean", "-q", "-o", str(tmp / "cli.jsonl"),
-            "--stats", str(tmp / "cli-stats.json")]
-    for key, value in options.items():
-        flag = "--" + key.replace("_", "-")
-        args += [flag] if value is True else [flag, str(value)]
-    subprocess.run(args + [str(p) for p in inputs], check=False)
-    return (tmp / "cli.jsonl").read_bytes(), json.loads((tmp / "cli-stats.json").read_text())
-
-
-def without_timings(stats: dict) -> dict:
-    return {k: v for k, v in stats.items() if k not in ("seconds", "mb_per_s")}
 
 
 @pytest.mark.parametrize("name", sorted(INPUT_SETS) + ["realdata", "generated"])

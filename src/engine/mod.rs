@@ -22,7 +22,6 @@ mod run;
 pub mod scan;
 mod spill;
 mod state_file;
-pub use state_file::StateLock;
 pub mod wire;
 
 pub use decide::{
