@@ -289,14 +289,7 @@ fn parse_line(
         },
         Err(_) => {
             let mut repaired = String::with_capacity(bytes.len() + 8);
-            let mut invalid_utf8 = 0;
-            for chunk in bytes.utf8_chunks() {
-                repaired.push_str(chunk.valid());
-                if !chunk.invalid().is_empty() {
-                    repaired.push('\u{FFFD}');
-                    invalid_utf8 += 1;
-                }
-            }
+            let invalid_utf8 = crate::input::push_lossy(bytes, &mut repaired);
             super::ParsedFrame {
                 item: line_item(name, line, &repaired, text_field).transpose(),
                 invalid_utf8,

@@ -45,13 +45,7 @@ pub fn for_each_line(
             Ok(s) => s,
             Err(_) => {
                 repaired.clear();
-                for chunk in buf.utf8_chunks() {
-                    repaired.push_str(chunk.valid());
-                    if !chunk.invalid().is_empty() {
-                        repaired.push('\u{FFFD}');
-                        counts.invalid_utf8 += 1;
-                    }
-                }
+                counts.invalid_utf8 += super::push_lossy(&buf, &mut repaired);
                 &repaired
             }
         };

@@ -128,15 +128,22 @@ pub fn read_all_lossy(reader: &mut dyn BufRead) -> io::Result<(String, u64, u64)
     let mut bytes = Vec::new();
     reader.read_to_end(&mut bytes)?;
     let mut text = String::with_capacity(bytes.len());
+    let invalid = push_lossy(&bytes, &mut text);
+    Ok((text, bytes.len() as u64, invalid))
+}
+
+/// Appends `bytes` to `out` as text, each invalid UTF-8 sequence replaced by U+FFFD;
+/// returns how many were replaced (what `invalid_utf8` counts).
+pub fn push_lossy(bytes: &[u8], out: &mut String) -> u64 {
     let mut invalid = 0;
     for chunk in bytes.utf8_chunks() {
-        text.push_str(chunk.valid());
+        out.push_str(chunk.valid());
         if !chunk.invalid().is_empty() {
-            text.push('\u{FFFD}');
+            out.push('\u{FFFD}');
             invalid += 1;
         }
     }
-    Ok((text, bytes.len() as u64, invalid))
+    invalid
 }
 
 /// What the first bytes of an input look like.
