@@ -41,7 +41,7 @@ fn load(c: &mut Criterion) {
             let mut state = decode(&bytes).expect("valid state");
             state.accept_delta();
             let mut deduper = Deduper::new(DedupMode::Paragraph, 24);
-            deduper.preload(&state);
+            deduper.preload(&mut state);
             deduper.seen_keys()
         })
     });

@@ -2,15 +2,16 @@
 //! are new. It is the single owner of the seen-set, so the first copy always wins.
 
 pub mod boilerplate;
+pub mod digest_table;
 pub mod near;
+pub mod sorted_digests;
 pub mod state;
 
 /// Default for `--min-dedup-chars` (SPEC §1).
 pub const DEFAULT_MIN_DEDUP_CHARS: usize = 24;
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
+use crate::dedup::digest_table::DigestTable;
+use crate::dedup::sorted_digests::SortedDigests;
 use crate::dedup::state::SeenState;
 use crate::text::normalise::Digest16;
 use crate::text::post::{Paragraph, Post};
@@ -71,12 +72,12 @@ impl<P: KeyedParagraph> KeyedParagraph for &P {
 }
 
 /// Owner index of keys and ids loaded from `--state`: seen in an earlier run, by a post
-/// this run cannot name.
-const FROM_STATE: u32 = u32::MAX;
+/// this run cannot name. (`u32::MAX` marks an empty slot of the table.)
+const FROM_STATE: u32 = digest_table::VACANT - 1;
 
 /// Owner index of a key or id that occurs more than once in the run (see
 /// [`Deduper::expect_repeats`]) but was not met yet: present in the table, not seen.
-const NOT_YET: u32 = u32::MAX - 1;
+const NOT_YET: u32 = digest_table::VACANT - 2;
 
 /// Digests that occur more than once in a run, counted before it is judged (by a
 /// cluster's aggregation, see [`Deduper::expect_repeats`]).
@@ -96,22 +97,23 @@ impl Repeats {
         I: IntoIterator<Item = (&'k Digest16, K)>,
         K: IntoIterator<Item = &'k Digest16>,
     {
-        let mut keys: DigestMap<u32> = DigestMap::default();
-        let mut ids: DigestMap<u32> = DigestMap::default();
+        let mut keys = DigestTable::new();
+        let mut ids = DigestTable::new();
+        let count = |table: &mut DigestTable, d: &Digest16| match table.get_mut(d) {
+            Some(n) => *n = n.saturating_add(1).min(2),
+            None => {
+                table.insert(*d, 1);
+            }
+        };
         for (id, paragraph_keys) in posts {
-            *ids.entry(*id).or_default() += 1;
+            count(&mut ids, id);
             for k in paragraph_keys {
-                *keys.entry(*k).or_default() += 1;
+                count(&mut keys, k);
             }
         }
-        let repeated = |m: DigestMap<u32>| {
-            let mut v: Vec<Digest16> = m
-                .into_iter()
-                .filter(|(_, n)| *n > 1)
-                .map(|(d, _)| d)
-                .collect();
-            v.sort_unstable();
-            v
+        // The table lists its keys in order: the repeats come out sorted.
+        let repeated = |t: DigestTable| -> Vec<Digest16> {
+            t.iter().filter(|(_, n)| *n > 1).map(|(d, _)| *d).collect()
         };
         Repeats {
             keys: repeated(keys),
@@ -132,29 +134,6 @@ pub enum DedupMode {
     Off,
 }
 
-/// Hasher for keys that already are SHA-256 prefixes: their first 8 bytes are uniformly
-/// distributed, so hashing them again would only cost time.
-#[derive(Default)]
-pub struct DigestHasher(u64);
-
-impl Hasher for DigestHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // `[u8; 16]` hashes as one write of its bytes; fold all of them in so the hasher
-        // stays correct for any input, with the fast path for a digest.
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
-        }
-    }
-}
-
-type DigestMap<V> = HashMap<Digest16, V, BuildHasherDefault<DigestHasher>>;
-
 /// The decision for one post.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -170,10 +149,14 @@ pub enum Verdict {
 pub struct Deduper {
     mode: DedupMode,
     min_chars: usize,
-    /// Paragraph key → index in `owners` of the post that kept its first copy.
-    seen_keys: DigestMap<u32>,
-    /// Post id → index in `owners`.
-    seen_posts: DigestMap<u32>,
+    /// Paragraph key → index in `owners` of the post that kept its first copy, for the
+    /// keys this run met.
+    seen_keys: DigestTable,
+    /// Post id → index in `owners`, for this run's posts.
+    seen_posts: DigestTable,
+    /// Keys and ids earlier runs saw (`--state`), as the state file lists them.
+    base_keys: SortedDigests,
+    base_posts: SortedDigests,
     owners: Vec<Digest16>,
     /// Only keys and ids already in the tables (as [`NOT_YET`]) are remembered: the run's
     /// repeats were counted before it was judged.
@@ -185,8 +168,10 @@ impl Deduper {
         Deduper {
             mode,
             min_chars,
-            seen_keys: DigestMap::default(),
-            seen_posts: DigestMap::default(),
+            seen_keys: DigestTable::new(),
+            seen_posts: DigestTable::new(),
+            base_keys: SortedDigests::default(),
+            base_posts: SortedDigests::default(),
             owners: Vec::new(),
             expecting: false,
         }
@@ -200,92 +185,88 @@ impl Deduper {
         self.seen_keys.reserve(repeats.keys.len());
         self.seen_posts.reserve(repeats.ids.len());
         for k in &repeats.keys {
-            self.seen_keys.entry(*k).or_insert(NOT_YET);
+            if self.seen_keys.get(k).is_none() {
+                self.seen_keys.insert(*k, NOT_YET);
+            }
         }
         for p in &repeats.ids {
-            self.seen_posts.entry(*p).or_insert(NOT_YET);
+            if self.seen_posts.get(p).is_none() {
+                self.seen_posts.insert(*p, NOT_YET);
+            }
         }
         self.expecting = true;
     }
 
     /// The owner of a key seen before, if it was.
     fn seen_key(&self, key: &Digest16) -> Option<u32> {
-        self.seen_keys.get(key).copied().filter(|&o| o != NOT_YET)
+        match self.seen_keys.get(key) {
+            Some(NOT_YET) => None,
+            Some(owner) => Some(owner),
+            None => self.base_keys.contains(key).then_some(FROM_STATE),
+        }
     }
 
     /// Remembers `key` as first kept by `owner`, unless it was seen before; whether it
     /// was new.
     fn remember_key(&mut self, key: Digest16, owner: u32) -> bool {
-        match self.seen_keys.entry(key) {
-            std::collections::hash_map::Entry::Occupied(mut o) => {
-                if *o.get() == NOT_YET {
-                    o.insert(owner);
-                    true
-                } else {
-                    false
-                }
+        match self.seen_keys.get_mut(&key) {
+            Some(o) if *o == NOT_YET => {
+                *o = owner;
+                true
             }
-            std::collections::hash_map::Entry::Vacant(v) => {
+            Some(_) => false,
+            None if self.base_keys.contains(&key) => false,
+            None => {
                 if !self.expecting {
-                    v.insert(owner);
+                    self.seen_keys.insert(key, owner);
                 }
                 true
             }
         }
     }
 
-    /// Makes room for `keys` paragraph keys at once. A seen-set that grows is rebuilt at
-    /// every doubling, each time moving all its keys into fresh memory: on a 1 GB dump
-    /// that was 2.4% of the run's CPU, on the thread that judges.
+    /// Makes room for `keys` paragraph keys at once, so the seen-set does not grow (in
+    /// small steps, a segment at a time) while the run fills it.
     pub fn reserve_keys(&mut self, keys: usize) {
         self.seen_keys.reserve(keys);
     }
 
     /// Whether a post with this id was seen (in this run or, via `--state`, before).
     pub fn knows_post(&self, id: &Digest16) -> bool {
-        self.seen_posts.get(id).is_some_and(|&o| o != NOT_YET)
+        match self.seen_posts.get(id) {
+            Some(owner) => owner != NOT_YET,
+            None => self.base_posts.contains(id),
+        }
     }
 
     /// Number of distinct paragraph keys remembered.
     pub fn seen_keys(&self) -> usize {
-        self.seen_keys.values().filter(|&&o| o != NOT_YET).count()
+        self.base_keys.len() + self.seen_keys.iter().filter(|(_, o)| *o != NOT_YET).count()
     }
 
-    /// Remembers what earlier runs saw (the state's base, after its delta was settled).
-    pub fn preload(&mut self, state: &SeenState) {
-        self.seen_keys.reserve(state.base_keys.len());
-        self.seen_posts.reserve(state.base_posts.len());
-        for k in &state.base_keys {
-            self.seen_keys.insert(*k, FROM_STATE);
-        }
-        for p in &state.base_posts {
-            self.seen_posts.insert(*p, FROM_STATE);
-        }
+    /// Remembers what earlier runs saw: the state's base (after its delta was settled),
+    /// whose keys and ids are taken, not copied.
+    pub fn preload(&mut self, state: &mut SeenState) {
+        self.base_keys = SortedDigests::new(std::mem::take(&mut state.base_keys));
+        self.base_posts = SortedDigests::new(std::mem::take(&mut state.base_posts));
     }
 
     /// The seen-set to persist: what was loaded as the base, what this run added as the
-    /// delta.
-    pub fn to_state(&self) -> SeenState {
-        let mut state = SeenState::default();
-        for (k, owner) in &self.seen_keys {
-            if *owner == NOT_YET {
-                continue;
-            } else if *owner == FROM_STATE {
-                state.base_keys.push(*k);
-            } else {
-                state.delta_keys.push(*k);
-            }
+    /// delta; each sorted. The base is handed over, so this deduper forgets it.
+    pub fn take_state(&mut self) -> SeenState {
+        let delta = |t: &DigestTable| -> Vec<Digest16> {
+            t.iter()
+                .filter(|(_, o)| *o != NOT_YET)
+                .map(|(d, _)| *d)
+                .collect()
+        };
+        SeenState {
+            delta_keys: delta(&self.seen_keys),
+            delta_posts: delta(&self.seen_posts),
+            base_keys: std::mem::take(&mut self.base_keys).into_vec(),
+            base_posts: std::mem::take(&mut self.base_posts).into_vec(),
+            ..SeenState::default()
         }
-        for (p, owner) in &self.seen_posts {
-            if *owner == NOT_YET {
-                continue;
-            } else if *owner == FROM_STATE {
-                state.base_posts.push(*p);
-            } else {
-                state.delta_posts.push(*p);
-            }
-        }
-        state
     }
 
     /// The post that kept the first copy of a paragraph key; `None` when the key came
@@ -302,9 +283,12 @@ impl Deduper {
     }
 
     fn owner_index(&mut self, id: Digest16) -> u32 {
-        let known = self.seen_posts.get(&id).copied();
+        let known = self.seen_posts.get(&id);
         if let Some(i) = known.filter(|&i| i != NOT_YET) {
             return i;
+        }
+        if known.is_none() && self.base_posts.contains(&id) {
+            return FROM_STATE;
         }
         // Owners beyond u32::MAX - 2 posts would collide with NOT_YET and FROM_STATE;
         // they are remembered as seen, just without a name for `duplicate_of`.
@@ -486,12 +470,12 @@ mod tests {
         let mut first = Deduper::new(DedupMode::Paragraph, 24);
         let a = post(&[LONG_A, "Short"]);
         first.judge(&a);
-        let mut state = first.to_state();
+        let mut state = first.take_state();
         assert_eq!(state.delta_keys.len(), 2);
         assert_eq!(state.delta_posts, vec![a.id]);
         state.accept_delta();
         let mut second = Deduper::new(DedupMode::Paragraph, 24);
-        second.preload(&state);
+        second.preload(&mut state);
         assert_eq!(second.judge(&a), Verdict::Duplicate { of: Some(a.id) });
         let reworded = post(&["Other short", LONG_A]);
         assert_eq!(second.judge(&reworded), Verdict::Duplicate { of: None });
@@ -502,7 +486,7 @@ mod tests {
                 keep: vec![false, true]
             }
         );
-        let next = second.to_state();
+        let next = second.take_state();
         assert_eq!(next.base_keys.len(), 2);
         assert_eq!(next.delta_keys.len(), 1);
         assert_eq!(next.delta_posts, vec![b.id]);

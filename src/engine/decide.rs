@@ -132,18 +132,18 @@ pub struct Decider {
 const INPUT_BYTES_PER_KEY: u64 = 1024;
 
 impl Decider {
-    /// A decider for `config`, remembering what `state` saw, with room for the keys of
-    /// `input_bytes` of input.
-    pub fn new(config: &Config, state: Option<&SeenState>, input_bytes: u64) -> Self {
+    /// A decider for `config`, remembering what `state` saw (its keys and ids are taken
+    /// over, not copied), with room for the keys of `input_bytes` of input.
+    pub fn new(config: &Config, mut state: Option<SeenState>, input_bytes: u64) -> Self {
         let mut deduper = Deduper::new(config.dedup, config.min_dedup_chars);
         let mut counts = TemplateCounts::default();
-        if let Some(seen) = state {
+        if let Some(seen) = &mut state {
             deduper.preload(seen);
             counts = TemplateCounts::from_entries(&seen.origin_posts, &seen.templates);
         }
         let near = config.near_dup().map(|threshold| {
             let mut index = NearIndex::new(threshold, config.state.is_some());
-            if let Some(seen) = state {
+            if let Some(seen) = &state {
                 index.preload(&seen.near_base);
             }
             index
@@ -372,8 +372,9 @@ impl Decider {
     }
 
     /// The seen-set, template counts and kept posts' sketches to persist after the run.
-    pub fn to_state(&self) -> SeenState {
-        let mut state = self.deduper.to_state();
+    /// The keys loaded from the state are handed over: call once, at the end.
+    pub fn take_state(&mut self) -> SeenState {
+        let mut state = self.deduper.take_state();
         if self.rule.is_some() {
             (state.origin_posts, state.templates) = self.counts.to_entries();
         }
@@ -433,7 +434,7 @@ pub struct Decisions {
 /// assert!(matches!(d.shards[0].posts[0], PostDecision::Keep { .. }));
 /// assert!(matches!(d.shards[0].posts[1], PostDecision::Duplicate { .. }));
 /// ```
-pub fn decide(config: &Config, scans: &[ShardScan], state: Option<&SeenState>) -> Decisions {
+pub fn decide(config: &Config, scans: &[ShardScan], state: Option<SeenState>) -> Decisions {
     decide_expecting(config, scans, state, None)
 }
 
@@ -443,7 +444,7 @@ pub fn decide(config: &Config, scans: &[ShardScan], state: Option<&SeenState>) -
 pub fn decide_expecting(
     config: &Config,
     scans: &[ShardScan],
-    state: Option<&SeenState>,
+    state: Option<SeenState>,
     repeats: Option<&Repeats>,
 ) -> Decisions {
     // A seen-set told the repeats holds those only: no room for every key.
@@ -462,6 +463,6 @@ pub fn decide_expecting(
     let shards = scans.iter().map(|scan| decider.decide_scan(scan)).collect();
     Decisions {
         shards,
-        state: decider.to_state(),
+        state: decider.take_state(),
     }
 }

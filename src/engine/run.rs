@@ -100,8 +100,7 @@ fn clean_into(config: &Config, records: Option<RecordSink>) -> Result<RunStats, 
         interrupt::install_handler();
     }
     // The state is checked before anything is written: a bad one stops the run here.
-    let locked = state_file::lock_and_load(config)?;
-    let loaded = locked.as_ref().map(|(_, state)| state);
+    let (_lock, loaded) = state_file::lock_and_load(config)?.unzip();
     let pool = worker_pool(config.threads)?;
     let (mut sink, mut explain) = match records {
         Some(records) => (records, open_explain(config)?),
@@ -135,7 +134,7 @@ fn clean_into(config: &Config, records: Option<RecordSink>) -> Result<RunStats, 
             .as_mut()
             .map(|e| e as &mut dyn crate::output::LineSink),
     );
-    let (decider, emitter, mut stats) = match spill {
+    let (mut decider, emitter, mut stats) = match spill {
         Some(mut spill) => {
             let first = CountAndSpill {
                 decider: &mut decider,
@@ -161,7 +160,7 @@ fn clean_into(config: &Config, records: Option<RecordSink>) -> Result<RunStats, 
     };
     stats.merge(&emitter.finish()?);
     interrupt::check()?;
-    let state = config.state.as_ref().map(|_| decider.to_state());
+    let state = config.state.as_ref().map(|_| decider.take_state());
     commit::commit(config, sink, explain, state, stats, started)
 }
 
@@ -226,8 +225,7 @@ pub fn clean_sharded(config: &Config, shards: usize) -> Result<RunStats, Error> 
     if config.handle_signals {
         interrupt::install_handler();
     }
-    let locked = state_file::lock_and_load(config)?;
-    let loaded = locked.as_ref().map(|(_, state)| state);
+    let (_lock, loaded) = state_file::lock_and_load(config)?.unzip();
     let plan = plan(config, shards)?;
     let scans = plan
         .shards

@@ -127,8 +127,7 @@ fn driven(config: Config, shards: usize, dir: &Path) -> tgclean::RunStats {
         .state
         .as_deref()
         .map(|p| tgclean::engine::load_state(p).unwrap());
-    let decisions =
-        tgclean::engine::decide_expecting(&config, &scans, state.as_ref(), Some(&repeats));
+    let decisions = tgclean::engine::decide_expecting(&config, &scans, state, Some(&repeats));
     let mut parts = Vec::new();
     let mut explain_parts = Vec::new();
     let mut stats = Vec::new();

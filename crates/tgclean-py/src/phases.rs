@@ -232,7 +232,7 @@ impl Decider {
                 };
                 // A seen-set told the repeats holds those only: no room for every key.
                 let room = if repeats.is_some() { 0 } else { input_bytes };
-                let mut decider = tgclean::engine::Decider::new(&config, seen.as_ref(), room);
+                let mut decider = tgclean::engine::Decider::new(&config, seen, room);
                 if let Some(repeats) = &repeats {
                     decider.expect_repeats(repeats);
                 }
@@ -280,12 +280,13 @@ impl Decider {
         Ok(PyBytes::new(py, &bytes))
     }
 
-    /// The state to write after the run (bytes), or `None` without `--state`.
-    fn state<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+    /// The state to write after the run (bytes), or `None` without `--state`. Call once:
+    /// the keys loaded from the state are handed over.
+    fn state<'py>(&mut self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
         if !self.keeps_state {
             return None;
         }
-        let bytes = py.allow_threads(|| state::encode(&mut self.decider.to_state()));
+        let bytes = py.allow_threads(|| state::encode(&mut self.decider.take_state()));
         Some(PyBytes::new(py, &bytes))
     }
 }
