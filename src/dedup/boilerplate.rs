@@ -3,10 +3,13 @@
 //! repeated blocks.
 //!
 //! Templates and origins are kept as 8-byte prefixes of their SHA-256 digests: a count
-//! costs 20 bytes of payload (origin, template, count), about 32 resident in the table.
+//! costs 20 bytes of payload (origin, template, count), 20–24 resident in a
+//! [`DigestTable`]; each post counted costs as much again (its origin and id, to count an
+//! exact repeat once).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
+use crate::dedup::digest_table::{self, DigestTable};
 use crate::text::normalise::Digest16;
 
 /// Default of `--boilerplate-min-posts`.
@@ -57,13 +60,46 @@ pub fn prefix(d: &Digest16) -> u64 {
     u64::from_le_bytes(head)
 }
 
+/// A (origin, template) pair as a table key: the template first, whose bits are spread
+/// evenly (the table places keys by their first bits).
+fn template_key(origin: u64, template: u64) -> Digest16 {
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&template.to_be_bytes());
+    key[8..].copy_from_slice(&origin.to_be_bytes());
+    key
+}
+
+/// The (origin, template) pair of a table key.
+fn template_of(key: &Digest16) -> (u64, u64) {
+    let half = |i: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&key[i..i + 8]);
+        u64::from_be_bytes(b)
+    };
+    (half(8), half(0))
+}
+
+/// A (origin, post id) pair as a table key: the id with its first half mixed with the
+/// origin. The same id under two origins gives two keys (the mix is a bijection of the
+/// origin); two different ids collide only if their last 8 bytes are equal as well.
+fn counted_key(origin: u64, id: &Digest16) -> Digest16 {
+    let mut key = *id;
+    let mix = origin.wrapping_mul(0x9E37_79B9_7F4A_7C15).to_le_bytes();
+    for (k, m) in key.iter_mut().zip(mix) {
+        *k ^= m;
+    }
+    key
+}
+
 /// Counts of distinct posts per origin and per (origin, template).
 #[derive(Debug, Clone, Default)]
 pub struct TemplateCounts {
     posts: HashMap<u64, u32>,
-    templates: HashMap<(u64, u64), u32>,
-    /// (origin, post id) pairs counted in this run: an exact duplicate post counts once.
-    counted: HashSet<(u64, Digest16)>,
+    /// (origin, template) pairs ([`template_key`]) → distinct posts.
+    templates: DigestTable,
+    /// (origin, post id) pairs ([`counted_key`]) counted in this run: an exact duplicate
+    /// post counts once.
+    counted: DigestTable,
 }
 
 impl TemplateCounts {
@@ -75,7 +111,7 @@ impl TemplateCounts {
         id: Digest16,
         templates: impl IntoIterator<Item = &'t Digest16>,
     ) {
-        if !self.counted.insert((origin, id)) {
+        if self.counted.insert(counted_key(origin, &id), 0).is_some() {
             return;
         }
         *self.posts.entry(origin).or_default() += 1;
@@ -83,7 +119,13 @@ impl TemplateCounts {
         distinct.sort_unstable();
         distinct.dedup();
         for t in distinct {
-            *self.templates.entry((origin, t)).or_default() += 1;
+            let key = template_key(origin, t);
+            match self.templates.get_mut(&key) {
+                Some(n) => *n = n.saturating_add(1).min(digest_table::VACANT - 1),
+                None => {
+                    self.templates.insert(key, 1);
+                }
+            }
         }
     }
 
@@ -92,10 +134,10 @@ impl TemplateCounts {
         let templates = self
             .templates
             .iter()
+            .map(|(key, count)| (template_of(key), count))
             .filter(|((origin, _), count)| {
-                rule.is_boilerplate(**count, self.posts.get(origin).copied().unwrap_or(0))
+                rule.is_boilerplate(*count, self.posts.get(origin).copied().unwrap_or(0))
             })
-            .map(|(k, c)| (*k, *c))
             .collect();
         Boilerplate { templates }
     }
@@ -117,7 +159,10 @@ impl TemplateCounts {
         let mut templates: Vec<(u64, u64, u32)> = self
             .templates
             .iter()
-            .map(|((o, t), c)| (*o, *t, *c))
+            .map(|(key, c)| {
+                let (o, t) = template_of(key);
+                (o, t, c)
+            })
             .collect();
         templates.sort_unstable();
         (posts, templates)
@@ -125,10 +170,15 @@ impl TemplateCounts {
 
     /// Counts read back from a state (the posts they came from are not known any more).
     pub fn from_entries(posts: &[(u64, u32)], templates: &[(u64, u64, u32)]) -> Self {
+        let mut table = DigestTable::new();
+        table.reserve(templates.len());
+        for (o, t, c) in templates {
+            table.insert(template_key(*o, *t), *c);
+        }
         TemplateCounts {
             posts: posts.iter().copied().collect(),
-            templates: templates.iter().map(|(o, t, c)| ((*o, *t), *c)).collect(),
-            counted: HashSet::new(),
+            templates: table,
+            counted: DigestTable::new(),
         }
     }
 }
@@ -190,6 +240,21 @@ mod tests {
         assert!(!rule.is_boilerplate(4, 40), "below the post minimum");
         assert!(!rule.is_boilerplate(5, 1000), "below the share minimum");
         assert!(rule.is_boilerplate(5, 40));
+    }
+
+    #[test]
+    fn table_keys_give_back_their_pairs() {
+        for (o, t) in [
+            (0, 0),
+            (u64::MAX, 1),
+            (7, u64::MAX),
+            (0x0123_4567, 0x89AB_CDEF),
+        ] {
+            assert_eq!(template_of(&template_key(o, t)), (o, t));
+        }
+        let id = [3u8; 16];
+        assert_ne!(counted_key(1, &id), counted_key(2, &id));
+        assert_eq!(counted_key(0, &id), id);
     }
 
     #[test]

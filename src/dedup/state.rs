@@ -32,6 +32,8 @@
 //! renaming its output, the next run sees the old output and falls back to the base,
 //! so the seen-set and the output can never be out of step.
 
+use std::io::{self, Read, Write};
+
 use sha2::{Digest as _, Sha256};
 
 use crate::dedup::near::{BANDS, NearEntry};
@@ -61,6 +63,8 @@ pub enum StateError {
     Size { expected: u64, actual: u64 },
     #[error("state file checksum does not match: the file is corrupt")]
     Checksum,
+    #[error("cannot read the state file: {0}")]
+    Read(String),
 }
 
 /// The two generations of a state file.
@@ -83,10 +87,11 @@ pub struct SeenState {
 }
 
 impl SeenState {
-    /// Folds the delta into the base (the output it belongs with is in place).
+    /// Folds the delta into the base (the output it belongs with is in place); sorted
+    /// lists stay sorted.
     pub fn accept_delta(&mut self) {
-        self.base_keys.append(&mut self.delta_keys);
-        self.base_posts.append(&mut self.delta_posts);
+        merge_sorted(&mut self.base_keys, std::mem::take(&mut self.delta_keys));
+        merge_sorted(&mut self.base_posts, std::mem::take(&mut self.delta_posts));
         self.near_base.append(&mut self.near_delta);
         self.output = None;
     }
@@ -105,208 +110,289 @@ impl SeenState {
     }
 }
 
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    let mut x = [0u8; 8];
-    x.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(x)
+/// Merges two sorted lists into `into`, in place when `into` has room for both.
+fn merge_sorted(into: &mut Vec<Digest16>, from: Vec<Digest16>) {
+    if from.is_empty() {
+        return;
+    }
+    let (mut i, mut j) = (into.len(), from.len());
+    into.resize(i + j, [0; DIGEST_LEN]);
+    // From the back, so no key is overwritten before it is moved.
+    for k in (0..into.len()).rev() {
+        let take_from = match (i.checked_sub(1), j.checked_sub(1)) {
+            (Some(a), Some(b)) => from[b] > into[a],
+            (None, Some(_)) => true,
+            _ => break,
+        };
+        if take_from {
+            j -= 1;
+            into[k] = from[j];
+        } else {
+            i -= 1;
+            into[k] = into[i];
+        }
+    }
 }
 
-fn digests(body: &[u8]) -> Vec<Digest16> {
-    body.chunks_exact(DIGEST_LEN)
-        .map(|c| {
-            let mut d = [0u8; DIGEST_LEN];
-            d.copy_from_slice(c);
-            d
-        })
-        .collect()
+/// What a state file's body goes through: the file, or the hash of its checksum.
+struct Checksummed(Sha256);
+
+impl Write for Checksummed {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
-/// Serialises a state; each section is sorted so the same seen-set gives the same bytes.
-pub fn encode(state: &mut SeenState) -> Vec<u8> {
-    for v in [
-        &mut state.base_keys,
-        &mut state.delta_keys,
-        &mut state.base_posts,
-        &mut state.delta_posts,
-    ] {
-        v.sort_unstable();
-    }
-    let (hash, path) = match &state.output {
-        Some((h, p)) => (*h, p.as_str()),
-        None => ([0u8; 32], ""),
-    };
-    let path = &path.as_bytes()[..path.len().min(u16::MAX as usize)];
-    let body_len = 2
-        + path.len()
-        + DIGEST_LEN
-            * (state.base_keys.len()
-                + state.delta_keys.len()
-                + state.base_posts.len()
-                + state.delta_posts.len());
-    let mut out = Vec::with_capacity(HEADER_LEN + body_len);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&[DIGEST_LEN as u8, 0, 0, 0]);
-    for n in [
-        state.base_keys.len(),
-        state.delta_keys.len(),
-        state.base_posts.len(),
-        state.delta_posts.len(),
-    ] {
-        out.extend_from_slice(&(n as u64).to_le_bytes());
-    }
-    out.extend_from_slice(&hash);
-    out.extend_from_slice(&[0u8; DIGEST_LEN]); // checksum, filled in below
-    out.extend_from_slice(&(path.len() as u16).to_le_bytes());
-    out.extend_from_slice(path);
+/// Writes everything after the header.
+fn write_body(state: &SeenState, path: &[u8], out: &mut impl Write) -> io::Result<()> {
+    out.write_all(&(path.len() as u16).to_le_bytes())?;
+    out.write_all(path)?;
     for section in [
         &state.base_keys,
         &state.delta_keys,
         &state.base_posts,
         &state.delta_posts,
     ] {
-        for d in section.iter() {
-            out.extend_from_slice(d);
+        out.write_all(section.as_flattened())?;
+    }
+    out.write_all(&(state.origin_posts.len() as u64).to_le_bytes())?;
+    out.write_all(&(state.templates.len() as u64).to_le_bytes())?;
+    for (origin, posts) in &state.origin_posts {
+        out.write_all(&origin.to_le_bytes())?;
+        out.write_all(&posts.to_le_bytes())?;
+    }
+    for (origin, template, posts) in &state.templates {
+        out.write_all(&origin.to_le_bytes())?;
+        out.write_all(&template.to_le_bytes())?;
+        out.write_all(&posts.to_le_bytes())?;
+    }
+    out.write_all(&(state.near_base.len() as u64).to_le_bytes())?;
+    out.write_all(&(state.near_delta.len() as u64).to_le_bytes())?;
+    for e in state.near_base.iter().chain(&state.near_delta) {
+        out.write_all(&e.id)?;
+        let bottom = &e.bottom[..e.bottom.len().min(usize::from(u8::MAX))];
+        out.write_all(&[u8::from(e.complete), bottom.len() as u8])?;
+        out.write_all(&e.signature.to_le_bytes())?;
+        for b in e.bands.iter().chain(bottom) {
+            out.write_all(&b.to_le_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes a state file to `out`, each section sorted so the same seen-set gives the same
+/// bytes. The body is produced twice, once for its checksum (which the header holds) and
+/// once for the file, so the file is never held in memory whole.
+pub fn write_to(state: &mut SeenState, out: &mut impl Write) -> io::Result<()> {
+    for v in [
+        &mut state.base_keys,
+        &mut state.delta_keys,
+        &mut state.base_posts,
+        &mut state.delta_posts,
+    ] {
+        if !v.is_sorted() {
+            v.sort_unstable();
         }
     }
     state.origin_posts.sort_unstable();
     state.templates.sort_unstable();
-    out.extend_from_slice(&(state.origin_posts.len() as u64).to_le_bytes());
-    out.extend_from_slice(&(state.templates.len() as u64).to_le_bytes());
-    for (origin, posts) in &state.origin_posts {
-        out.extend_from_slice(&origin.to_le_bytes());
-        out.extend_from_slice(&posts.to_le_bytes());
+    let (hash, path) = match &state.output {
+        Some((h, p)) => (*h, p.as_str()),
+        None => ([0u8; 32], ""),
+    };
+    let path = &path.as_bytes()[..path.len().min(u16::MAX as usize)];
+    let mut sum = Checksummed(Sha256::new());
+    write_body(state, path, &mut sum)?;
+    let sum = sum.0.finalize();
+    let mut header = Vec::with_capacity(HEADER_LEN);
+    header.extend_from_slice(MAGIC);
+    header.extend_from_slice(&VERSION.to_le_bytes());
+    header.extend_from_slice(&[DIGEST_LEN as u8, 0, 0, 0]);
+    for n in [
+        state.base_keys.len(),
+        state.delta_keys.len(),
+        state.base_posts.len(),
+        state.delta_posts.len(),
+    ] {
+        header.extend_from_slice(&(n as u64).to_le_bytes());
     }
-    for (origin, template, posts) in &state.templates {
-        out.extend_from_slice(&origin.to_le_bytes());
-        out.extend_from_slice(&template.to_le_bytes());
-        out.extend_from_slice(&posts.to_le_bytes());
-    }
-    out.extend_from_slice(&(state.near_base.len() as u64).to_le_bytes());
-    out.extend_from_slice(&(state.near_delta.len() as u64).to_le_bytes());
-    for e in state.near_base.iter().chain(&state.near_delta) {
-        out.extend_from_slice(&e.id);
-        out.push(u8::from(e.complete));
-        let bottom = &e.bottom[..e.bottom.len().min(usize::from(u8::MAX))];
-        out.push(bottom.len() as u8);
-        out.extend_from_slice(&e.signature.to_le_bytes());
-        for b in e.bands.iter().chain(bottom) {
-            out.extend_from_slice(&b.to_le_bytes());
-        }
-    }
-    let sum = Sha256::digest(&out[HEADER_LEN..]);
-    out[80..96].copy_from_slice(&sum[..DIGEST_LEN]);
+    header.extend_from_slice(&hash);
+    header.extend_from_slice(&sum[..DIGEST_LEN]);
+    out.write_all(&header)?;
+    write_body(state, path, out)
+}
+
+/// Serialises a state into memory (see [`write_to`]).
+pub fn encode(state: &mut SeenState) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = write_to(state, &mut out);
     out
 }
 
-fn u32_at(bytes: &[u8], at: usize) -> u32 {
-    let mut b = [0u8; 4];
-    if let Some(s) = bytes.get(at..at + 4) {
-        b.copy_from_slice(s);
-    }
-    u32::from_le_bytes(b)
+/// Reads a state file in order, checking every read against the file's length before
+/// it is made (so a corrupt count cannot ask for memory the file does not back) and
+/// hashing what follows the header.
+struct StateReader<R> {
+    from: R,
+    len: u64,
+    at: u64,
+    sum: Sha256,
 }
 
-/// Parses and verifies a state file.
+impl<R: Read> StateReader<R> {
+    /// Fails unless `n` more bytes are in the file.
+    fn need(&self, n: u64) -> Result<(), StateError> {
+        match self.at.checked_add(n) {
+            Some(end) if end <= self.len => Ok(()),
+            end => Err(StateError::Size {
+                expected: end.unwrap_or(u64::MAX),
+                actual: self.len,
+            }),
+        }
+    }
+
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), StateError> {
+        self.need(buf.len() as u64)?;
+        self.from
+            .read_exact(buf)
+            .map_err(|e| StateError::Read(e.to_string()))?;
+        if self.at >= HEADER_LEN as u64 {
+            self.sum.update(&*buf);
+        }
+        self.at += buf.len() as u64;
+        Ok(())
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], StateError> {
+        let mut b = [0u8; N];
+        self.fill(&mut b)?;
+        Ok(b)
+    }
+
+    fn u64(&mut self) -> Result<u64, StateError> {
+        self.array().map(u64::from_le_bytes)
+    }
+
+    fn u32(&mut self) -> Result<u32, StateError> {
+        self.array().map(u32::from_le_bytes)
+    }
+
+    /// `n` digests, in a list with room for `room` more.
+    fn digests(&mut self, n: u64, room: u64) -> Result<Vec<Digest16>, StateError> {
+        self.need(n.saturating_mul(DIGEST_LEN as u64))?;
+        let n = usize::try_from(n).map_err(|_| StateError::Size {
+            expected: u64::MAX,
+            actual: self.len,
+        })?;
+        let room = usize::try_from(room).unwrap_or(0);
+        // Zeroed memory comes untouched from the system: only what is read fills it.
+        let mut v = vec![[0u8; DIGEST_LEN]; n.saturating_add(room)];
+        v.truncate(n);
+        self.fill(v.as_flattened_mut())?;
+        Ok(v)
+    }
+}
+
+/// Parses and verifies a state file held in memory.
 pub fn decode(bytes: &[u8]) -> Result<SeenState, StateError> {
-    if bytes.len() < 8 || &bytes[..8] != MAGIC {
+    read_from(bytes, bytes.len() as u64)
+}
+
+/// Parses and verifies a state file of `len` bytes read from `from`, without holding the
+/// file in memory: the key and id lists are read straight into place.
+pub fn read_from(from: impl Read, len: u64) -> Result<SeenState, StateError> {
+    let mut r = StateReader {
+        from,
+        len,
+        at: 0,
+        sum: Sha256::new(),
+    };
+    if len < 8 || r.array::<8>()? != *MAGIC {
         return Err(StateError::Foreign);
     }
-    if bytes.len() < HEADER_LEN + 2 {
-        return Err(StateError::Size {
-            expected: (HEADER_LEN + 2) as u64,
-            actual: bytes.len() as u64,
-        });
-    }
-    let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+    r.need((HEADER_LEN + 2 - 8) as u64)?;
+    let version = r.u32()?;
     if ![VERSION_1, VERSION_2, VERSION].contains(&version) {
         return Err(StateError::Version(version));
     }
-    if bytes[12] as usize != DIGEST_LEN {
-        return Err(StateError::KeyLength(bytes[12]));
+    let key_len = r.array::<4>()?[0];
+    if usize::from(key_len) != DIGEST_LEN {
+        return Err(StateError::KeyLength(key_len));
     }
-    let counts = [
-        u64_at(bytes, 16),
-        u64_at(bytes, 24),
-        u64_at(bytes, 32),
-        u64_at(bytes, 40),
-    ];
-    let path_len = u16::from_le_bytes([bytes[96], bytes[97]]) as u64;
+    let counts = [r.u64()?, r.u64()?, r.u64()?, r.u64()?];
+    let hash = r.array::<32>()?;
+    let checksum = r.array::<DIGEST_LEN>()?;
+    let path_len = u16::from_le_bytes(r.array()?);
+    // The list sizes are checked together first: a truncated file is refused before
+    // any of its lists is read.
     let digests_end = counts
         .iter()
-        .try_fold(HEADER_LEN as u64 + 2 + path_len, |acc, n| {
+        .try_fold(r.at + u64::from(path_len), |acc, n| {
             acc.checked_add(n.checked_mul(DIGEST_LEN as u64)?)
         })
         .unwrap_or(u64::MAX);
-    let counts_at = |at: u64| {
-        usize::try_from(at)
-            .ok()
-            .and_then(|at| bytes.get(at..at.checked_add(16)?))
-            .map_or((u64::MAX, u64::MAX), |b| (u64_at(b, 0), u64_at(b, 8)))
-    };
-    // Version 2 on: the boilerplate section's two counts, then its entries.
-    let boilerplate_counts = (version >= VERSION_2).then(|| counts_at(digests_end));
-    let boilerplate_end = match boilerplate_counts {
-        None => digests_end,
-        Some((origins, templates)) => origins
-            .checked_mul(12)
-            .and_then(|o| templates.checked_mul(20).and_then(|t| o.checked_add(t)))
-            .and_then(|b| b.checked_add(16))
-            .and_then(|b| b.checked_add(digests_end))
-            .unwrap_or(u64::MAX),
-    };
-    // Version 3: the near-duplicate section, entries of their own length each.
-    let near = (version >= VERSION).then(|| near_entries(bytes, boilerplate_end));
-    let expected = match &near {
-        None => boilerplate_end,
-        Some((_, _, end)) => *end,
-    };
-    if expected != bytes.len() as u64 {
+    if digests_end > len {
         return Err(StateError::Size {
-            expected,
-            actual: bytes.len() as u64,
+            expected: digests_end,
+            actual: len,
         });
     }
-    let sum = Sha256::digest(&bytes[HEADER_LEN..]);
-    if sum[..DIGEST_LEN] != bytes[80..96] {
-        return Err(StateError::Checksum);
-    }
-    let mut hash = [0u8; 32];
-    hash.copy_from_slice(&bytes[48..80]);
-    let path_end = HEADER_LEN + 2 + path_len as usize;
-    let path = String::from_utf8_lossy(&bytes[HEADER_LEN + 2..path_end]).into_owned();
-    let mut at = path_end;
-    let mut section = |n: u64| {
-        let len = n as usize * DIGEST_LEN;
-        let v = digests(&bytes[at..at + len]);
-        at += len;
-        v
-    };
-    let base_keys = section(counts[0]);
-    let delta_keys = section(counts[1]);
-    let base_posts = section(counts[2]);
-    let delta_posts = section(counts[3]);
+    let mut path = vec![0u8; usize::from(path_len)];
+    r.fill(&mut path)?;
+    let path = String::from_utf8_lossy(&path).into_owned();
+    // The base has room for the delta, which is merged into it when accepted.
+    let base_keys = r.digests(counts[0], counts[1])?;
+    let delta_keys = r.digests(counts[1], 0)?;
+    let base_posts = r.digests(counts[2], counts[3])?;
+    let delta_posts = r.digests(counts[3], 0)?;
     let mut origin_posts = Vec::new();
     let mut templates = Vec::new();
-    if let Some((origins, n)) = boilerplate_counts {
-        let mut at = at + 16;
+    if version >= VERSION_2 {
+        let (origins, n) = (r.u64()?, r.u64()?);
+        r.need(
+            origins
+                .saturating_mul(12)
+                .saturating_add(n.saturating_mul(20)),
+        )?;
         for _ in 0..origins {
-            origin_posts.push((u64_at(bytes, at), u32_at(bytes, at + 8)));
-            at += 12;
+            origin_posts.push((r.u64()?, r.u32()?));
         }
         for _ in 0..n {
-            templates.push((
-                u64_at(bytes, at),
-                u64_at(bytes, at + 8),
-                u32_at(bytes, at + 16),
-            ));
-            at += 20;
+            templates.push((r.u64()?, r.u64()?, r.u32()?));
         }
     }
-    let (near_base, near_delta) = match near {
-        Some((base, delta, _)) => (base, delta),
-        None => (Vec::new(), Vec::new()),
-    };
+    let (mut near_base, mut near_delta) = (Vec::new(), Vec::new());
+    if version >= VERSION {
+        let (base_n, delta_n) = (r.u64()?, r.u64()?);
+        r.need(
+            base_n
+                .saturating_add(delta_n)
+                .saturating_mul(NEAR_ENTRY_HEAD as u64),
+        )?;
+        for i in 0..base_n.saturating_add(delta_n) {
+            let entry = near_entry(&mut r)?;
+            if i < base_n {
+                near_base.push(entry);
+            } else {
+                near_delta.push(entry);
+            }
+        }
+    }
+    if r.at != len {
+        return Err(StateError::Size {
+            expected: r.at,
+            actual: len,
+        });
+    }
+    if r.sum.finalize()[..DIGEST_LEN] != checksum {
+        return Err(StateError::Checksum);
+    }
     Ok(SeenState {
         base_keys,
         delta_keys,
@@ -323,50 +409,23 @@ pub fn decode(bytes: &[u8]) -> Result<SeenState, StateError> {
 /// Bytes of a near-duplicate entry before its n-gram hashes.
 const NEAR_ENTRY_HEAD: usize = DIGEST_LEN + 2 + 8 + 4 * BANDS;
 
-/// The near-duplicate section starting at `at`: its base and delta entries and where it
-/// ends (`u64::MAX` when it runs past the file).
-fn near_entries(bytes: &[u8], at: u64) -> (Vec<NearEntry>, Vec<NearEntry>, u64) {
-    let overrun = (Vec::new(), Vec::new(), u64::MAX);
-    let Some(mut at) = usize::try_from(at).ok() else {
-        return overrun;
-    };
-    let Some(head) = bytes.get(at..at.saturating_add(16)) else {
-        return overrun;
-    };
-    let (base_n, delta_n) = (u64_at(head, 0), u64_at(head, 8));
-    at += 16;
-    let mut entries = Vec::new();
-    let total = base_n.saturating_add(delta_n);
-    for _ in 0..total {
-        let Some(head) = bytes.get(at..at.saturating_add(NEAR_ENTRY_HEAD)) else {
-            return overrun;
-        };
-        let n = usize::from(head[DIGEST_LEN + 1]);
-        let Some(body) = bytes.get(at..at.saturating_add(NEAR_ENTRY_HEAD + 4 * n)) else {
-            return overrun;
-        };
-        let mut id = [0u8; DIGEST_LEN];
-        id.copy_from_slice(&body[..DIGEST_LEN]);
-        let word = |i: usize| u32_at(body, DIGEST_LEN + 10 + 4 * i);
-        let mut bands = [0u32; BANDS];
-        for (i, b) in bands.iter_mut().enumerate() {
-            *b = word(i);
-        }
-        entries.push(NearEntry {
-            id,
-            complete: body[DIGEST_LEN] & 1 == 1,
-            signature: u64_at(body, DIGEST_LEN + 2),
-            bands,
-            bottom: (0..n).map(|i| word(BANDS + i)).collect(),
-        });
-        at += body.len();
+/// One kept post of the near-duplicate section.
+fn near_entry(r: &mut StateReader<impl Read>) -> Result<NearEntry, StateError> {
+    let id = r.array::<DIGEST_LEN>()?;
+    let [flags, n] = r.array::<2>()?;
+    let signature = r.u64()?;
+    let mut bands = [0u32; BANDS];
+    for b in &mut bands {
+        *b = r.u32()?;
     }
-    let delta = entries.split_off(
-        usize::try_from(base_n)
-            .unwrap_or(usize::MAX)
-            .min(entries.len()),
-    );
-    (entries, delta, at as u64)
+    let bottom = (0..n).map(|_| r.u32()).collect::<Result<_, _>>()?;
+    Ok(NearEntry {
+        id,
+        complete: flags & 1 == 1,
+        signature,
+        bands,
+        bottom,
+    })
 }
 
 #[cfg(test)]
@@ -494,6 +553,61 @@ mod tests {
         let mut k = bytes;
         k[12] = 8;
         assert_eq!(decode(&k), Err(StateError::KeyLength(8)));
+    }
+
+    #[test]
+    fn accepting_the_delta_merges_sorted_lists_in_place() {
+        let mut s = decode(&encode(&mut sample())).unwrap();
+        let room = s.base_keys.capacity();
+        assert!(room >= 3, "the base was read with room for the delta");
+        s.accept_delta();
+        assert_eq!(s.base_keys, vec![d(1), d(3), d(9)]);
+        assert_eq!(s.base_posts, vec![d(4), d(5), d(7)]);
+        assert_eq!(s.base_keys.capacity(), room, "no new list");
+        let mut many = SeenState {
+            base_keys: (0..200u8).step_by(2).map(d).collect(),
+            delta_keys: (1..200u8).step_by(3).map(d).collect(),
+            ..SeenState::default()
+        };
+        let mut all: Vec<Digest16> = many
+            .base_keys
+            .iter()
+            .chain(&many.delta_keys)
+            .copied()
+            .collect();
+        all.sort_unstable();
+        many.accept_delta();
+        assert_eq!(many.base_keys, all);
+    }
+
+    /// Hands out its bytes a few at a time, as a slow reader would.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.0.len()).min(7);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn read_from_a_stream_equals_decode_and_huge_counts_are_refused_before_reading() {
+        let bytes = encode(&mut sample());
+        assert_eq!(
+            read_from(Trickle(&bytes), bytes.len() as u64),
+            decode(&bytes)
+        );
+        // A header claiming 2^60 keys: refused by size, nothing allocated for them.
+        let mut huge = bytes.clone();
+        huge[16..24].copy_from_slice(&(1u64 << 60).to_le_bytes());
+        assert!(matches!(decode(&huge), Err(StateError::Size { .. })));
+        // The stream ends before the length it was said to have.
+        assert!(matches!(
+            read_from(&bytes[..100], bytes.len() as u64),
+            Err(StateError::Read(_))
+        ));
     }
 
     #[test]

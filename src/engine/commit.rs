@@ -35,7 +35,7 @@ pub fn commit(
         }
         // The state goes first: if the run dies between the two renames, the state's
         // delta does not match the (old) output and is ignored on the next load.
-        output::prepare_file(path, &state::encode(&mut seen))?.install()?;
+        output::prepare_file_with(path, |out| state::write_to(&mut seen, out))?.install()?;
     }
     if let Some(out) = output {
         out.install()?;

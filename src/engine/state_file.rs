@@ -26,20 +26,21 @@ fn file_sha256(path: &Path) -> Option<[u8; 32]> {
 /// is refused. The delta of the last run counts only if the output it was written with
 /// is still the file at its path (see [`crate::dedup::state`]).
 pub fn load(path: &Path) -> Result<SeenState, Error> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SeenState::default()),
-        Err(source) => {
-            return Err(Error::Open {
-                path: path.display().to_string(),
-                source,
-            });
-        }
-    };
-    let mut seen = state::decode(&bytes).map_err(|source| Error::State {
+    let open = |source| Error::Open {
         path: path.display().to_string(),
         source,
-    })?;
+    };
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SeenState::default()),
+        Err(source) => return Err(open(source)),
+    };
+    let len = file.metadata().map_err(open)?.len();
+    let mut seen =
+        state::read_from(std::io::BufReader::new(file), len).map_err(|source| Error::State {
+            path: path.display().to_string(),
+            source,
+        })?;
     match &seen.output {
         Some((hash, out)) => match file_sha256(Path::new(out)) {
             Some(now) if now != *hash => seen.reject_delta(),

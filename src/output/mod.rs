@@ -191,17 +191,31 @@ fn sync_dir(path: &Path) -> io::Result<()> {
 
 /// Writes `bytes` to a synced temporary file beside `path`, ready to be installed.
 pub fn prepare_file(path: &Path, bytes: &[u8]) -> Result<PendingFile, Error> {
+    let mut pending = prepare_file_with(path, |out| out.write_all(bytes))?;
+    pending.sha256 = Some(Sha256::digest(bytes).into());
+    Ok(pending)
+}
+
+/// Lets `write` fill a synced temporary file beside `path` (through a buffer), ready to
+/// be installed: for files too big to build in memory first.
+pub fn prepare_file_with(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<&File>) -> io::Result<()>,
+) -> Result<PendingFile, Error> {
     let err = |source| Error::Write {
         target: path.display().to_string(),
         source,
     };
-    let mut tmp = temp_beside(path).map_err(err)?;
-    tmp.write_all(bytes).map_err(err)?;
+    let tmp = temp_beside(path).map_err(err)?;
+    let mut out = BufWriter::with_capacity(WRITE_BUFFER, tmp.as_file());
+    write(&mut out).map_err(err)?;
+    out.flush().map_err(err)?;
+    drop(out);
     tmp.as_file().sync_all().map_err(err)?;
     Ok(PendingFile {
         tmp: tmp.into_temp_path(),
         target: path.to_path_buf(),
-        sha256: Some(Sha256::digest(bytes).into()),
+        sha256: None,
     })
 }
 
