@@ -18,6 +18,9 @@
 //! `--near-dup 0.8` should count exactly as many `near_duplicate_posts` as printed. Its
 //! words come from 5,000 made-up words rather than the default profile's 47, as in
 //! real text, where two unrelated posts share few word pairs.
+//! `--profile cyrillic-short` draws another shape of channel: 70 % of the words
+//! Cyrillic, posts of 20–80 words in 3–8 bulleted paragraphs, reactions on 85 % of the
+//! posts (30 % re-forwards, as in the default profile).
 
 use std::io::{self, BufWriter, Write};
 
@@ -121,8 +124,78 @@ fn vocabulary(n: usize) -> Vec<String> {
     words
 }
 
+/// Words of the `cyrillic-short` profile: Cyrillic and Latin, 30 of each.
+const CYRILLIC: &[&str] = &[
+    "сотрудничество",
+    "безопасность",
+    "диалог",
+    "государство",
+    "интеграция",
+    "встреча",
+    "министр",
+    "переговоры",
+    "заявление",
+    "делегация",
+    "развитие",
+    "партнёры",
+    "союз",
+    "регион",
+    "совет",
+    "решение",
+    "вопрос",
+    "позиция",
+    "граждане",
+    "экономика",
+    "визит",
+    "соглашение",
+    "президент",
+    "правительство",
+    "проект",
+    "санкции",
+    "отношения",
+    "мир",
+    "новости",
+    "город",
+];
+const LATIN: &[&str] = &[
+    "minister",
+    "talks",
+    "cooperation",
+    "security",
+    "dialogue",
+    "partners",
+    "relations",
+    "bilateral",
+    "regional",
+    "international",
+    "agenda",
+    "platform",
+    "sovereignty",
+    "union",
+    "state",
+    "council",
+    "meeting",
+    "delegation",
+    "statement",
+    "declaration",
+    "interests",
+    "approach",
+    "development",
+    "architecture",
+    "integration",
+    "Eurasian",
+    "OSCE",
+    "NATO",
+    "summit",
+    "forum",
+];
+
 fn sentence(rng: &mut Rng, serial: u64, vocabulary: &[&str]) -> String {
     let len = 12 + rng.below(30);
+    sentence_of(rng, serial, vocabulary, len)
+}
+
+fn sentence_of(rng: &mut Rng, serial: u64, vocabulary: &[&str], len: usize) -> String {
     let mut s = String::with_capacity(len * 10);
     for i in 0..len {
         if i > 0 {
@@ -178,8 +251,17 @@ fn main() -> io::Result<()> {
     } else {
         Vec::new()
     };
+    let cyrillic_short = args
+        .windows(2)
+        .any(|w| w[0] == "--profile" && w[1] == "cyrillic-short");
     let words: Vec<&str> = if edited_reposts {
         big_vocabulary.iter().map(String::as_str).collect()
+    } else if cyrillic_short {
+        // Equal lists, drawn from uniformly: 7 Cyrillic words in 10.
+        let mut w = Vec::new();
+        (0..7).for_each(|_| w.extend_from_slice(CYRILLIC));
+        (0..3).for_each(|_| w.extend_from_slice(LATIN));
+        w
     } else {
         WORDS.to_vec()
     };
@@ -237,21 +319,40 @@ fn main() -> io::Result<()> {
             }
         } else {
             serial += 1;
-            let title = format!(
-                "{} {}",
-                rng.pick(TITLE_EMOJI),
+            // The emoji is drawn first, as it always was: the default dumps stay the same.
+            let emoji = rng.pick(TITLE_EMOJI);
+            let title = if cyrillic_short {
+                let len = 3 + rng.below(4);
+                sentence_of(&mut rng, serial, &words, len)
+            } else {
                 sentence(&mut rng, serial, &words)
-            );
-            let n = 3 + rng.below(8);
+            };
+            let title = format!("{emoji} {title}");
+            let n = if cyrillic_short {
+                3 + rng.below(6)
+            } else {
+                3 + rng.below(8)
+            };
+            // cyrillic-short: 20–80 words in all, shared among the paragraphs.
+            let total_words = if cyrillic_short {
+                20 + rng.below(61)
+            } else {
+                0
+            };
             let mut paragraphs = Vec::with_capacity(n);
             for _ in 0..n {
                 serial += 1;
-                let marker = if rng.below(2) == 0 {
+                let marker = if cyrillic_short || rng.below(2) == 0 {
                     rng.pick(BULLETS)
                 } else {
                     ""
                 };
-                paragraphs.push((marker.to_owned(), sentence(&mut rng, serial, &words)));
+                let text = if cyrillic_short {
+                    sentence_of(&mut rng, serial, &words, (total_words / n).max(3))
+                } else {
+                    sentence(&mut rng, serial, &words)
+                };
+                paragraphs.push((marker.to_owned(), text));
             }
             distinct += 1 + n as u64;
             let post = Post { title, paragraphs };
@@ -313,6 +414,12 @@ fn main() -> io::Result<()> {
             ));
         }
         let reaction = rng.pick(REACTIONS);
+        // Drawn in this profile only, so that the default profile's dumps stay the same.
+        let reaction = if cyrillic_short && rng.below(20) < 3 {
+            ""
+        } else {
+            reaction
+        };
         let chunk = if tg_json {
             let message = serde_json::json!({
                 "id": posts,
@@ -338,8 +445,10 @@ fn main() -> io::Result<()> {
             });
             format!("{record}\n")
         } else {
-            buf.push_str(reaction);
-            buf.push('\n');
+            if !reaction.is_empty() {
+                buf.push_str(reaction);
+                buf.push('\n');
+            }
             std::mem::take(&mut buf)
         };
         buf.clear();

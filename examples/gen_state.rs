@@ -1,23 +1,34 @@
 //! Writes a `--state` file holding N pseudo-random paragraph keys and N/10 post ids, to
-//! measure loading: `cargo run --release --example gen_state -- --keys 10000000 big.state`.
+//! measure loading: `cargo run --release --example gen_state -- 10000000 [FILE]` (or
+//! `--keys N`; FILE defaults to `gen-N.state`).
 
 use tgclean::dedup::state::{SeenState, encode};
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
+    let positional: Vec<&String> = args
+        .iter()
+        .skip(1)
+        .enumerate()
+        .filter(|(i, a)| !a.starts_with("--") && (*i == 0 || args[*i] != "--keys"))
+        .map(|(_, a)| a)
+        .collect();
     let keys: u64 = args
         .iter()
         .position(|a| a == "--keys")
         .and_then(|i| args.get(i + 1))
+        .or_else(|| {
+            positional
+                .iter()
+                .copied()
+                .find(|a| a.parse::<u64>().is_ok())
+        })
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000_000);
-    let path = args
-        .last()
-        .filter(|a| !a.starts_with("--") && a.parse::<u64>().is_err());
-    let Some(path) = path else {
-        eprintln!("usage: gen_state --keys N FILE");
-        std::process::exit(2);
-    };
+    let path = positional
+        .iter()
+        .find(|a| a.parse::<u64>().is_err())
+        .map_or_else(|| format!("gen-{keys}.state"), |p| p.to_string());
     // splitmix64: distinct, uniformly spread 16-byte keys, like SHA-256 prefixes.
     let mut x: u64 = 0x1234_5678;
     let mut next = || {
@@ -39,9 +50,9 @@ fn main() -> std::io::Result<()> {
         ..SeenState::default()
     };
     let bytes = encode(&mut state);
-    std::fs::write(path, &bytes)?;
+    std::fs::write(&path, &bytes)?;
     eprintln!(
-        "gen_state: {} keys + {} post ids, {} bytes, {:.2} bytes per entry",
+        "gen_state: {path}: {} keys + {} post ids, {} bytes, {:.2} bytes per entry",
         keys,
         keys / 10,
         bytes.len(),

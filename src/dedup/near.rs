@@ -38,6 +38,14 @@ pub const ROWS: usize = 6;
 const _: () = assert!(BANDS * ROWS <= BINS);
 /// Bits of a post's signature: the lowest bit of each of its first 64 MinHash values.
 const SIGNATURE_BITS: u32 = 64;
+/// Kept posts a band hash leads to, at most: the earliest ones. A band shared by more
+/// posts is a phrase many posts repeat (a formulaic channel, a tiny vocabulary), which
+/// says little about any one pair; without the cap every later post with that phrase
+/// would verify against all of them, and the run slowed down with the square of its
+/// posts (1 GB of short posts drawn from 60 words: 222 s instead of ~30). A real
+/// near-duplicate shares most of its 20 bands with its original and is still found
+/// through the others.
+const MAX_POSTS_PER_BAND: usize = 8;
 /// A candidate whose signature matches in fewer bits is not verified: matching bits
 /// estimate the similarity as `2 × share − 1`, and 36 of 64 is 0.125, more than four
 /// standard deviations below what a pair at 0.8 shows even on a post of 30 words.
@@ -315,8 +323,17 @@ impl NearIndex {
         });
         self.bottoms.extend_from_slice(bottom);
         for &band in bands {
-            self.table
-                .insert_unique(table_hash(band), (band, index), |e| table_hash(e.0));
+            let hash = table_hash(band);
+            let crowded = self
+                .table
+                .iter_hash(hash)
+                .filter(|e| e.0 == band)
+                .nth(MAX_POSTS_PER_BAND - 1)
+                .is_some();
+            if !crowded {
+                self.table
+                    .insert_unique(hash, (band, index), |e| table_hash(e.0));
+            }
         }
         if let Some(saved) = &mut self.bands {
             saved.push(*bands);
@@ -413,6 +430,39 @@ mod tests {
             .collect();
         let s = similarity(&a, false, &c, false);
         assert!(s > 0.3 && s < 0.6, "{s}");
+    }
+
+    #[test]
+    fn a_crowded_band_keeps_its_earliest_posts_only() {
+        let mut index = NearIndex::new(0.8, true);
+        let a = sketch(&[BODY]).unwrap();
+        // Posts whose bands all equal `a`'s but whose n-grams share nothing with it:
+        // every one a candidate of `a`, none similar.
+        let decoy = |i: u32| PostSketch {
+            bottom: (0..40).map(|x| 1_000_000 + i * 100 + x).collect(),
+            complete: true,
+            ..a.clone()
+        };
+        for i in 0..20u32 {
+            index.insert([i as u8; 16], &decoy(i));
+        }
+        index.insert([99; 16], &a);
+        let per_band = |band: u32| {
+            index
+                .table
+                .iter_hash(table_hash(band))
+                .filter(|e| e.0 == band)
+                .count()
+        };
+        assert!(a.bands.iter().all(|&b| per_band(b) == MAX_POSTS_PER_BAND));
+        assert_eq!(
+            index.find(&a),
+            None,
+            "a shares only full bands: not indexed"
+        );
+        assert_eq!(index.len(), 21, "still kept, and saved in a state");
+        // The earliest posts are the ones found.
+        assert_eq!(index.find(&decoy(3)).map(|m| m.of), Some([3; 16]));
     }
 
     #[test]
