@@ -124,15 +124,9 @@ fn vocabulary(n: usize) -> Vec<String> {
     words
 }
 
-/// Words of the `cyrillic-short` profile: these 30 Cyrillic ones, and the 28 Latin ones
-/// of [`WORDS`] with [`MORE_LATIN`].
-const CYRILLIC: &[&str] = &[
-    "сотрудничество",
-    "безопасность",
-    "диалог",
-    "государство",
-    "интеграция",
-    "встреча",
+/// Words of the `cyrillic-short` profile: the 6 Cyrillic words of [`WORDS`] and these 24,
+/// and the 28 Latin ones of [`WORDS`] with [`MORE_LATIN`].
+const MORE_CYRILLIC: &[&str] = &[
     "министр",
     "переговоры",
     "заявление",
@@ -234,8 +228,14 @@ fn main() -> io::Result<()> {
             .filter(|w| w.is_ascii())
             .chain(MORE_LATIN.iter().copied())
             .collect();
+        let cyrillic: Vec<&str> = WORDS
+            .iter()
+            .copied()
+            .filter(|w| !w.is_ascii())
+            .chain(MORE_CYRILLIC.iter().copied())
+            .collect();
         let mut w = Vec::new();
-        (0..7).for_each(|_| w.extend_from_slice(CYRILLIC));
+        (0..7).for_each(|_| w.extend_from_slice(&cyrillic));
         (0..3).for_each(|_| w.extend_from_slice(&latin));
         w
     } else {
