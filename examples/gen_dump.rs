@@ -10,6 +10,12 @@
 //! (one message per post, text as an array of strings and entities, reactions), and
 //! with `--format jsonl` as scraper JSON Lines (one `{id, date, channel,
 //! forwarded_from, text}` object per line, the reaction line ending the text).
+//! `--format tgdataset` writes one TGDataset object of channels of 2,000 posts;
+//! `--format tg-html --out-dir DIR` Telegram Desktop HTML pages of 1,000 messages
+//! (`messages.html`, `messages2.html`, …; a message forwarded from the same source as
+//! the one before it is `joined` and names no source, as the app writes it), and
+//! `--format tme-html --out-dir DIR` t.me/s pages of 20 posts. The reaction line ends
+//! the text in these too.
 //! `--footers` adds a footer of each forward source (a subscribe line whose link varies)
 //! to about 60% of the posts: repeated blocks for `--boilerplate channel` to find.
 //! `--edited` makes about 10% of the posts edited reposts of a recent original: a line
@@ -183,6 +189,181 @@ fn perturb(rng: &mut Rng, s: &str) -> String {
     }
 }
 
+/// The formats written as pages or channels rather than one message after another:
+/// TGDataset (channels of [`Layout::posts_per_unit`] posts in one object on stdout),
+/// Telegram Desktop HTML (`messages.html`, `messages2.html`, … of 1,000 messages, as the
+/// app pages an export) and t.me/s pages (20 posts a page), both in `--out-dir`.
+#[derive(Clone, Copy, PartialEq)]
+enum Layout {
+    TgDataset,
+    TgHtml,
+    TmeHtml,
+}
+
+impl Layout {
+    fn from_format(format: &str) -> Option<Layout> {
+        match format {
+            "tgdataset" => Some(Layout::TgDataset),
+            "tg-html" => Some(Layout::TgHtml),
+            "tme-html" => Some(Layout::TmeHtml),
+            _ => None,
+        }
+    }
+
+    fn posts_per_unit(self) -> u64 {
+        match self {
+            Layout::TgDataset => 2000,
+            Layout::TgHtml => 1000,
+            Layout::TmeHtml => 20,
+        }
+    }
+
+    /// The file of page `unit` (from 0), for the paged formats.
+    fn page_name(self, unit: u64) -> String {
+        match self {
+            Layout::TgHtml if unit == 0 => "messages.html".to_owned(),
+            Layout::TgHtml => format!("messages{}.html", unit + 1),
+            _ => format!("page-{:06}.html", unit + 1),
+        }
+    }
+
+    fn open(self, unit: u64) -> String {
+        match self {
+            Layout::TgDataset => {
+                let sep = if unit > 0 { ",\n" } else { "{" };
+                let id = 1_000_000 + unit;
+                format!(
+                    "{sep}\"{id}\": {{\"_id\": {id}, \"creation_date\": 1581437440.0, \"username\": \"generated{unit}\", \"title\": \"Generated channel {unit}\", \"scam\": false, \"text_messages\": {{"
+                )
+            }
+            Layout::TgHtml => "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\"/>\n<title>Exported Data</title>\n</head>\n<body>\n<div class=\"page_wrap\">\n<div class=\"page_header\"><div class=\"content\"><div class=\"text bold\">\nGenerated channel\n</div></div></div>\n<div class=\"page_body chat_page\">\n<div class=\"history\">\n".to_owned(),
+            Layout::TmeHtml => "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Generated channel – Telegram</title></head>\n<body class=\"widget_frame_base tgme_webpreview_body\"><section class=\"tgme_channel_history js-message_history\">\n".to_owned(),
+        }
+    }
+
+    fn close(self) -> &'static str {
+        match self {
+            Layout::TgDataset => "}, \"generic_media\": {}, \"language\": \"en\"}",
+            Layout::TgHtml => "</div>\n</div>\n</div>\n</body>\n</html>\n",
+            Layout::TmeHtml => "</section></body></html>\n",
+        }
+    }
+
+    /// Message `id`, forwarded from `source`. `joined`: a Telegram Desktop message that
+    /// follows one forwarded from the same source, shown without its name.
+    fn message(self, id: u64, source: &str, source_id: usize, text: &str, joined: bool) -> String {
+        let (day, hour, minute) = (1 + id % 28, id % 24, id % 60);
+        match self {
+            Layout::TgDataset => {
+                let epoch = 1_672_531_200 + id * 60;
+                let message = serde_json::json!({
+                    "message": text,
+                    "date": epoch as f64,
+                    "author": null,
+                    "is_forwarded": true,
+                    "forwarded_from_id": source_id,
+                    "forwarded_message_date": (epoch - 3600) as f64,
+                });
+                format!("\"{id}\": {message}")
+            }
+            Layout::TgHtml => {
+                let from = if joined {
+                    String::new()
+                } else {
+                    format!(
+                        "<div class=\"from_name\">\n{} <span class=\"details\"> {day:02}.01.2023 {hour:02}:{minute:02}:00</span>\n</div>\n",
+                        html_escape(source)
+                    )
+                };
+                let class = if joined { " joined" } else { "" };
+                format!(
+                    "<div class=\"message default clearfix{class}\" id=\"message{id}\">\n<div class=\"body\">\n<div class=\"pull_right date details\" title=\"{day:02}.01.2023 {hour:02}:{minute:02}:00\">\n{hour:02}:{minute:02}\n</div>\n<div class=\"forwarded body\">\n{from}<div class=\"text\">\n{}\n</div>\n</div>\n</div>\n</div>\n",
+                    html_lines(text)
+                )
+            }
+            Layout::TmeHtml => format!(
+                "<div class=\"tgme_widget_message_wrap js-widget_message_wrap\"><div class=\"tgme_widget_message text_not_supported_wrap js-widget_message\" data-post=\"generated/{id}\">\n <div class=\"tgme_widget_message_bubble\">\n  <div class=\"tgme_widget_message_author accent_color\"><a class=\"tgme_widget_message_owner_name\" href=\"https://t.me/generated\"><span dir=\"auto\">Generated channel</span></a></div>\n  <div class=\"tgme_widget_message_forwarded_from accent_color\">Forwarded from <a class=\"tgme_widget_message_forwarded_from_name\" href=\"https://t.me/source{source_id}\"><span dir=\"auto\">{}</span></a></div>\n  <div class=\"tgme_widget_message_text js-message_text\" dir=\"auto\">{}</div>\n  <div class=\"tgme_widget_message_footer compact js-message_footer\"><div class=\"tgme_widget_message_info short js-message_info\"><span class=\"tgme_widget_message_views\">{}.{}K</span><span class=\"copyonly\"> views</span><span class=\"tgme_widget_message_meta\"><a class=\"tgme_widget_message_date\" href=\"https://t.me/generated/{id}\"><time datetime=\"2023-01-{day:02}T{hour:02}:{minute:02}:00+00:00\" class=\"time\">{hour:02}:{minute:02}</time></a></span></div></div>\n </div></div></div>\n",
+                html_escape(source),
+                html_lines(text),
+                1 + id % 40,
+                id % 10
+            ),
+        }
+    }
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Text as Telegram writes it into HTML: escaped, a `<br>` for each line break.
+fn html_lines(text: &str) -> String {
+    html_escape(text.trim_end_matches('\n')).replace('\n', "<br>")
+}
+
+/// Where the paged formats go: TGDataset's channels to stdout, HTML pages to files.
+struct Pages<'o> {
+    stdout: &'o mut dyn Write,
+    dir: Option<std::path::PathBuf>,
+    page: Option<BufWriter<std::fs::File>>,
+    /// Units (pages or channels) opened so far, and posts in the current one.
+    units: u64,
+    in_unit: u64,
+}
+
+impl Pages<'_> {
+    fn out(&mut self) -> &mut dyn Write {
+        match &mut self.page {
+            Some(page) => page,
+            None => &mut *self.stdout,
+        }
+    }
+
+    /// Writes one message, opening a new page or channel when the current one is full;
+    /// returns the bytes written.
+    fn write(&mut self, layout: Layout, message: &str) -> io::Result<u64> {
+        let mut written = 0;
+        if self.units == 0 || self.in_unit == layout.posts_per_unit() {
+            written += self.close(layout)?;
+            if let Some(dir) = &self.dir {
+                let path = dir.join(layout.page_name(self.units));
+                self.page = Some(BufWriter::with_capacity(
+                    1 << 20,
+                    std::fs::File::create(path)?,
+                ));
+            }
+            let head = layout.open(self.units);
+            self.out().write_all(head.as_bytes())?;
+            written += head.len() as u64;
+            self.units += 1;
+            self.in_unit = 0;
+        }
+        if layout == Layout::TgDataset && self.in_unit > 0 {
+            self.out().write_all(b", ")?;
+            written += 2;
+        }
+        self.out().write_all(message.as_bytes())?;
+        self.in_unit += 1;
+        Ok(written + message.len() as u64)
+    }
+
+    /// Ends the current page or channel, if one is open.
+    fn close(&mut self, layout: Layout) -> io::Result<u64> {
+        if self.units == 0 {
+            return Ok(0);
+        }
+        let tail = layout.close();
+        self.out().write_all(tail.as_bytes())?;
+        if let Some(mut page) = self.page.take() {
+            page.flush()?;
+        }
+        Ok(tail.len() as u64)
+    }
+}
+
 struct Post {
     title: String,
     paragraphs: Vec<(String, String)>,
@@ -203,6 +384,23 @@ fn main() -> io::Result<()> {
     let format_is = |name: &str| args.windows(2).any(|w| w[0] == "--format" && w[1] == name);
     let tg_json = format_is("tg-json");
     let jsonl = format_is("jsonl");
+    let format_name = args
+        .windows(2)
+        .find(|w| w[0] == "--format")
+        .map_or("text", |w| w[1].as_str());
+    let layout = Layout::from_format(format_name);
+    // The HTML formats are pages: `--out-dir DIR` says where they go.
+    let out_dir = args
+        .windows(2)
+        .find(|w| w[0] == "--out-dir")
+        .map(|w| std::path::PathBuf::from(&w[1]));
+    if matches!(layout, Some(Layout::TgHtml | Layout::TmeHtml)) {
+        let Some(dir) = &out_dir else {
+            eprintln!("gen_dump: --format {format_name} writes pages: give --out-dir DIR");
+            std::process::exit(2);
+        };
+        std::fs::create_dir_all(dir)?;
+    }
     // `--footers`: each source stamps its own footer (a subscribe line with a link that
     // varies) on most of its posts, so that the channel-boilerplate rule has work to do.
     let footers = args.iter().any(|a| a == "--footers");
@@ -242,16 +440,24 @@ fn main() -> io::Result<()> {
         WORDS.to_vec()
     };
     let mut rng = Rng(arg("--seed", 1));
-    let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
     let mut written: u64 = 0;
     let mut serial: u64 = 0;
     let (mut posts, mut reforwards, mut distinct, mut edited) = (0u64, 0u64, 0u64, 0u64);
     // Recent originals, re-forwarded later with perturbations.
     let mut recent: Vec<Post> = Vec::new();
     let mut buf = String::with_capacity(64 * 1024);
+    let mut stdout = BufWriter::with_capacity(1 << 20, io::stdout().lock());
+    let mut pages = Pages {
+        stdout: &mut stdout,
+        dir: out_dir.filter(|_| layout != Some(Layout::TgDataset)),
+        page: None,
+        units: 0,
+        in_unit: 0,
+    };
+    let mut last_source = "";
     if tg_json {
         let head = "{\n \"name\": \"Generated channel\",\n \"type\": \"public_channel\",\n \"id\": 1,\n \"messages\": [\n";
-        out.write_all(head.as_bytes())?;
+        pages.out().write_all(head.as_bytes())?;
         written += head.len() as u64;
     }
     while written < target && posts < max_posts {
@@ -409,6 +615,13 @@ fn main() -> io::Result<()> {
             });
             let sep = if posts > 1 { ",\n" } else { "" };
             format!("{sep}  {message}")
+        } else if let Some(layout) = &layout {
+            // The reaction line stays in the text, as in JSON Lines: the grammar reads it.
+            buf.push_str(reaction);
+            let source_id = 1000 + SOURCES.iter().position(|s| *s == source).unwrap_or(0);
+            let joined = source == last_source && pages.in_unit > 0;
+            last_source = source;
+            layout.message(posts, source, source_id, &buf, joined)
         } else if jsonl {
             // The reaction line stays in the text, as in the text dump: the grammar reads it.
             buf.push_str(reaction);
@@ -427,14 +640,25 @@ fn main() -> io::Result<()> {
             }
             std::mem::take(&mut buf)
         };
+        if let Some(layout) = &layout {
+            written += pages.write(*layout, &chunk)?;
+            continue;
+        }
         buf.clear();
-        out.write_all(chunk.as_bytes())?;
+        pages.out().write_all(chunk.as_bytes())?;
         written += chunk.len() as u64;
     }
     if tg_json {
-        out.write_all(b"\n ]\n}\n")?;
+        pages.out().write_all(b"\n ]\n}\n")?;
     }
-    out.flush()?;
+    if let Some(layout) = layout {
+        written += pages.close(layout)?;
+        if layout == Layout::TgDataset {
+            pages.out().write_all(b"}\n")?;
+            written += 2;
+        }
+    }
+    pages.out().flush()?;
     eprintln!(
         "gen_dump: {written} bytes, {posts} posts ({reforwards} re-forwards, {edited} edited reposts), {distinct} distinct paragraphs incl. titles"
     );
