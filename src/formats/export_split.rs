@@ -3,17 +3,15 @@
 //!
 //! Only the frame of the export is read here: the chat objects, their `name`, their
 //! `messages` arrays, and the `chats` / `left_chats` lists of a whole-account export.
-//! Every other value, and every message, is only scanned for where it ends: strings are
-//! crossed with `memchr`, and brackets counted outside them.
+//! Every other value, and every message, is only scanned for where it ends
+//! ([`super::json_scan`]).
 
 use std::borrow::Cow;
 use std::io::Read;
 use std::sync::Arc;
 
+use super::json_scan::Scanner;
 use crate::error::Error;
-
-/// Bytes read at a time.
-const READ_BYTES: usize = 256 << 10;
 
 /// One message of a `messages` array, as it is in the file.
 pub struct RawMessage<'a> {
@@ -22,219 +20,6 @@ pub struct RawMessage<'a> {
     pub bytes: &'a [u8],
     /// The `name` of the chat it belongs to, when given before `messages`.
     pub channel: Option<&'a Arc<str>>,
-}
-
-/// The streaming scanner: a window of the input, and the line of its first byte.
-struct Scanner<R> {
-    reader: R,
-    name: String,
-    buf: Vec<u8>,
-    /// Next byte to read in `buf`.
-    pos: usize,
-    /// Line of `buf[counted]`; bytes before `counted` have had their newlines counted.
-    line: u64,
-    counted: usize,
-    eof: bool,
-}
-
-/// Where the end of a value is looked for, kept across reads so a value that spans many
-/// reads is scanned once.
-#[derive(Default)]
-struct ValueScan {
-    scanned: usize,
-    depth: usize,
-    in_string: bool,
-    escaped: bool,
-}
-
-impl<R: Read> Scanner<R> {
-    fn error(&mut self, what: impl Into<String>) -> Error {
-        let line = self.line_at(self.pos.min(self.buf.len()));
-        Error::Parse {
-            path: self.name.clone(),
-            line,
-            what: format!(
-                "not a readable Telegram Desktop JSON export: {}",
-                what.into()
-            ),
-        }
-    }
-
-    /// Line of `buf[at]` (`at` not before `counted`).
-    fn line_at(&mut self, at: usize) -> u64 {
-        if at > self.counted {
-            self.line += memchr::memchr_iter(b'\n', &self.buf[self.counted..at]).count() as u64;
-            self.counted = at;
-        }
-        self.line
-    }
-
-    /// Reads more input, keeping `buf[pos..]`; false at the end of the input.
-    fn fill(&mut self) -> Result<bool, Error> {
-        if self.eof {
-            return Ok(false);
-        }
-        self.line_at(self.pos);
-        self.buf.drain(..self.pos);
-        self.counted -= self.pos;
-        self.pos = 0;
-        // `read_to_end` on a `Take` appends without zeroing the room first, and goes on
-        // reading until it has the block or the input ends.
-        let n = (&mut self.reader)
-            .take(READ_BYTES as u64)
-            .read_to_end(&mut self.buf)
-            .map_err(|source| Error::Read {
-                path: self.name.clone(),
-                line: self.line,
-                source,
-            })?;
-        self.eof = n == 0;
-        Ok(n > 0)
-    }
-
-    /// The next byte that is not JSON whitespace, not consumed; `None` at the end.
-    fn peek(&mut self) -> Result<Option<u8>, Error> {
-        loop {
-            while let Some(&b) = self.buf.get(self.pos) {
-                if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
-                    return Ok(Some(b));
-                }
-                self.pos += 1;
-            }
-            if !self.fill()? {
-                return Ok(None);
-            }
-        }
-    }
-
-    fn expect(&mut self, want: u8, what: &str) -> Result<(), Error> {
-        match self.peek()? {
-            Some(b) if b == want => {
-                self.pos += 1;
-                Ok(())
-            }
-            Some(_) => Err(self.error(format!("expected {what}"))),
-            None => Err(self.error(format!("the input ends where {what} was expected"))),
-        }
-    }
-
-    /// The value that starts at the next non-blank byte: its bytes stay in `buf` from
-    /// `pos` to the returned end.
-    fn value_end(&mut self) -> Result<usize, Error> {
-        let Some(first) = self.peek()? else {
-            return Err(self.error("the input ends where a value was expected"));
-        };
-        let mut scan = ValueScan::default();
-        loop {
-            if let Some(end) = self.scan_value(first, &mut scan) {
-                return Ok(end);
-            }
-            if !self.fill()? {
-                // A number or literal may end with the input; nothing else may.
-                if !matches!(first, b'{' | b'[' | b'"') && scan.scanned > 0 {
-                    return Ok(self.pos + scan.scanned);
-                }
-                return Err(self.error("the input ends inside a value"));
-            }
-        }
-    }
-
-    /// Scans on from where `scan` stopped; the end of the value when it is in `buf`.
-    fn scan_value(&self, first: u8, scan: &mut ValueScan) -> Option<usize> {
-        let bytes = &self.buf[self.pos..];
-        let mut i = scan.scanned;
-        if !matches!(first, b'{' | b'[' | b'"') {
-            // A number or a literal: up to the next delimiter.
-            let end = bytes[i..]
-                .iter()
-                .position(|b| matches!(b, b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r'));
-            scan.scanned = bytes.len();
-            return end.map(|e| self.pos + i + e);
-        }
-        while i < bytes.len() {
-            if scan.in_string {
-                if scan.escaped {
-                    scan.escaped = false;
-                    i += 1;
-                    continue;
-                }
-                match memchr::memchr2(b'"', b'\\', &bytes[i..]) {
-                    Some(k) if bytes[i + k] == b'\\' => {
-                        scan.escaped = true;
-                        i += k + 1;
-                    }
-                    Some(k) => {
-                        scan.in_string = false;
-                        i += k + 1;
-                        if scan.depth == 0 {
-                            return Some(self.pos + i);
-                        }
-                    }
-                    None => i = bytes.len(),
-                }
-                continue;
-            }
-            match bytes[i] {
-                b'"' => scan.in_string = true,
-                b'{' | b'[' => scan.depth += 1,
-                b'}' | b']' => {
-                    scan.depth = scan.depth.saturating_sub(1);
-                    if scan.depth == 0 {
-                        scan.scanned = i + 1;
-                        return Some(self.pos + i + 1);
-                    }
-                }
-                _ => {}
-            }
-            i += 1;
-        }
-        scan.scanned = i;
-        None
-    }
-
-    /// The next value's bytes and its line; consumed.
-    fn take_value(&mut self) -> Result<(u64, std::ops::Range<usize>), Error> {
-        let end = self.value_end()?;
-        let line = self.line_at(self.pos);
-        let range = self.pos..end;
-        self.pos = end;
-        Ok((line, range))
-    }
-
-    /// An object key, decoded.
-    fn key(&mut self) -> Result<String, Error> {
-        if self.peek()? != Some(b'"') {
-            return Err(self.error("expected a key"));
-        }
-        let (_, range) = self.take_value()?;
-        serde_json::from_slice(&self.buf[range]).map_err(|e| self.error(e.to_string()))
-    }
-
-    /// After a member or element: true for another, false at `close`.
-    fn next_member(&mut self, close: u8) -> Result<bool, Error> {
-        match self.peek()? {
-            Some(b',') => {
-                self.pos += 1;
-                Ok(true)
-            }
-            Some(b) if b == close => {
-                self.pos += 1;
-                Ok(false)
-            }
-            Some(_) => Err(self.error(format!("expected `,` or `{}`", close as char))),
-            None => Err(self.error("the input ends inside an object or array")),
-        }
-    }
-
-    /// `{` then a first member, or `}` at once: true when there is a member.
-    fn open(&mut self, open: u8, close: u8, what: &str) -> Result<bool, Error> {
-        self.expect(open, what)?;
-        if self.peek()? == Some(close) {
-            self.pos += 1;
-            return Ok(false);
-        }
-        Ok(true)
-    }
 }
 
 /// What the splitter hands on, in input order.
@@ -330,15 +115,7 @@ pub fn split_export(
     reader: impl Read,
     on_message: &mut dyn FnMut(RawMessage<'_>) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    let mut scanner = Scanner {
-        reader,
-        name: name.to_owned(),
-        buf: Vec::with_capacity(READ_BYTES),
-        pos: 0,
-        line: 1,
-        counted: 0,
-        eof: false,
-    };
+    let mut scanner = Scanner::new(name, reader, "Telegram Desktop JSON export");
     let mut split = Split {
         on_message,
         messages_seen: false,

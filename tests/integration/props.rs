@@ -118,13 +118,23 @@ proptest! {
 /// The bytes and summary (timings left out) of a run over `input` (written as
 /// `dump.jsonl` in `dir`, read as JSON Lines) with `threads` threads.
 fn jsonl_run(dir: &std::path::Path, input: &[u8], threads: usize) -> (Vec<u8>, Value) {
-    let path = dir.join("dump.jsonl");
+    format_run(dir, input, tgclean::Format::Jsonl, threads)
+}
+
+/// The same for any format.
+fn format_run(
+    dir: &std::path::Path,
+    input: &[u8],
+    format: tgclean::Format,
+    threads: usize,
+) -> (Vec<u8>, Value) {
+    let path = dir.join("dump.json");
     let output = dir.join(format!("out-{threads}.jsonl"));
     fs::write(&path, input).unwrap();
     let config = Config {
         inputs: vec![InputSpec::Path(path)],
         output: Some(output.clone()),
-        format: tgclean::Format::Jsonl,
+        format,
         threads,
         quiet: true,
         ..Config::default()
@@ -167,6 +177,36 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let streamed = jsonl_run(dir.path(), &input, 1);
         let framed = jsonl_run(dir.path(), &input, 2);
+        prop_assert_eq!(String::from_utf8_lossy(&framed.0), String::from_utf8_lossy(&streamed.0));
+        prop_assert_eq!(framed.1, streamed.1);
+    }
+
+    /// TGDataset is framed and parsed on the reading thread with one thread, and parsed
+    /// on the workers with more: the same records, problems and counts, with bad
+    /// messages, media-only entries and channel names after their messages.
+    #[test]
+    fn tgdataset_gives_the_same_bytes_framed_or_streamed(
+        channels in prop::collection::vec(
+            prop::collection::vec((line(), 0u8..6), 0..30), 0..5),
+    ) {
+        let mut input = String::from("{");
+        for (c, messages) in channels.iter().enumerate() {
+            let texts: Vec<String> = messages.iter().enumerate().map(|(i, (text, kind))| match kind {
+                0 => format!("\"{i}\": {{\"message\": \"\"}}"),
+                1 => format!("\"{i}\": {{\"message\": [1]}}"),
+                2 => format!("\"{i}\": {}", serde_json::json!({"message": text, "is_forwarded": true, "forwarded_from_id": 7})),
+                _ => format!("\"{i}\":\n{}", serde_json::json!({"message": text, "date": 1.6e9 + i as f64})),
+            }).collect();
+            let sep = if c > 0 { "," } else { "" };
+            input.push_str(&format!(
+                "{sep}\n\"{c}\": {{\"text_messages\": {{{}}}, \"generic_media\": {{\"1\": {{}}, \"99\": {{}}}}, \"title\": \"Channel {c}\"}}",
+                texts.join(",\n")
+            ));
+        }
+        input.push_str("}\n");
+        let dir = tempfile::tempdir().unwrap();
+        let streamed = format_run(dir.path(), input.as_bytes(), tgclean::Format::TgDataset, 1);
+        let framed = format_run(dir.path(), input.as_bytes(), tgclean::Format::TgDataset, 2);
         prop_assert_eq!(String::from_utf8_lossy(&framed.0), String::from_utf8_lossy(&streamed.0));
         prop_assert_eq!(framed.1, streamed.1);
     }
