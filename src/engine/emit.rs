@@ -484,9 +484,7 @@ pub fn emit<'s>(
         shard: shard.index,
     };
     let mut reader = ShardReader::new(config, &pool, sink, true);
-    for piece in &shard.pieces {
-        reader.read_piece(&plan.sources, piece)?;
-    }
+    reader.read_pieces(&plan.sources, &shard.pieces)?;
     let ShardReader {
         sink, mut stats, ..
     } = reader;

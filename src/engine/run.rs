@@ -179,13 +179,13 @@ fn read_all(
     for e in &found.errors {
         reader.input_error(e);
     }
-    for index in 0..found.sources.len() {
-        let piece = Piece {
+    let pieces: Vec<Piece> = (0..found.sources.len())
+        .map(|index| Piece {
             source: index as u32,
             range: None,
-        };
-        reader.read_piece(&found.sources, &piece)?;
-    }
+        })
+        .collect();
+    reader.read_pieces(&found.sources, &pieces)?;
     Ok(reader.stats)
 }
 

@@ -196,9 +196,7 @@ pub fn scan(config: &Config, plan: &Plan, shard: &Shard) -> Result<ShardScan, Er
         summarise: config.near_dup().is_some(),
     };
     let mut reader = ShardReader::new(config, &pool, sink, false);
-    for piece in &shard.pieces {
-        reader.read_piece(&plan.sources, piece)?;
-    }
+    reader.read_pieces(&plan.sources, &shard.pieces)?;
     Ok(ShardScan {
         shard: shard.index,
         bytes: reader.stats.bytes,

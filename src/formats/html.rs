@@ -10,12 +10,12 @@ use crate::formats::message::push_unique;
 /// apart by what it contains and read as that.
 pub static ANY_PAGE: super::DocumentFormat = super::DocumentFormat {
     detect: page_format,
-    read: |html, carry, sink| {
+    read: |html| {
         let specific = match page_format(html) {
             Ok(crate::config::Format::TmeHtml) => &super::tme_html::DOCUMENT,
             _ => &super::tg_html::DOCUMENT,
         };
-        (specific.read)(html, carry, sink)
+        (specific.read)(html)
     },
 };
 

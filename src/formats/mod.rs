@@ -79,25 +79,90 @@ pub struct Framing {
     pub parse: ParseFrame,
 }
 
-/// What a page of an export leaves for the next page of the same export.
+/// One page of a paged export, read on its own (on a worker thread): its items, and
+/// what it takes from the page before it, resolved in page order by [`DocumentCarry`].
+#[derive(Debug, Default)]
+pub struct Page {
+    pub items: Vec<Item>,
+    /// Problems with parts of the page; the rest of it was read.
+    pub problems: Vec<Error>,
+    pub continues: Continuation,
+}
+
+/// Collects what a page reader finds, for a [`Page`].
 #[derive(Default)]
+pub struct PageSink {
+    pub items: Vec<Item>,
+    pub problems: Vec<Error>,
+}
+
+impl ItemSink for PageSink {
+    fn item(&mut self, item: Item) -> Result<(), Error> {
+        self.items.push(item);
+        Ok(())
+    }
+
+    fn problem(&mut self, error: Error) {
+        self.problems.push(error);
+    }
+}
+
+/// How a page continues the one before it.
+#[derive(Debug, Default, PartialEq)]
+pub enum Continuation {
+    /// Not at all (a t.me/s page).
+    #[default]
+    Standalone,
+    /// A Telegram Desktop page: a `joined` message forwarded from the same source as the
+    /// one before it names no source, and the one before may be on the page before.
+    Forwards {
+        /// The items (indices) that take the source the page before ended with.
+        inherit: Vec<usize>,
+        /// The source this page ends with (`Some(None)`: its last message was not
+        /// forwarded), unless every forwarded message on it inherited one.
+        last_forward: Option<Option<String>>,
+    },
+}
+
+/// What the pages read so far leave for the next page of the same export.
+#[derive(Debug, Default)]
 pub struct DocumentCarry {
-    tg_html: Option<tg_html::TgHtmlReader>,
+    last_forward: Option<String>,
 }
 
 impl DocumentCarry {
     /// Forgets the previous page: an input of another kind came between.
     pub fn reset(&mut self) {
-        self.tg_html = None;
+        self.last_forward = None;
+    }
+
+    /// Completes `page` with what the pages before it left, and takes what it leaves.
+    pub fn continue_into(&mut self, page: &mut Page) {
+        match &mut page.continues {
+            Continuation::Standalone => self.reset(),
+            Continuation::Forwards {
+                inherit,
+                last_forward,
+            } => {
+                for &i in inherit.iter() {
+                    if let Some(Item::Message(m)) = page.items.get_mut(i) {
+                        m.forwarded_from.clone_from(&self.last_forward);
+                    }
+                }
+                if let Some(last) = last_forward.take() {
+                    self.last_forward = last;
+                }
+            }
+        }
     }
 }
 
-/// A format read as whole documents.
+/// A format read as whole documents (pages).
 pub struct DocumentFormat {
     /// The format a document is read as, or why it is none that this reads.
     pub detect: fn(&str) -> Result<Format, String>,
-    /// Reads one document into `sink`.
-    pub read: fn(&str, &mut DocumentCarry, &mut dyn ItemSink) -> Result<(), Error>,
+    /// Reads one page on its own.
+    pub read: fn(&str) -> Result<Page, Error>,
 }
 
 /// How the engine reads a format.

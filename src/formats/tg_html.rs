@@ -12,24 +12,38 @@ use crate::text::grammar;
 /// Telegram Desktop HTML export pages; a page continues the one before it.
 pub static DOCUMENT: super::DocumentFormat = super::DocumentFormat {
     detect: |_| Ok(crate::config::Format::TgHtml),
-    read: |html, carry, sink| {
-        let mut reader = match carry.tg_html.take() {
-            Some(r) => r,
-            None => TgHtmlReader::new()?,
-        };
-        let result = reader.read(html, sink);
-        carry.tg_html = Some(reader);
-        result
+    read: |html| {
+        let mut reader = TgHtmlReader::new()?;
+        let mut sink = super::PageSink::default();
+        reader.read(html, &mut sink)?;
+        Ok(super::Page {
+            items: sink.items,
+            problems: sink.problems,
+            continues: reader.continuation(),
+        })
     },
 };
 
-/// Reads export pages in order. It remembers the forward source of the last message,
-/// because a `joined` message forwarded from the same source repeats no name.
+/// The forward source of the message before.
+#[derive(Debug, Clone, PartialEq)]
+enum LastForward {
+    /// On the page before: not known while this page is read on its own.
+    PageBefore,
+    Known(Option<String>),
+}
+
+/// Reads export pages, each on its own. It remembers the forward source of the last
+/// message, because a `joined` message forwarded from the same source repeats no name;
+/// the messages that take it from the page before are listed for [`Self::continuation`].
 pub struct TgHtmlReader {
     message: Selector,
     header: Selector,
     reaction: Selector,
-    last_forward: Option<String>,
+    last_forward: LastForward,
+    /// Items handed on from the page being read, and those of them that inherit the
+    /// source of the page before.
+    items: usize,
+    inherit: Vec<usize>,
 }
 
 impl TgHtmlReader {
@@ -38,17 +52,28 @@ impl TgHtmlReader {
             message: selector("div.message")?,
             header: selector("div.page_header div.text")?,
             reaction: selector(".reactions .reaction")?,
-            last_forward: None,
+            last_forward: LastForward::PageBefore,
+            items: 0,
+            inherit: Vec::new(),
         })
     }
 
-    /// Forgets the previous page: the next page starts a new export.
-    pub fn reset(&mut self) {
-        self.last_forward = None;
+    /// How the page last read continues the one before it.
+    pub fn continuation(&self) -> super::Continuation {
+        super::Continuation::Forwards {
+            inherit: self.inherit.clone(),
+            last_forward: match &self.last_forward {
+                LastForward::PageBefore => None,
+                LastForward::Known(source) => Some(source.clone()),
+            },
+        }
     }
 
-    /// Sends every message of one page to `sink`.
+    /// Sends every message of one page to `sink`; the page is read on its own.
     pub fn read(&mut self, html: &str, sink: &mut dyn ItemSink) -> Result<(), Error> {
+        self.last_forward = LastForward::PageBefore;
+        self.items = 0;
+        self.inherit.clear();
         let doc = Html::parse_document(html);
         let channel = doc.select(&self.header).next().map(|h| {
             let mut none = Vec::new();
@@ -58,6 +83,7 @@ impl TgHtmlReader {
         for el in messages {
             if has_class(el, "service") {
                 sink.item(Item::Skipped(Skip::Service))?;
+                self.items += 1;
                 continue;
             }
             if !has_class(el, "default") {
@@ -65,6 +91,7 @@ impl TgHtmlReader {
             }
             let item = self.message_item(el, channel.as_deref());
             sink.item(item)?;
+            self.items += 1;
         }
         Ok(())
     }
@@ -94,15 +121,20 @@ impl TgHtmlReader {
                         .trim()
                         .to_owned()
                 });
-                let source = named
-                    .filter(|s| !s.is_empty())
-                    .or(self.last_forward.clone());
-                self.last_forward.clone_from(&source);
-                msg.forwarded_from = source;
+                match named.filter(|s| !s.is_empty()) {
+                    Some(source) => {
+                        self.last_forward = LastForward::Known(Some(source.clone()));
+                        msg.forwarded_from = Some(source);
+                    }
+                    None => match &self.last_forward {
+                        LastForward::Known(source) => msg.forwarded_from.clone_from(source),
+                        LastForward::PageBefore => self.inherit.push(self.items),
+                    },
+                }
                 child_with(fwd, &["text"])
             }
             None => {
-                self.last_forward = None;
+                self.last_forward = LastForward::Known(None);
                 child_with(body, &["text"])
             }
         };
@@ -182,5 +214,63 @@ mod tests {
         assert_eq!(m[1].links, ["https://x.org/c"]);
         assert_eq!(m[1].date.unwrap().iso(), "2017-09-02T23:45:41+03:00");
         assert_eq!(m[2].forwarded_from.as_deref(), Some("Other Dev"));
+    }
+
+    /// A page of forwarded messages: `first` names its source, the others are joined.
+    fn page(first: Option<&str>, ids: std::ops::Range<u32>) -> String {
+        let mut html = String::from("<div class=\"history\">");
+        for id in ids {
+            let (class, from) = match (id, first) {
+                (0 | 10, Some(name)) => ("", format!("<div class=\"from_name\">{name}</div>")),
+                _ => (" joined", String::new()),
+            };
+            html.push_str(&format!(
+                "<div class=\"message default clearfix{class}\" id=\"message{id}\"><div class=\"body\">\
+                 <div class=\"forwarded body\">{from}<div class=\"text\">Post {id}</div></div></div></div>"
+            ));
+        }
+        html.push_str("</div>");
+        html
+    }
+
+    fn forwards(page: &crate::formats::Page) -> Vec<Option<&str>> {
+        page.items
+            .iter()
+            .map(|i| match i {
+                Item::Message(m) => m.forwarded_from.as_deref(),
+                Item::Skipped(_) => Some("skipped"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_page_read_on_its_own_takes_its_first_sources_from_the_page_before() {
+        let first = (DOCUMENT.read)(&page(Some("TASS"), 0..2)).unwrap();
+        let mut second = (DOCUMENT.read)(&page(None, 2..4)).unwrap();
+        assert_eq!(forwards(&second), [None, None], "unknown on its own");
+        assert_eq!(
+            second.continues,
+            crate::formats::Continuation::Forwards {
+                inherit: vec![0, 1],
+                last_forward: None
+            }
+        );
+        let mut carry = crate::formats::DocumentCarry::default();
+        let mut first = first;
+        carry.continue_into(&mut first);
+        carry.continue_into(&mut second);
+        assert_eq!(forwards(&second), [Some("TASS"), Some("TASS")]);
+        // A page that names its own source passes that on, not the one before.
+        let mut third = (DOCUMENT.read)(&page(Some("RIA"), 10..12)).unwrap();
+        let mut fourth = (DOCUMENT.read)(&page(None, 12..13)).unwrap();
+        carry.continue_into(&mut third);
+        carry.continue_into(&mut fourth);
+        assert_eq!(forwards(&third), [Some("RIA"), Some("RIA")]);
+        assert_eq!(forwards(&fourth), [Some("RIA")]);
+        // After an input of another kind nothing is carried.
+        carry.reset();
+        let mut fifth = (DOCUMENT.read)(&page(None, 13..14)).unwrap();
+        carry.continue_into(&mut fifth);
+        assert_eq!(forwards(&fifth), [None]);
     }
 }

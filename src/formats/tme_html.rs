@@ -27,9 +27,14 @@ const REPLY: &str = "tgme_widget_message_reply";
 /// The public web preview `t.me/s/<channel>`: each page on its own.
 pub static DOCUMENT: super::DocumentFormat = super::DocumentFormat {
     detect: |_| Ok(crate::config::Format::TmeHtml),
-    read: |html, carry, sink| {
-        carry.reset();
-        TmeHtmlReader::new()?.read(html, sink)
+    read: |html| {
+        let mut sink = super::PageSink::default();
+        TmeHtmlReader::new()?.read(html, &mut sink)?;
+        Ok(super::Page {
+            items: sink.items,
+            problems: sink.problems,
+            continues: super::Continuation::Standalone,
+        })
     },
 };
 

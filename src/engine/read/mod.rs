@@ -85,7 +85,27 @@ pub struct ShardReader<'c, S> {
     format: Format,
     /// Kept across consecutive HTML export pages: a page may continue the previous one.
     carry: DocumentCarry,
+    /// Pages read but not yet parsed, and problems met after the first of them (they keep
+    /// their place in the report); parsed together on the workers.
+    pending: Vec<Pending>,
+    pending_bytes: usize,
 }
+
+/// A page waiting to be parsed, or a problem that came after one.
+enum Pending {
+    Page {
+        file: u32,
+        name: String,
+        format: Format,
+        document: &'static formats::DocumentFormat,
+        html: String,
+    },
+    Problem(String),
+}
+
+/// Bytes of HTML pages parsed at once: a few Telegram Desktop pages (about 4 MB each for
+/// 1,000 messages), or a few hundred t.me/s pages.
+const PENDING_PAGE_BYTES: usize = 16 << 20;
 
 impl<S: PostSink> ItemSink for ShardReader<'_, S> {
     fn item(&mut self, item: Item) -> Result<(), Error> {
@@ -122,6 +142,8 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
             name: String::new(),
             format: Format::Text,
             carry: DocumentCarry::default(),
+            pending: Vec::new(),
+            pending_bytes: 0,
         }
     }
 
@@ -132,6 +154,10 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
 
     /// [`ShardReader::input_error`] for a problem already reported as text.
     pub fn input_problem(&mut self, report: String) {
+        if !self.pending.is_empty() {
+            self.pending.push(Pending::Problem(report));
+            return;
+        }
         if self.report {
             eprintln!("tgclean: {report}");
         }
@@ -199,9 +225,22 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
         }
     }
 
-    /// Reads one piece of an input to its end. Returns `Err` only for output failures
-    /// and interruptions; input problems are counted and the run goes on.
-    pub fn read_piece(&mut self, sources: &[InputSource], piece: &Piece) -> Result<(), Error> {
+    /// Reads the pieces of a shard, in order, to their end. Returns `Err` only for output
+    /// failures and interruptions; input problems are counted and the run goes on.
+    pub fn read_pieces<'p>(
+        &mut self,
+        sources: &[InputSource],
+        pieces: impl IntoIterator<Item = &'p Piece>,
+    ) -> Result<(), Error> {
+        for piece in pieces {
+            self.read_piece(sources, piece)?;
+        }
+        self.parse_pages()
+    }
+
+    /// Reads one piece of an input to its end (an HTML page is only read, and parsed
+    /// with the pages after it).
+    fn read_piece(&mut self, sources: &[InputSource], piece: &Piece) -> Result<(), Error> {
         let Some(source) = sources.get(piece.source as usize) else {
             return Err(Error::Config(format!(
                 "a shard names input {} of {}",
@@ -230,14 +269,16 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
         let first_line = piece.range.as_ref().map_or(1, |r| r.first_line);
         let result = match formats::route(format) {
             Route::Lines => {
+                self.parse_pages()?;
                 self.carry.reset();
                 self.read_text(reader, first_line)
             }
             Route::Stream(stream) => {
+                self.parse_pages()?;
                 self.carry.reset();
                 self.read_stream(reader, stream)
             }
-            Route::Document(document) => self.read_document(source, &mut *reader, document),
+            Route::Document(document) => self.read_page(source, &mut *reader, document),
         };
         // Whatever was read before an input error is still cleaned and written.
         self.process_batch()?;
@@ -251,29 +292,89 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
         }
     }
 
-    /// Reads a whole document, tells its format, and reads its messages.
-    fn read_document(
+    /// Reads a whole page and tells its format; it is parsed with the pages after it.
+    fn read_page(
         &mut self,
         source: &InputSource,
         reader: &mut dyn BufRead,
         document: &'static formats::DocumentFormat,
     ) -> Result<(), Error> {
-        let (doc, bytes, invalid) = input::read_all_lossy(reader).map_err(|e| Error::Read {
+        let (html, bytes, invalid) = input::read_all_lossy(reader).map_err(|e| Error::Read {
             path: source.name.clone(),
             line: 1,
             source: e,
         })?;
         self.stats.bytes += bytes;
         self.stats.invalid_utf8 += invalid;
-        let format = (document.detect)(&doc).map_err(|what| Error::UnknownFormat {
+        let format = (document.detect)(&html).map_err(|what| Error::UnknownFormat {
             path: source.name.clone(),
             what,
         })?;
-        self.format = format;
-        let mut carry = std::mem::take(&mut self.carry);
-        let result = (document.read)(&doc, &mut carry, self);
-        self.carry = carry;
-        result
+        self.pending_bytes += html.len();
+        self.pending.push(Pending::Page {
+            file: self.file,
+            name: source.name.clone(),
+            format,
+            document,
+            html,
+        });
+        if self.pending_bytes >= PENDING_PAGE_BYTES {
+            self.parse_pages()?;
+        }
+        Ok(())
+    }
+
+    /// Parses the pages read so far on the workers, each on its own, then completes
+    /// each with what the page before left and hands its messages on, in page order.
+    fn parse_pages(&mut self) -> Result<(), Error> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        interrupt::check()?;
+        let pending = std::mem::take(&mut self.pending);
+        self.pending_bytes = 0;
+        // The input being read when the pages are parsed is taken up again after them.
+        let reading = (self.file, std::mem::take(&mut self.name), self.format);
+        let parsed: Vec<Option<Result<formats::Page, Error>>> = self.pool.install(|| {
+            pending
+                .par_iter()
+                .map(|p| match p {
+                    Pending::Page { document, html, .. } => Some((document.read)(html)),
+                    Pending::Problem(_) => None,
+                })
+                .collect()
+        });
+        for (entry, page) in pending.into_iter().zip(parsed) {
+            match (entry, page) {
+                (
+                    Pending::Page {
+                        file, name, format, ..
+                    },
+                    Some(page),
+                ) => {
+                    self.file = file;
+                    self.name = name;
+                    self.format = format;
+                    match page {
+                        Ok(mut page) => {
+                            self.carry.continue_into(&mut page);
+                            for item in page.items {
+                                ItemSink::item(self, item)?;
+                            }
+                            self.process_batch()?;
+                            for problem in page.problems {
+                                self.input_error(&problem);
+                            }
+                        }
+                        Err(e) => self.input_error(&e),
+                    }
+                }
+                (Pending::Problem(report), _) => self.input_problem(report),
+                (Pending::Page { .. }, None) => {}
+            }
+        }
+        (self.file, self.name, self.format) = reading;
+        Ok(())
     }
 
     fn process_batch(&mut self) -> Result<(), Error> {
