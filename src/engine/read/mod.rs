@@ -89,7 +89,13 @@ pub struct ShardReader<'c, S> {
     /// their place in the report); parsed together on the workers.
     pending: Vec<Pending>,
     pending_bytes: usize,
+    /// The group of pages before, being parsed on the workers while this thread reads
+    /// the next group and hands on the posts of the one before that.
+    in_flight: Option<std::sync::mpsc::Receiver<ParsedPages>>,
 }
+
+/// A group of pages (and problems between them) with what each page became.
+type ParsedPages = (Vec<Pending>, Vec<Option<Result<formats::Page, Error>>>);
 
 /// A page waiting to be parsed, or a problem that came after one.
 enum Pending {
@@ -144,6 +150,7 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
             carry: DocumentCarry::default(),
             pending: Vec::new(),
             pending_bytes: 0,
+            in_flight: None,
         }
     }
 
@@ -154,7 +161,7 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
 
     /// [`ShardReader::input_error`] for a problem already reported as text.
     pub fn input_problem(&mut self, report: String) {
-        if !self.pending.is_empty() {
+        if !self.pending.is_empty() || self.in_flight.is_some() {
             self.pending.push(Pending::Problem(report));
             return;
         }
@@ -235,7 +242,8 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
         for piece in pieces {
             self.read_piece(sources, piece)?;
         }
-        self.parse_pages()
+        self.parse_pages()?;
+        self.finish_pages()
     }
 
     /// Reads one piece of an input to its end (an HTML page is only read, and parsed
@@ -270,11 +278,13 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
         let result = match formats::route(format) {
             Route::Lines => {
                 self.parse_pages()?;
+                self.finish_pages()?;
                 self.carry.reset();
                 self.read_text(reader, first_line)
             }
             Route::Stream(stream) => {
                 self.parse_pages()?;
+                self.finish_pages()?;
                 self.carry.reset();
                 self.read_stream(reader, stream)
             }
@@ -324,8 +334,8 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
         Ok(())
     }
 
-    /// Parses the pages read so far on the workers, each on its own, then completes
-    /// each with what the page before left and hands its messages on, in page order.
+    /// Starts parsing the pages read so far on the workers, each on its own, and hands
+    /// on the group before it (whose parsing overlapped the reading of these).
     fn parse_pages(&mut self) -> Result<(), Error> {
         if self.pending.is_empty() {
             return Ok(());
@@ -333,17 +343,57 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
         interrupt::check()?;
         let pending = std::mem::take(&mut self.pending);
         self.pending_bytes = 0;
-        // The input being read when the pages are parsed is taken up again after them.
-        let reading = (self.file, std::mem::take(&mut self.name), self.format);
-        let parsed: Vec<Option<Result<formats::Page, Error>>> = self.pool.install(|| {
-            pending
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.pool.spawn(move || {
+            let parsed = pending
                 .par_iter()
                 .map(|p| match p {
                     Pending::Page { document, html, .. } => Some((document.read)(html)),
                     Pending::Problem(_) => None,
                 })
-                .collect()
+                .collect();
+            // A closed queue: the reading stopped (output failed), nothing to hand on.
+            let _ = tx.send((pending, parsed));
         });
+        let before = self.in_flight.replace(rx);
+        match before {
+            Some(before) => self.hand_on_pages(before),
+            None => Ok(()),
+        }
+    }
+
+    /// Waits for the pages being parsed and hands them on.
+    fn finish_pages(&mut self) -> Result<(), Error> {
+        match self.in_flight.take() {
+            Some(group) => self.hand_on_pages(group),
+            None => Ok(()),
+        }
+    }
+
+    /// Completes each parsed page with what the page before left and hands its messages
+    /// on, in page order, with the problems met between the pages in their place.
+    fn hand_on_pages(
+        &mut self,
+        group: std::sync::mpsc::Receiver<ParsedPages>,
+    ) -> Result<(), Error> {
+        let (pending, parsed) = group.recv().map_err(|_| worker_failed("HTML pages"))?;
+        // The input being read when the pages are handed on is taken up again after them.
+        let reading = (self.file, std::mem::take(&mut self.name), self.format);
+        // Problems of these pages are reported now, not queued behind the next group.
+        let queued = std::mem::take(&mut self.pending);
+        let in_flight = self.in_flight.take();
+        let result = self.hand_on_parsed(pending, parsed);
+        self.pending = queued;
+        self.in_flight = in_flight;
+        (self.file, self.name, self.format) = reading;
+        result
+    }
+
+    fn hand_on_parsed(
+        &mut self,
+        pending: Vec<Pending>,
+        parsed: Vec<Option<Result<formats::Page, Error>>>,
+    ) -> Result<(), Error> {
         for (entry, page) in pending.into_iter().zip(parsed) {
             match (entry, page) {
                 (
@@ -373,7 +423,6 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
                 (Pending::Page { .. }, None) => {}
             }
         }
-        (self.file, self.name, self.format) = reading;
         Ok(())
     }
 
