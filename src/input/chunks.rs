@@ -152,6 +152,11 @@ impl<R: Read, F: FnMut(&[u8]) -> Option<usize>> ChunkReader<R, F> {
         self
     }
 
+    /// The queue of buffers given back, to read the next input into them.
+    pub fn into_spare(self) -> Option<std::sync::mpsc::Receiver<Vec<u8>>> {
+        self.spare
+    }
+
     /// Lines handed out so far.
     pub fn lines_read(&self) -> u64 {
         self.next_line - 1

@@ -92,6 +92,23 @@ pub struct ShardReader<'c, S> {
     /// The group of pages before, being parsed on the workers while this thread reads
     /// the next group and hands on the posts of the one before that.
     in_flight: Option<std::sync::mpsc::Receiver<ParsedPages>>,
+    /// Batches of plain text being segmented, in input order; the last of an input may
+    /// still be when the next text input starts.
+    segmenting: std::collections::VecDeque<Segmenting>,
+    /// The queue on which segmented chunks' buffers come back to the text reader, kept
+    /// from one text input to the next.
+    #[allow(clippy::type_complexity)]
+    spare_buffers: Option<(
+        std::sync::mpsc::Sender<Vec<u8>>,
+        std::sync::mpsc::Receiver<Vec<u8>>,
+    )>,
+}
+
+/// A batch of text chunks being segmented on the workers, and the input it is from.
+struct Segmenting {
+    batch: std::sync::mpsc::Receiver<Vec<text::ChunkPosts>>,
+    file: u32,
+    name: std::sync::Arc<str>,
 }
 
 /// A group of pages (and problems between them) with what each page became.
@@ -151,6 +168,8 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
             pending: Vec::new(),
             pending_bytes: 0,
             in_flight: None,
+            segmenting: std::collections::VecDeque::new(),
+            spare_buffers: None,
         }
     }
 
@@ -242,6 +261,7 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
         for piece in pieces {
             self.read_piece(sources, piece)?;
         }
+        self.take_segmented(0)?;
         self.parse_pages()?;
         self.finish_pages()
     }
@@ -283,12 +303,16 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
                 self.read_text(reader, first_line)
             }
             Route::Stream(stream) => {
+                self.take_segmented(0)?;
                 self.parse_pages()?;
                 self.finish_pages()?;
                 self.carry.reset();
                 self.read_stream(reader, stream)
             }
-            Route::Document(document) => self.read_page(source, &mut *reader, document),
+            Route::Document(document) => {
+                self.take_segmented(0)?;
+                self.read_page(source, &mut *reader, document)
+            }
         };
         // Whatever was read before an input error is still cleaned and written.
         self.process_batch()?;
@@ -448,6 +472,8 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
     }
 
     fn hand_on(&mut self, posts: Vec<Post>) -> Result<(), Error> {
+        // Text of the inputs before goes first.
+        self.take_segmented(0)?;
         interrupt::check()?;
         let at = InputAt {
             index: self.file,

@@ -8,6 +8,7 @@ use rayon::prelude::*;
 
 use super::{BATCHES_IN_FLIGHT, PostSink, ShardReader, worker_failed};
 use crate::config::Format;
+use crate::engine::interrupt;
 use crate::error::Error;
 use crate::input::{self, chunk_sizes};
 use crate::text::normalise;
@@ -20,7 +21,7 @@ use crate::text::segment::{self, PostSegmenter};
 const CHUNKS_PER_THREAD: usize = 2;
 
 /// What one chunk of text gave.
-struct ChunkPosts {
+pub(super) struct ChunkPosts {
     posts: Vec<Post>,
     counts: input::FileCounts,
     splits: Vec<u64>,
@@ -66,8 +67,6 @@ struct TextChunks<'n> {
     open: Option<PostSegmenter>,
     /// Lines where over-long posts were split.
     splits: Vec<u64>,
-    /// Batches of chunks being segmented on the workers, in input order.
-    segmenting: std::collections::VecDeque<std::sync::mpsc::Receiver<Vec<ChunkPosts>>>,
     /// Where segmented chunks' buffers go back to the reader, to be read into again.
     spare: std::sync::mpsc::Sender<Vec<u8>>,
 }
@@ -87,16 +86,20 @@ impl<S: PostSink> ShardReader<'_, S> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<input::Chunk, Error>>(
             CHUNKS_PER_THREAD * self.config.threads.max(1),
         );
-        let (spare, spare_rx) = std::sync::mpsc::channel();
+        // Buffers go back and forth between the reader and the workers across inputs:
+        // fresh ones would be faulted in anew for each of many small files.
+        let (spare, spare_rx) = match self.spare_buffers.take() {
+            Some(both) => both,
+            None => std::sync::mpsc::channel(),
+        };
         let mut text = TextChunks {
             name,
             pending: Vec::new(),
             open: None,
             splits: Vec::new(),
-            segmenting: std::collections::VecDeque::new(),
-            spare,
+            spare: spare.clone(),
         };
-        let (read_error, processed) = std::thread::scope(|scope| {
+        let (read_error, processed, spare_rx) = std::thread::scope(|scope| {
             // Named, so that profiles show the reading apart from the rest.
             let producer = std::thread::Builder::new()
                 .name("tgclean-reader".into())
@@ -108,7 +111,7 @@ impl<S: PostSink> ShardReader<'_, S> {
                     loop {
                         let next = match chunks.next_chunk() {
                             Ok(Some(chunk)) => Ok(chunk),
-                            Ok(None) => return,
+                            Ok(None) => return chunks.into_spare(),
                             // What was read before the error still comes after it.
                             Err(e) => Err(Error::Read {
                                 path: name.to_owned(),
@@ -117,7 +120,7 @@ impl<S: PostSink> ShardReader<'_, S> {
                             }),
                         };
                         if tx.send(next).is_err() {
-                            return;
+                            return None;
                         }
                     }
                 })
@@ -137,21 +140,39 @@ impl<S: PostSink> ShardReader<'_, S> {
                 }
             }
             if processed.is_ok() {
-                // Either chunks wait, or a post left open by the last chunk does.
-                processed = self
-                    .flush_chunks(&mut text, false)
-                    .and_then(|()| self.take_segmented(&mut text, 0))
-                    .and_then(|()| self.close_open_post(&mut text));
+                // Either chunks wait, or a post left open by the last chunk does. The last
+                // batches may still be segmenting when the next input starts: they are
+                // handed on with this input's name.
+                processed = if text.open.is_some() {
+                    self.take_segmented(0)
+                        .and_then(|_| self.close_open_post(&mut text))
+                } else {
+                    self.flush_chunks(&mut text, false)
+                };
             }
             // Dropping the queue stops a reader that is still going (after an error here).
             drop(rx);
-            if producer.join().is_err() {
-                read_error = Some(Error::Config(format!("{name}: the reader thread failed")));
-            }
-            Ok::<_, Error>((read_error, processed))
+            let spare_rx = match producer.join() {
+                Ok(spare_rx) => spare_rx,
+                Err(_) => {
+                    read_error = Some(Error::Config(format!("{name}: the reader thread failed")));
+                    None
+                }
+            };
+            Ok::<_, Error>((read_error, processed, spare_rx))
         })?;
+        self.spare_buffers = spare_rx.map(|rx| (spare, rx));
         processed?;
-        for line in std::mem::take(&mut text.splits) {
+        self.report_splits(name, std::mem::take(&mut text.splits));
+        match read_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts the posts split at `lines` of `name` for being too long, and says where.
+    fn report_splits(&mut self, name: &str, lines: Vec<u64>) {
+        for line in lines {
             self.stats.split_posts += 1;
             if self.report {
                 eprintln!(
@@ -159,10 +180,6 @@ impl<S: PostSink> ShardReader<'_, S> {
                     self.config.max_post_bytes
                 );
             }
-        }
-        match read_error {
-            Some(e) => Err(e),
-            None => Ok(()),
         }
     }
 
@@ -193,14 +210,17 @@ impl<S: PostSink> ShardReader<'_, S> {
         if text.open.is_none() {
             self.flush_chunks(text, true)?;
             // The last of those chunks leaves open the post this one continues.
-            self.take_segmented(text, 0)?;
+            let open = self.take_segmented(0)?;
+            text.open = text.open.take().or(open);
         }
         let segmenter = match text.open.take() {
             Some(s) => s,
             None => self.text_segmenter(chunk.first_line == 1),
         };
         let done = segment_chunk(text.name, &chunk, segmenter, true);
-        self.take_chunk_posts(text, vec![done])
+        let (posts, open) = self.count_chunks(vec![done], &mut text.splits);
+        text.open = open;
+        self.hand_on(posts)
     }
 
     /// Closes the post a continued chunk left open, if any, and hands it on.
@@ -251,39 +271,56 @@ impl<S: PostSink> ShardReader<'_, S> {
             // The receiver is gone only when the run has stopped.
             let _ = tx.send(done);
         });
-        text.segmenting.push_back(rx);
-        self.take_segmented(text, BATCHES_IN_FLIGHT)
+        self.segmenting.push_back(super::Segmenting {
+            batch: rx,
+            file: self.file,
+            name: text.name.into(),
+        });
+        self.take_segmented(BATCHES_IN_FLIGHT).map(|_| ())
     }
 
-    /// Hands on segmented batches in order until at most `keep` are left in flight.
-    fn take_segmented(&mut self, text: &mut TextChunks<'_>, keep: usize) -> Result<(), Error> {
-        while text.segmenting.len() > keep {
-            let Some(batch) = text.segmenting.pop_front() else {
+    /// Hands on segmented batches in order, each with the name of its input, until at
+    /// most `keep` are left in flight; returns the post the last one left open, if any.
+    pub(super) fn take_segmented(&mut self, keep: usize) -> Result<Option<PostSegmenter>, Error> {
+        let mut open = None;
+        while self.segmenting.len() > keep {
+            let Some(next) = self.segmenting.pop_front() else {
                 break;
             };
-            let done = batch.recv().map_err(|_| worker_failed(text.name))?;
-            self.take_chunk_posts(text, done)?;
+            let done = next.batch.recv().map_err(|_| worker_failed(&next.name))?;
+            let mut splits = Vec::new();
+            let (posts, left_open) = self.count_chunks(done, &mut splits);
+            open = left_open;
+            self.report_splits(&next.name, splits);
+            let at = super::InputAt {
+                index: next.file,
+                name: &next.name,
+                format: Format::Text,
+            };
+            interrupt::check()?;
+            self.sink.posts(at, posts)?;
         }
-        Ok(())
+        Ok(open)
     }
 
-    /// Counts what the chunks read, keeps a post left open, and hands their posts on in
-    /// order.
-    fn take_chunk_posts(
+    /// Counts what the chunks read and the lines where they split posts; their posts
+    /// in order, and the post the last one left open.
+    fn count_chunks(
         &mut self,
-        text: &mut TextChunks<'_>,
         done: Vec<ChunkPosts>,
-    ) -> Result<(), Error> {
+        splits: &mut Vec<u64>,
+    ) -> (Vec<Post>, Option<PostSegmenter>) {
         let mut posts = Vec::new();
+        let mut open = None;
         for mut d in done {
             posts.append(&mut d.posts);
             self.stats.bytes += d.counts.bytes;
             self.stats.invalid_utf8 += d.counts.invalid_utf8;
-            text.splits.append(&mut d.splits);
+            splits.append(&mut d.splits);
             if d.open.is_some() {
-                text.open = d.open;
+                open = d.open;
             }
         }
-        self.hand_on(posts)
+        (posts, open)
     }
 }
