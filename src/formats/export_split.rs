@@ -164,21 +164,13 @@ pub fn repair_escapes(bytes: &[u8]) -> Cow<'_, [u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::json_scan::Trickle;
 
     /// Line, text and channel of a message.
     type Found = (u64, String, Option<String>);
 
     /// Every message found, reading `chunk` bytes at a time.
     fn split_all(input: &str, chunk: usize) -> (Vec<Found>, Result<(), Error>) {
-        struct Trickle<'a>(&'a [u8], usize);
-        impl Read for Trickle<'_> {
-            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-                let n = self.0.len().min(self.1).min(out.len());
-                out[..n].copy_from_slice(&self.0[..n]);
-                self.0 = &self.0[n..];
-                Ok(n)
-            }
-        }
         let mut got = Vec::new();
         let result = split_export("t.json", Trickle(input.as_bytes(), chunk), &mut |m| {
             got.push((

@@ -254,3 +254,18 @@ impl<R: Read> Scanner<R> {
         Ok(true)
     }
 }
+
+/// A reader that hands its bytes over a few at a time, as a slow pipe would: the
+/// scanners' tests read through it at every size.
+#[cfg(test)]
+pub(crate) struct Trickle<'a>(pub &'a [u8], pub usize);
+
+#[cfg(test)]
+impl Read for Trickle<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.len().min(self.1).min(out.len());
+        out[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}

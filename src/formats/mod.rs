@@ -62,6 +62,37 @@ pub struct ParsedFrame {
 /// Parses one framed message: input name, line of its first byte, its bytes.
 pub type ParseFrame = fn(&str, u64, &[u8], &FrameContext<'_>) -> ParsedFrame;
 
+/// Reads an input on this thread by framing it and parsing each frame in turn: the same
+/// two steps as on the workers, so that a run gives the same items either way. Returns
+/// how many invalid UTF-8 sequences were replaced.
+pub fn read_framed(
+    name: &str,
+    reader: &mut dyn Read,
+    options: &ReadOptions<'_>,
+    sink: &mut dyn ItemSink,
+    split: SplitFrames,
+    parse: ParseFrame,
+) -> Result<u64, Error> {
+    let mut invalid_utf8 = 0;
+    split(name, reader, &mut |frame| {
+        let context = FrameContext {
+            channel: frame.channel.map(|c| &**c),
+            options: *options,
+        };
+        let parsed = parse(name, frame.line, frame.bytes, &context);
+        invalid_utf8 += parsed.invalid_utf8;
+        match parsed.item {
+            Ok(Some(item)) => sink.item(item),
+            Ok(None) => Ok(()),
+            Err(e) => {
+                sink.problem(e);
+                Ok(())
+            }
+        }
+    })?;
+    Ok(invalid_utf8)
+}
+
 /// A format read as a stream of messages.
 pub struct StreamFormat {
     pub format: Format,
@@ -84,27 +115,9 @@ pub struct Framing {
 #[derive(Debug, Default)]
 pub struct Page {
     pub items: Vec<Item>,
-    /// Problems with parts of the page; the rest of it was read.
-    pub problems: Vec<Error>,
+    /// Problems with parts of the page, as reported; the rest of it was read.
+    pub problems: Vec<String>,
     pub continues: Continuation,
-}
-
-/// Collects what a page reader finds, for a [`Page`].
-#[derive(Default)]
-pub struct PageSink {
-    pub items: Vec<Item>,
-    pub problems: Vec<Error>,
-}
-
-impl ItemSink for PageSink {
-    fn item(&mut self, item: Item) -> Result<(), Error> {
-        self.items.push(item);
-        Ok(())
-    }
-
-    fn problem(&mut self, error: Error) {
-        self.problems.push(error);
-    }
 }
 
 /// How a page continues the one before it.

@@ -14,7 +14,7 @@ pub static DOCUMENT: super::DocumentFormat = super::DocumentFormat {
     detect: |_| Ok(crate::config::Format::TgHtml),
     read: |html| {
         let mut reader = TgHtmlReader::new()?;
-        let mut sink = super::PageSink::default();
+        let mut sink = super::CollectSink::default();
         reader.read(html, &mut sink)?;
         Ok(super::Page {
             items: sink.items,

@@ -20,31 +20,31 @@ use super::tg_message::{Fields, Text, TextPart};
 pub static STREAM: super::StreamFormat = super::StreamFormat {
     format: crate::config::Format::TgJson,
     read: |name, reader, _, sink| read(name, reader, sink).map(|()| 0),
-    framing: Some(super::Framing {
-        applies: |_| true,
-        split: |name, reader, frame| split_export(name, reader, frame),
-        parse: |name, line, bytes, context| super::ParsedFrame {
-            item: parse_message(name, line, bytes, context.channel).map(Some),
-            invalid_utf8: 0,
-        },
-    }),
+    framing: Some(FRAMING),
+};
+
+/// Framing and parsing as two steps: the reader thread frames, the workers parse.
+const FRAMING: super::Framing = super::Framing {
+    applies: |_| true,
+    split: |name, reader, frame| split_export(name, reader, frame),
+    parse: |name, line, bytes, context| super::ParsedFrame {
+        item: parse_message(name, line, bytes, context.channel).map(Some),
+        invalid_utf8: 0,
+    },
 };
 
 /// Reads a whole export from `reader`, sending every message to `sink`. A message that
 /// is not valid JSON is a problem for the sink, and reading goes on.
-pub fn read(name: &str, reader: impl Read, sink: &mut dyn ItemSink) -> Result<(), Error> {
-    split_export(name, reader, &mut |m| match parse_message(
+pub fn read(name: &str, mut reader: impl Read, sink: &mut dyn ItemSink) -> Result<(), Error> {
+    super::read_framed(
         name,
-        m.line,
-        m.bytes,
-        m.channel.map(|c| &**c),
-    ) {
-        Ok(item) => sink.item(item),
-        Err(e) => {
-            sink.problem(e);
-            Ok(())
-        }
-    })
+        &mut reader,
+        &super::ReadOptions::default(),
+        sink,
+        FRAMING.split,
+        FRAMING.parse,
+    )
+    .map(|_| ())
 }
 
 /// One message of an export, from its bytes (`line` is where they start).

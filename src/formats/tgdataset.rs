@@ -29,14 +29,17 @@ use crate::text::grammar::Date;
 pub static STREAM: super::StreamFormat = super::StreamFormat {
     format: crate::config::Format::TgDataset,
     read: |name, reader, _, sink| read(name, reader, sink).map(|()| 0),
-    framing: Some(super::Framing {
-        applies: |_| true,
-        split: |name, reader, frame| split_channels(name, reader, frame),
-        parse: |name, line, bytes, context| super::ParsedFrame {
-            item: parse_message(name, line, bytes, context.channel).map(Some),
-            invalid_utf8: 0,
-        },
-    }),
+    framing: Some(FRAMING),
+};
+
+/// Framing and parsing as two steps: the reader thread frames, the workers parse.
+const FRAMING: super::Framing = super::Framing {
+    applies: |_| true,
+    split: |name, reader, frame| split_channels(name, reader, frame),
+    parse: |name, line, bytes, context| super::ParsedFrame {
+        item: parse_message(name, line, bytes, context.channel).map(Some),
+        invalid_utf8: 0,
+    },
 };
 
 /// One text message as TGDataset stores it; fields not listed are passed over.
@@ -351,25 +354,23 @@ pub fn split_channels(
 /// Reads a TGDataset file from `reader`, sending every channel's messages to `sink`. A
 /// message that cannot be read is a problem for the sink, and reading goes on; a file
 /// that is not a TGDataset object stops with an error at its line.
-pub fn read(name: &str, reader: impl Read, sink: &mut dyn ItemSink) -> Result<(), Error> {
-    split_channels(name, reader, &mut |m| match parse_message(
+pub fn read(name: &str, mut reader: impl Read, sink: &mut dyn ItemSink) -> Result<(), Error> {
+    super::read_framed(
         name,
-        m.line,
-        m.bytes,
-        m.channel.map(|c| &**c),
-    ) {
-        Ok(item) => sink.item(item),
-        Err(e) => {
-            sink.problem(e);
-            Ok(())
-        }
-    })
+        &mut reader,
+        &super::ReadOptions::default(),
+        sink,
+        FRAMING.split,
+        FRAMING.parse,
+    )
+    .map(|_| ())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::formats::CollectSink;
+    use crate::formats::json_scan::Trickle;
 
     const TWO_CHANNELS: &str = r#"{
   "1001": {
@@ -453,15 +454,6 @@ mod tests {
 
     /// Reads `input` handed over `chunk` bytes at a time, as a slow pipe would.
     fn read_in_chunks(input: &str, chunk: usize) -> (CollectSink, Result<(), Error>) {
-        struct Trickle<'a>(&'a [u8], usize);
-        impl Read for Trickle<'_> {
-            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-                let n = self.0.len().min(self.1).min(out.len());
-                out[..n].copy_from_slice(&self.0[..n]);
-                self.0 = &self.0[n..];
-                Ok(n)
-            }
-        }
         let mut sink = CollectSink::default();
         let result = read("d.json", Trickle(input.as_bytes(), chunk), &mut sink);
         (sink, result)

@@ -28,7 +28,7 @@ const REPLY: &str = "tgme_widget_message_reply";
 pub static DOCUMENT: super::DocumentFormat = super::DocumentFormat {
     detect: |_| Ok(crate::config::Format::TmeHtml),
     read: |html| {
-        let mut sink = super::PageSink::default();
+        let mut sink = super::CollectSink::default();
         TmeHtmlReader::new()?.read(html, &mut sink)?;
         Ok(super::Page {
             items: sink.items,

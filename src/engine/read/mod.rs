@@ -437,7 +437,7 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
                             }
                             self.process_batch()?;
                             for problem in page.problems {
-                                self.input_error(&problem);
+                                self.input_problem(problem);
                             }
                         }
                         Err(e) => self.input_error(&e),
