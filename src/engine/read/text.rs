@@ -20,6 +20,10 @@ use crate::text::segment::{self, PostSegmenter};
 /// does not leave the other workers idle, few enough that batches in flight stay small.
 const CHUNKS_PER_THREAD: usize = 2;
 
+/// Blocks at the start of an input (8 MB of the default 256 KB blocks) that are cut into
+/// chunks on the thread that hands their posts on.
+const INLINE_READ_BLOCKS: usize = 32;
+
 /// What one chunk of text gave.
 pub(super) struct ChunkPosts {
     posts: Vec<Post>,
@@ -75,6 +79,11 @@ impl<S: PostSink> ShardReader<'_, S> {
     /// Plain text: a reader thread cuts the input into chunks that start where a post
     /// must start ([`segment::find_cut`]); the workers segment chunks and compute keys in
     /// parallel; this thread hands the posts on in input order.
+    ///
+    /// The first [`INLINE_READ_BLOCKS`] blocks of an input are cut on this thread, and a reader
+    /// thread is started only for the rest: one started for a small file begins cold,
+    /// with nothing read ahead, and this thread would wait on it at every small file of
+    /// a folder.
     pub(super) fn read_text(
         &mut self,
         reader: Box<dyn BufRead + Send>,
@@ -83,9 +92,6 @@ impl<S: PostSink> ShardReader<'_, S> {
         self.format = Format::Text;
         let name = self.name.clone();
         let name = name.as_str();
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<input::Chunk, Error>>(
-            CHUNKS_PER_THREAD * self.config.threads.max(1),
-        );
         // Buffers go back and forth between the reader and the workers across inputs:
         // fresh ones would be faulted in anew for each of many small files.
         let (spare, spare_rx) = match self.spare_buffers.take() {
@@ -99,71 +105,113 @@ impl<S: PostSink> ShardReader<'_, S> {
             splits: Vec::new(),
             spare: spare.clone(),
         };
-        let (read_error, processed, spare_rx) = std::thread::scope(|scope| {
-            // Named, so that profiles show the reading apart from the rest.
-            let producer = std::thread::Builder::new()
-                .name("tgclean-reader".into())
-                .spawn_scoped(scope, move || {
-                    let (block, max) = chunk_sizes();
-                    let mut chunks = input::ChunkReader::new(reader, segment::find_cut, block, max)
-                        .starting_at_line(first_line)
-                        .recycling(spare_rx);
-                    loop {
-                        let next = match chunks.next_chunk() {
-                            Ok(Some(chunk)) => Ok(chunk),
-                            Ok(None) => return chunks.into_spare(),
-                            // What was read before the error still comes after it.
-                            Err(e) => Err(Error::Read {
-                                path: name.to_owned(),
-                                line: chunks.lines_read() + 1,
-                                source: e,
-                            }),
-                        };
-                        if tx.send(next).is_err() {
-                            return None;
-                        }
-                    }
-                })
-                .map_err(|e| Error::Config(format!("cannot start the reader thread: {e}")))?;
-            let mut read_error = None;
-            let mut processed = Ok(());
-            for next in &rx {
-                processed = match next {
-                    Ok(chunk) => self.take_chunk(&mut text, chunk),
-                    Err(e) => {
-                        read_error = Some(e);
-                        Ok(())
-                    }
-                };
-                if processed.is_err() {
-                    break;
+        let (block, max) = chunk_sizes();
+        let mut chunks = input::ChunkReader::new(reader, segment::find_cut, block, max)
+            .starting_at_line(first_line)
+            .recycling(spare_rx);
+        let read_error_at = |chunks: &input::ChunkReader<_, _>, source| Error::Read {
+            path: name.to_owned(),
+            line: chunks.lines_read() + 1,
+            source,
+        };
+        let mut read_error = None;
+        let mut processed = Ok(());
+        // The start of the input is cut on this thread.
+        let mut inline = 0;
+        let mut finished = false;
+        while inline < block.saturating_mul(INLINE_READ_BLOCKS) && processed.is_ok() {
+            match chunks.next_chunk() {
+                Ok(Some(chunk)) => {
+                    inline += chunk.bytes().len();
+                    processed = self.take_chunk(&mut text, chunk);
                 }
+                Ok(None) => finished = true,
+                // What was read before the error still comes after it.
+                Err(e) => read_error = Some(read_error_at(&chunks, e)),
             }
+            if finished {
+                break;
+            }
+        }
+        let spare_rx = if finished || processed.is_err() {
             if processed.is_ok() {
-                // Either chunks wait, or a post left open by the last chunk does. The last
-                // batches may still be segmenting when the next input starts: they are
-                // handed on with this input's name.
-                processed = if text.open.is_some() {
-                    self.take_segmented(0)
-                        .and_then(|_| self.close_open_post(&mut text))
-                } else {
-                    self.flush_chunks(&mut text, false)
-                };
+                processed = self.end_text(&mut text);
             }
-            // Dropping the queue stops a reader that is still going (after an error here).
-            drop(rx);
-            let spare_rx = match producer.join() {
-                Ok(spare_rx) => spare_rx,
-                Err(_) => {
-                    read_error = Some(Error::Config(format!("{name}: the reader thread failed")));
-                    None
+            chunks.into_spare()
+        } else {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<input::Chunk, Error>>(
+                CHUNKS_PER_THREAD * self.config.threads.max(1),
+            );
+            std::thread::scope(|scope| {
+                // Named, so that profiles show the reading apart from the rest.
+                let producer = std::thread::Builder::new()
+                    .name("tgclean-reader".into())
+                    .spawn_scoped(scope, move || {
+                        loop {
+                            let next = match chunks.next_chunk() {
+                                Ok(Some(chunk)) => Ok(chunk),
+                                Ok(None) => return chunks.into_spare(),
+                                Err(e) => Err(read_error_at(&chunks, e)),
+                            };
+                            if tx.send(next).is_err() {
+                                return None;
+                            }
+                        }
+                    })
+                    .map_err(|e| Error::Config(format!("cannot start the reader thread: {e}")))?;
+                for next in &rx {
+                    processed = match next {
+                        Ok(chunk) => self.take_chunk(&mut text, chunk),
+                        Err(e) => {
+                            read_error = Some(e);
+                            Ok(())
+                        }
+                    };
+                    if processed.is_err() {
+                        break;
+                    }
                 }
-            };
-            Ok::<_, Error>((read_error, processed, spare_rx))
-        })?;
+                if processed.is_ok() {
+                    processed = self.end_text(&mut text);
+                }
+                // Dropping the queue stops a reader that is still going (after an error here).
+                drop(rx);
+                match producer.join() {
+                    Ok(spare_rx) => Ok(spare_rx),
+                    Err(_) => {
+                        read_error =
+                            Some(Error::Config(format!("{name}: the reader thread failed")));
+                        Ok(None)
+                    }
+                }
+            })?
+        };
         self.spare_buffers = spare_rx.map(|rx| (spare, rx));
+        self.text_read(text, processed, read_error)
+    }
+
+    /// At the end of an input: either chunks wait, or a post left open by the last chunk
+    /// does. The last batches may still be segmenting when the next input starts: they
+    /// are handed on with this input's name.
+    fn end_text(&mut self, text: &mut TextChunks<'_>) -> Result<(), Error> {
+        if text.open.is_some() {
+            self.take_segmented(0)?;
+            self.close_open_post(text)
+        } else {
+            self.flush_chunks(text, false)
+        }
+    }
+
+    /// What reading an input came to: the posts split for their length reported, then
+    /// the failure to hand posts on, or else the read error, if any.
+    fn text_read(
+        &mut self,
+        mut text: TextChunks<'_>,
+        processed: Result<(), Error>,
+        read_error: Option<Error>,
+    ) -> Result<(), Error> {
         processed?;
-        self.report_splits(name, std::mem::take(&mut text.splits));
+        self.report_splits(text.name, std::mem::take(&mut text.splits));
         match read_error {
             Some(e) => Err(e),
             None => Ok(()),
