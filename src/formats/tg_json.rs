@@ -55,24 +55,8 @@ pub fn parse_message(
     channel: Option<&str>,
 ) -> Result<Item, Error> {
     let repaired = repair_escapes(bytes);
-    // serde_json checks the UTF-8 of every string it reads, a byte at a time; one SIMD
-    // pass over the whole message is several times cheaper, and then the text is read as
-    // a `str`. Invalid UTF-8 is read as bytes, so the error names it.
-    let parsed = match simdutf8::basic::from_utf8(&repaired) {
-        Ok(text) => serde_json::from_str::<Fields<'_>>(text),
-        Err(_) => serde_json::from_slice::<Fields<'_>>(&repaired),
-    };
-    let fields = parsed.map_err(|e| Error::Parse {
-        path: name.to_owned(),
-        line: line + (e.line().max(1) as u64 - 1),
-        // serde's own position is within the message; `line` already says where it is.
-        what: format!(
-            "not a readable Telegram Desktop message: {}",
-            e.to_string()
-                .rsplit_once(" at line ")
-                .map_or_else(|| e.to_string(), |(what, _)| what.to_owned())
-        ),
-    })?;
+    let fields: Fields<'_> =
+        super::parse_json_frame(name, line, &repaired, "Telegram Desktop message")?;
     Ok(message_item(fields, channel))
 }
 

@@ -124,22 +124,7 @@ pub fn parse_message(
     let key_end = string_end(bytes).ok_or_else(|| unreadable("no message id".into()))?;
     let id = decoded_key(&bytes[..key_end]).map_err(|e| unreadable(e.to_string()))?;
     let value = bytes.get(key_end + 1..).unwrap_or_default();
-    // As for Telegram Desktop messages: one SIMD pass checks the UTF-8, then the text is
-    // borrowed; invalid UTF-8 is read as bytes, so that the error names it.
-    let parsed = match simdutf8::basic::from_utf8(value) {
-        Ok(text) => serde_json::from_str::<TextMessage<'_>>(text),
-        Err(_) => serde_json::from_slice::<TextMessage<'_>>(value),
-    };
-    let m = parsed.map_err(|e| Error::Parse {
-        path: name.to_owned(),
-        line: line + (e.line().max(1) as u64 - 1),
-        what: format!(
-            "not a readable TGDataset message: {}",
-            e.to_string()
-                .rsplit_once(" at line ")
-                .map_or_else(|| e.to_string(), |(what, _)| what.to_owned())
-        ),
-    })?;
+    let m: TextMessage<'_> = super::parse_json_frame(name, line, value, "TGDataset message")?;
     let text = m.message.unwrap_or_default();
     if text.trim().is_empty() {
         return Ok(Item::Skipped(Skip::MediaOnly));
