@@ -129,6 +129,13 @@ impl TemplateCounts {
         }
     }
 
+    /// Makes room for `templates` more (origin, template) pairs and `posts` more posts
+    /// counted.
+    pub fn reserve(&mut self, templates: usize, posts: usize) {
+        self.templates.reserve(templates);
+        self.counted.reserve(posts);
+    }
+
     /// The templates that `rule` makes boilerplate, with their counts.
     pub fn learn(&self, rule: &BoilerplateRule) -> Boilerplate {
         let templates = self

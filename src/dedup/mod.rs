@@ -225,10 +225,12 @@ impl Deduper {
         }
     }
 
-    /// Makes room for `keys` paragraph keys at once, so the seen-set does not grow (in
-    /// small steps, a segment at a time) while the run fills it.
-    pub fn reserve_keys(&mut self, keys: usize) {
+    /// Makes room for `keys` paragraph keys and `posts` post ids at once, so the
+    /// seen-set does not grow (in small steps, a segment at a time) while the run fills
+    /// it.
+    pub fn reserve(&mut self, keys: usize, posts: usize) {
         self.seen_keys.reserve(keys);
+        self.seen_posts.reserve(posts);
     }
 
     /// Whether a post with this id was seen (in this run or, via `--state`, before).

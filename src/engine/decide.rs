@@ -126,10 +126,16 @@ pub struct Decider {
 /// Room is made in the seen-set for one paragraph key per this many bytes of input, at
 /// the start. Dumps have more (the generated one 1.55 per KiB, the real samples in
 /// ../shared/realdata 1.6 to 2.9), so the set still grows on most inputs, but from near
-/// its final size. An input of nothing but repeats gets room it does not use: about 4%
-/// of its size in address space, of which only the table's control bytes (about 0.1% of
-/// the input) are written.
+/// its final size. An input of nothing but repeats gets room it does not use: about 2 %
+/// of its size (23 bytes a slot per KiB).
 const INPUT_BYTES_PER_KEY: u64 = 1024;
+
+/// Room is made for one post id (and, with the channel boilerplate rule, one counted
+/// post and one template) per this many bytes of input. The generated dump has a post
+/// per 3.5 KiB, the real samples one per 0.6 to 3 KiB, so the tables mostly start at
+/// their final size instead of growing to it a 32nd at a time (each growth rewrites a
+/// segment: about 30 moves per key in all).
+const INPUT_BYTES_PER_POST: u64 = 2048;
 
 impl Decider {
     /// A decider for `config`, remembering what `state` saw (its keys and ids are taken
@@ -148,8 +154,7 @@ impl Decider {
             }
             index
         });
-        deduper.reserve_keys(usize::try_from(input_bytes / INPUT_BYTES_PER_KEY).unwrap_or(0));
-        Decider {
+        let mut decider = Decider {
             deduper,
             explaining: config.explain.is_some(),
             keep_duplicates: config.keep_duplicates,
@@ -159,13 +164,20 @@ impl Decider {
             near,
             first_copies: HashMap::new(),
             keeps_state: config.state.is_some(),
-        }
+        };
+        decider.reserve_for(input_bytes);
+        decider
     }
 
-    /// Makes room in the seen-set for the keys of `input_bytes` of input.
+    /// Makes room in the seen-set and the template counts for the keys and posts of
+    /// `input_bytes` of input.
     pub fn reserve_for(&mut self, input_bytes: u64) {
-        self.deduper
-            .reserve_keys(usize::try_from(input_bytes / INPUT_BYTES_PER_KEY).unwrap_or(0));
+        let per = |bytes: u64| usize::try_from(input_bytes / bytes).unwrap_or(0);
+        let (keys, posts) = (per(INPUT_BYTES_PER_KEY), per(INPUT_BYTES_PER_POST));
+        self.deduper.reserve(keys, posts);
+        if self.rule.is_some() {
+            self.counts.reserve(keys, posts);
+        }
     }
 
     /// Remembers only the run's `repeats` (counted before the run is judged): the

@@ -72,6 +72,24 @@ impl Post {
     }
 }
 
+/// `s` in a block of its own length, when its spare room is worth a copy.
+fn exact_string(s: String) -> String {
+    if s.capacity() - s.len() > s.len() / 8 {
+        s.as_str().to_owned()
+    } else {
+        s
+    }
+}
+
+/// `v` in a block of its own length, when its spare room is worth a copy.
+fn exact_vec<T>(mut v: Vec<T>) -> Vec<T> {
+    if v.capacity() - v.len() > v.len() / 8 {
+        v.drain(..).collect()
+    } else {
+        v
+    }
+}
+
 /// The post id: first 16 bytes of SHA-256 over the paragraph key digests in order.
 pub fn post_id(paragraphs: &[Paragraph]) -> Digest16 {
     let mut h = Sha256::new();
@@ -174,6 +192,17 @@ pub fn build_post_with(raw: RawPost, memo: &mut KeyMemo) -> Post {
             &mut links,
         );
     }
+    // A post of a run with a whole-run rule (no sketch yet) is held until the second
+    // pass. Its text grew by doubling while it was segmented and its paragraph list was
+    // sized for the paragraphs read, so about a third of what it took was spare room;
+    // exact copies keep the held posts that much smaller (less memory to fault in, less
+    // spilled). The allocator does not give back a block shrunk by less than half, so
+    // `shrink_to_fit` would not do it.
+    let (text, paragraphs) = if raw.sketching {
+        (raw.text, paragraphs)
+    } else {
+        (exact_string(raw.text), exact_vec(paragraphs))
+    };
     Post {
         line: raw.line,
         message_id: raw.message_id,
@@ -183,7 +212,7 @@ pub fn build_post_with(raw: RawPost, memo: &mut KeyMemo) -> Post {
         date: raw.date,
         place: raw.place,
         title,
-        text: raw.text,
+        text,
         paragraphs,
         hashtags,
         mentions,
@@ -290,6 +319,25 @@ mod tests {
         assert_eq!(post.dropped.get(Reason::RepeatedInPost), 1);
         assert_eq!(post.dropped.get(Reason::NoText), 1);
         assert_eq!(post.paragraphs[0].key_chars, "keypoints".len());
+    }
+
+    #[test]
+    fn a_post_held_for_a_second_pass_has_no_spare_room() {
+        let texts = ["one", "two", "one", "two", "three"];
+        let mut held = raw(&texts);
+        held.text.reserve(4096);
+        let mut sketched = raw(&texts);
+        sketched.text.reserve(4096);
+        sketched.sketching = true;
+        let post = build_post(held);
+        assert_eq!(post.text.capacity(), post.text.len());
+        assert_eq!(post.paragraphs.capacity(), 3);
+        let texts: Vec<&str> = post.paragraphs.iter().map(|p| post.text_of(p)).collect();
+        assert_eq!(texts, ["one", "two", "three"]);
+        // A post judged at once keeps its buffers: copying them would buy nothing.
+        let post = build_post(sketched);
+        assert!(post.text.capacity() >= 4096);
+        assert_eq!(post.paragraphs.capacity(), 5);
     }
 
     #[test]
