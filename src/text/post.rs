@@ -84,7 +84,9 @@ fn exact_string(s: String) -> String {
 /// `v` in a block of its own length, when its spare room is worth a copy.
 fn exact_vec<T>(mut v: Vec<T>) -> Vec<T> {
     if v.capacity() - v.len() > v.len() / 8 {
-        v.drain(..).collect()
+        let mut exact = Vec::with_capacity(v.len());
+        exact.append(&mut v);
+        exact
     } else {
         v
     }
