@@ -35,8 +35,16 @@ struct RawMessages {
 /// Bytes of raw messages handed over at once.
 const RAW_BATCH_BYTES: usize = 512 << 10;
 
+/// Batches of framed messages left parsing while this thread hands on the one before
+/// them: the workers parse the next batch while this one is judged.
+const PARSING_IN_FLIGHT: usize = 2;
+
+/// What a framed message became on a worker, and the invalid UTF-8 sequences replaced in
+/// it.
+pub(super) type ParsedMessage = (Parsed, u64);
+
 /// What a framed message became on a worker.
-enum Parsed {
+pub(super) enum Parsed {
     Post(Box<Post>),
     Skipped(Skip),
     /// A blank line of JSON Lines.
@@ -164,14 +172,16 @@ impl<S: PostSink> ShardReader<'_, S> {
                 processed = match event {
                     ReaderEvent::Items(items) => items.into_iter().try_for_each(|i| self.item(i)),
                     ReaderEvent::Raw(raw) => self.parse_messages(name, raw, stream),
-                    ReaderEvent::Problem(e) => {
-                        self.input_error(&e);
-                        Ok(())
-                    }
+                    // Problems keep their place after the messages before them.
+                    ReaderEvent::Problem(e) => self.take_worked(0).map(|_| self.input_error(&e)),
                 };
                 if processed.is_err() {
                     break;
                 }
+            }
+            if processed.is_ok() {
+                // The reader's own error, if any, comes after every message it framed.
+                processed = self.take_worked(0).map(|_| ());
             }
             // Dropping the queue stops a reader that is still going (after an error here).
             drop(rx);
@@ -189,8 +199,9 @@ impl<S: PostSink> ShardReader<'_, S> {
         })
     }
 
-    /// Parses a batch of export messages and builds their posts on the workers, then
-    /// hands them on in order.
+    /// Hands a batch of framed messages to the workers to parse and build posts from,
+    /// and hands on the batches parsed before it, in order, down to
+    /// [`PARSING_IN_FLIGHT`].
     fn parse_messages(
         &mut self,
         name: &str,
@@ -203,17 +214,23 @@ impl<S: PostSink> ShardReader<'_, S> {
         interrupt::check()?;
         let explaining = self.config.explain.is_some();
         let sketching = self.sketch_posts;
-        let text_field = self.config.text_field.as_deref();
-        let parsed: Vec<(Parsed, u64)> = self.pool.install(|| {
-            raw.messages
+        let text_field = self.config.text_field.clone();
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let worker_name: Arc<str> = name.into();
+        let parse_name = Arc::clone(&worker_name);
+        self.pool.spawn(move || {
+            let parsed: Vec<ParsedMessage> = raw
+                .messages
                 .par_iter()
                 .map(|(line, range, channel)| {
                     let bytes = raw.bytes.get(range.clone()).unwrap_or_default();
                     let context = FrameContext {
                         channel: channel.as_deref(),
-                        options: ReadOptions { text_field },
+                        options: ReadOptions {
+                            text_field: text_field.as_deref(),
+                        },
                     };
-                    let frame = (framing.parse)(name, *line, bytes, &context);
+                    let frame = (framing.parse)(&parse_name, *line, bytes, &context);
                     let parsed = match frame.item {
                         Ok(Some(Item::Message(m))) => {
                             let mut raw = message_post(m, explaining);
@@ -226,8 +243,21 @@ impl<S: PostSink> ShardReader<'_, S> {
                     };
                     (parsed, frame.invalid_utf8)
                 })
-                .collect()
+                .collect();
+            // The receiver is gone only when the run has stopped.
+            let _ = tx.send(parsed);
         });
+        self.working.push_back(super::Working {
+            batch: super::Batch::Messages(rx),
+            file: self.file,
+            name: worker_name,
+            format: stream.format,
+        });
+        self.take_worked(PARSING_IN_FLIGHT).map(|_| ())
+    }
+
+    /// Counts what a parsed batch skipped and reports its problems; its posts in order.
+    pub(super) fn count_messages(&mut self, parsed: Vec<ParsedMessage>) -> Vec<Post> {
         let mut posts = Vec::with_capacity(parsed.len());
         for (p, invalid_utf8) in parsed {
             self.stats.invalid_utf8 += invalid_utf8;
@@ -239,6 +269,6 @@ impl<S: PostSink> ShardReader<'_, S> {
                 Parsed::Problem(e) => self.input_error(&e),
             }
         }
-        self.hand_on(posts)
+        posts
     }
 }

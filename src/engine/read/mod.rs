@@ -23,6 +23,7 @@ use crate::formats::{self, DocumentCarry, ItemSink, Route};
 use crate::input::{self, InputSource, Sniffed};
 use crate::output::stats::RunStats;
 use crate::text::post::{Post, build_post};
+use crate::text::segment::PostSegmenter;
 
 /// The input that a batch of posts came from.
 #[derive(Debug, Clone, Copy)]
@@ -92,9 +93,9 @@ pub struct ShardReader<'c, S> {
     /// The group of pages before, being parsed on the workers while this thread reads
     /// the next group and hands on the posts of the one before that.
     in_flight: Option<std::sync::mpsc::Receiver<ParsedPages>>,
-    /// Batches of plain text being segmented, in input order; the last of an input may
-    /// still be when the next text input starts.
-    segmenting: std::collections::VecDeque<Segmenting>,
+    /// Batches being worked on (text chunks segmented, framed messages parsed), in input
+    /// order; the last of a text input may still be when the next input starts.
+    working: std::collections::VecDeque<Working>,
     /// The queue on which segmented chunks' buffers come back to the text reader, kept
     /// from one text input to the next.
     #[allow(clippy::type_complexity)]
@@ -104,11 +105,20 @@ pub struct ShardReader<'c, S> {
     )>,
 }
 
-/// A batch of text chunks being segmented on the workers, and the input it is from.
-struct Segmenting {
-    batch: std::sync::mpsc::Receiver<Vec<text::ChunkPosts>>,
+/// A batch handed to the workers and not yet handed on, and the input it is from.
+struct Working {
+    batch: Batch,
     file: u32,
     name: std::sync::Arc<str>,
+    format: Format,
+}
+
+/// What the workers make of a batch.
+enum Batch {
+    /// Text chunks, segmented.
+    Chunks(std::sync::mpsc::Receiver<Vec<text::ChunkPosts>>),
+    /// Framed messages, parsed and built.
+    Messages(std::sync::mpsc::Receiver<Vec<json::ParsedMessage>>),
 }
 
 /// A group of pages (and problems between them) with what each page became.
@@ -168,7 +178,7 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
             pending: Vec::new(),
             pending_bytes: 0,
             in_flight: None,
-            segmenting: std::collections::VecDeque::new(),
+            working: std::collections::VecDeque::new(),
             spare_buffers: None,
         }
     }
@@ -261,7 +271,7 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
         for piece in pieces {
             self.read_piece(sources, piece)?;
         }
-        self.take_segmented(0)?;
+        self.take_worked(0)?;
         self.parse_pages()?;
         self.finish_pages()
     }
@@ -303,14 +313,14 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
                 self.read_text(reader, first_line)
             }
             Route::Stream(stream) => {
-                self.take_segmented(0)?;
+                self.take_worked(0)?;
                 self.parse_pages()?;
                 self.finish_pages()?;
                 self.carry.reset();
                 self.read_stream(reader, stream)
             }
             Route::Document(document) => {
-                self.take_segmented(0)?;
+                self.take_worked(0)?;
                 self.read_page(source, &mut *reader, document)
             }
         };
@@ -471,9 +481,41 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
         self.hand_on(posts)
     }
 
+    /// Hands on the batches the workers finished, in order, each with the name of its
+    /// input, until at most `keep` are left in flight; returns the post the last text
+    /// batch left open, if any.
+    fn take_worked(&mut self, keep: usize) -> Result<Option<PostSegmenter>, Error> {
+        let mut open = None;
+        while self.working.len() > keep {
+            let Some(next) = self.working.pop_front() else {
+                break;
+            };
+            let posts = match next.batch {
+                Batch::Chunks(batch) => {
+                    let done = batch.recv().map_err(|_| worker_failed(&next.name))?;
+                    let (posts, left_open) = self.count_chunks(&next.name, done);
+                    open = left_open;
+                    posts
+                }
+                Batch::Messages(batch) => {
+                    let parsed = batch.recv().map_err(|_| worker_failed(&next.name))?;
+                    self.count_messages(parsed)
+                }
+            };
+            let at = InputAt {
+                index: next.file,
+                name: &next.name,
+                format: next.format,
+            };
+            interrupt::check()?;
+            self.sink.posts(at, posts)?;
+        }
+        Ok(open)
+    }
+
     fn hand_on(&mut self, posts: Vec<Post>) -> Result<(), Error> {
         // Text of the inputs before goes first.
-        self.take_segmented(0)?;
+        self.take_worked(0)?;
         interrupt::check()?;
         let at = InputAt {
             index: self.file,
