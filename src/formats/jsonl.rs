@@ -248,7 +248,19 @@ fn split_lines(
         };
         let line = &buf[start..end];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        for part in line.split(|&b| b == b'\r') {
+        // A lone CR ends a line too; searched for with SIMD, as most lines have none.
+        let mut rest = Some(line);
+        while let Some(part_and_more) = rest {
+            let part = match memchr::memchr(b'\r', part_and_more) {
+                Some(cr) => {
+                    rest = part_and_more.get(cr + 1..);
+                    &part_and_more[..cr]
+                }
+                None => {
+                    rest = None;
+                    part_and_more
+                }
+            };
             line_no += 1;
             if !is_blank(part) {
                 frame(super::Frame {

@@ -29,34 +29,50 @@ pub fn reduce(s: &str, links: &mut Vec<String>) -> String {
     out
 }
 
-/// Whether a byte can start a marker or a link: everything between two of these is
-/// copied as it is.
-const fn starts_markup(b: u8) -> bool {
-    matches!(b, b'[' | b'*' | b'_' | b'~' | b'|' | b'`')
+/// Finds the bytes that may start a marker or a link (`[`, `*`, `_`, `~`, `|`, `` ` ``):
+/// everything between two of them is copied as it is. Two SIMD searches for three bytes
+/// each (`memchr3`); each keeps what it found until the text before it is passed, so
+/// every byte is searched about once. A byte table read one byte at a time was a
+/// twentieth of a JSON Lines run whose texts have no markup at all.
+struct MarkupFinder<'a> {
+    bytes: &'a [u8],
+    /// The next `[`, `*` or `_` found, and the next `~`, `|` or `` ` ``: valid while at
+    /// or after where the search is, `usize::MAX` when there is none to the end.
+    found: [usize; 2],
 }
 
-/// [`starts_markup`] as a table, read once per byte of text.
-static MARKUP_START: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        table[b] = starts_markup(b as u8);
-        b += 1;
+impl<'a> MarkupFinder<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        MarkupFinder {
+            bytes,
+            found: [0; 2],
+        }
     }
-    table
-};
+
+    /// The first byte at or after `from` that may start markup, or the text's length.
+    fn next_from(&mut self, from: usize) -> usize {
+        let rest = self.bytes.get(from..).unwrap_or_default();
+        let searches: [fn(&[u8]) -> Option<usize>; 2] = [
+            |h| memchr::memchr3(b'[', b'*', b'_', h),
+            |h| memchr::memchr3(b'~', b'|', b'`', h),
+        ];
+        for (found, search) in self.found.iter_mut().zip(searches) {
+            if *found < from {
+                *found = search(rest).map_or(usize::MAX, |p| from + p);
+            }
+        }
+        self.found[0].min(self.found[1]).min(self.bytes.len())
+    }
+}
 
 fn reduce_into(s: &str, links: &mut Vec<String>, out: &mut String) {
-    let bytes = s.as_bytes();
+    let mut markup = MarkupFinder::new(s.as_bytes());
     let mut i = 0;
     while i < s.len() {
         // Copy the run up to the next byte that may start markup at once: most of a
         // text is plain (this was a fifth of a JSON Lines run when done a char at a
         // time). The run ends at an ASCII byte, so on a char boundary.
-        let run_end = bytes[i..]
-            .iter()
-            .position(|&b| MARKUP_START[b as usize])
-            .map_or(s.len(), |p| i + p);
+        let run_end = markup.next_from(i);
         if run_end > i {
             out.push_str(&s[i..run_end]);
             i = run_end;
