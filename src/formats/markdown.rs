@@ -52,14 +52,12 @@ impl<'a> MarkupFinder<'a> {
     /// The first byte at or after `from` that may start markup, or the text's length.
     fn next_from(&mut self, from: usize) -> usize {
         let rest = self.bytes.get(from..).unwrap_or_default();
-        let searches: [fn(&[u8]) -> Option<usize>; 2] = [
-            |h| memchr::memchr3(b'[', b'*', b'_', h),
-            |h| memchr::memchr3(b'~', b'|', b'`', h),
-        ];
-        for (found, search) in self.found.iter_mut().zip(searches) {
-            if *found < from {
-                *found = search(rest).map_or(usize::MAX, |p| from + p);
-            }
+        let at = |p: Option<usize>| p.map_or(usize::MAX, |p| from + p);
+        if self.found[0] < from {
+            self.found[0] = at(memchr::memchr3(b'[', b'*', b'_', rest));
+        }
+        if self.found[1] < from {
+            self.found[1] = at(memchr::memchr3(b'~', b'|', b'`', rest));
         }
         self.found[0].min(self.found[1]).min(self.bytes.len())
     }
