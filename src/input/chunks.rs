@@ -21,6 +21,16 @@ pub struct Chunk {
 }
 
 impl Chunk {
+    /// A whole input read into `buffer`, as one chunk starting at line 1.
+    pub fn whole(buffer: Vec<u8>) -> Chunk {
+        Chunk {
+            len: buffer.len(),
+            buffer,
+            first_line: 1,
+            fresh: true,
+        }
+    }
+
     /// The lines of the chunk.
     pub fn bytes(&self) -> &[u8] {
         self.buffer.get(..self.len).unwrap_or_default()

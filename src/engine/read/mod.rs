@@ -119,6 +119,9 @@ enum Batch {
     Chunks(std::sync::mpsc::Receiver<Vec<text::ChunkPosts>>),
     /// Framed messages, parsed and built.
     Messages(std::sync::mpsc::Receiver<Vec<json::ParsedMessage>>),
+    /// A small text input, read and segmented whole on one worker, and the error that
+    /// stopped its reading, if any.
+    Whole(std::sync::mpsc::Receiver<(text::ChunkPosts, Option<Error>)>),
 }
 
 /// A group of pages (and problems between them) with what each page became.
@@ -310,7 +313,9 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
                 self.parse_pages()?;
                 self.finish_pages()?;
                 self.carry.reset();
-                self.read_text(reader, first_line)
+                // The stored size of a whole file input (not of a piece of one).
+                let whole_len = piece.range.is_none().then(|| source.file_len()).flatten();
+                self.read_text(reader, first_line, whole_len)
             }
             Route::Stream(stream) => {
                 self.take_worked(0)?;
@@ -486,6 +491,7 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
     /// batch left open, if any.
     fn take_worked(&mut self, keep: usize) -> Result<Option<PostSegmenter>, Error> {
         let mut open = None;
+        let mut problem = None;
         while self.working.len() > keep {
             let Some(next) = self.working.pop_front() else {
                 break;
@@ -501,6 +507,12 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
                     let parsed = batch.recv().map_err(|_| worker_failed(&next.name))?;
                     self.count_messages(parsed)
                 }
+                Batch::Whole(batch) => {
+                    let (done, read_error) = batch.recv().map_err(|_| worker_failed(&next.name))?;
+                    let (posts, _) = self.count_chunks(&next.name, vec![done]);
+                    problem = read_error;
+                    posts
+                }
             };
             let at = InputAt {
                 index: next.file,
@@ -509,6 +521,10 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
             };
             interrupt::check()?;
             self.sink.posts(at, posts)?;
+            // What was read before an input error is handed on before it is reported.
+            if let Some(e) = problem.take() {
+                self.input_error(&e);
+            }
         }
         Ok(open)
     }

@@ -2,7 +2,7 @@
 //! start where a post must start, the workers segment them in parallel, and the posts
 //! come back in input order.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 
 use rayon::prelude::*;
 
@@ -20,7 +20,10 @@ use crate::text::segment::{self, PostSegmenter};
 const CHUNKS_PER_THREAD: usize = 2;
 
 /// Blocks at the start of an input (8 MB of the default 256 KB blocks) that are cut into
-/// chunks on the thread that hands their posts on.
+/// chunks on the thread that hands their posts on. A file no bigger than this (as stored)
+/// is instead read and segmented whole by one worker while this thread goes on to the
+/// next input: for a folder of small files, reading them here made this thread, which
+/// also judges every post, the one the run waited on.
 const INLINE_READ_BLOCKS: usize = 32;
 
 /// Batches left segmenting while this thread hands on the one before them. With one,
@@ -85,15 +88,22 @@ impl<S: PostSink> ShardReader<'_, S> {
     /// must start ([`segment::find_cut`]); the workers segment chunks and compute keys in
     /// parallel; this thread hands the posts on in input order.
     ///
-    /// The first [`INLINE_READ_BLOCKS`] blocks of an input are cut on this thread, and a reader
-    /// thread is started only for the rest: one started for a small file begins cold,
-    /// with nothing read ahead, and this thread would wait on it at every small file of
-    /// a folder.
+    /// A file of `whole_len` bytes no bigger than [`INLINE_READ_BLOCKS`] blocks goes to one
+    /// worker whole ([`Self::read_small_text`]). Of any other input, the first
+    /// [`INLINE_READ_BLOCKS`] blocks are cut on this thread and a reader thread is started
+    /// only for the rest: one started cold, with nothing read ahead, would be waited on
+    /// at every small compressed file or standard input.
     pub(super) fn read_text(
         &mut self,
         reader: Box<dyn BufRead + Send>,
         first_line: u64,
+        whole_len: Option<u64>,
     ) -> Result<(), Error> {
+        let (block, max) = chunk_sizes();
+        let inline_bytes = block.saturating_mul(INLINE_READ_BLOCKS);
+        if whole_len.is_some_and(|len| len <= inline_bytes as u64) {
+            return self.read_small_text(reader);
+        }
         self.format = Format::Text;
         let name = self.name.clone();
         let name = name.as_str();
@@ -110,7 +120,6 @@ impl<S: PostSink> ShardReader<'_, S> {
             splits: Vec::new(),
             spare: spare.clone(),
         };
-        let (block, max) = chunk_sizes();
         let mut chunks = input::ChunkReader::new(reader, segment::find_cut, block, max)
             .starting_at_line(first_line)
             .recycling(spare_rx);
@@ -124,7 +133,7 @@ impl<S: PostSink> ShardReader<'_, S> {
         // The start of the input is cut on this thread.
         let mut inline = 0;
         let mut finished = false;
-        while inline < block.saturating_mul(INLINE_READ_BLOCKS) && processed.is_ok() {
+        while inline < inline_bytes && processed.is_ok() {
             match chunks.next_chunk() {
                 Ok(Some(chunk)) => {
                     inline += chunk.bytes().len();
@@ -193,6 +202,41 @@ impl<S: PostSink> ShardReader<'_, S> {
         };
         self.spare_buffers = spare_rx.map(|rx| (spare, rx));
         self.text_read(text, processed, read_error)
+    }
+
+    /// A small text input (see [`INLINE_READ_BLOCKS`]): read and segmented whole by one worker (another input may be
+    /// on the other workers), its posts handed on in order with the batches around it.
+    /// Splitting it into chunks would buy no parallelism that the inputs after it do not
+    /// give, and reading it on this thread would hold up the judging.
+    pub(super) fn read_small_text(
+        &mut self,
+        mut reader: Box<dyn BufRead + Send>,
+    ) -> Result<(), Error> {
+        self.format = Format::Text;
+        let name: std::sync::Arc<str> = self.name.as_str().into();
+        let job_name = std::sync::Arc::clone(&name);
+        let segmenter = self.text_segmenter(true);
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.pool.spawn(move || {
+            let mut bytes = Vec::new();
+            let read_error = reader.read_to_end(&mut bytes).err();
+            let chunk = input::Chunk::whole(bytes);
+            let done = segment_chunk(&job_name, &chunk, segmenter, false);
+            let read_error = read_error.map(|source| Error::Read {
+                path: job_name.to_string(),
+                line: done.counts.lines + 1,
+                source,
+            });
+            // The receiver is gone only when the run has stopped.
+            let _ = tx.send((done, read_error));
+        });
+        self.working.push_back(super::Working {
+            batch: super::Batch::Whole(rx),
+            file: self.file,
+            name,
+            format: Format::Text,
+        });
+        self.take_worked(SEGMENTING_IN_FLIGHT).map(|_| ())
     }
 
     /// At the end of an input: either chunks wait, or a post left open by the last chunk
