@@ -313,8 +313,12 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
                 self.parse_pages()?;
                 self.finish_pages()?;
                 self.carry.reset();
-                // The stored size of a whole file input (not of a piece of one).
-                let whole_len = piece.range.is_none().then(|| source.file_len()).flatten();
+                // The stored size of a whole file input (not of a piece of one) among
+                // others: one small file alone is still cut so that every worker has
+                // part of it.
+                let whole_len = (piece.range.is_none() && sources.len() > 1)
+                    .then(|| source.file_len())
+                    .flatten();
                 self.read_text(reader, first_line, whole_len)
             }
             Route::Stream(stream) => {

@@ -88,8 +88,9 @@ impl<S: PostSink> ShardReader<'_, S> {
     /// must start ([`segment::find_cut`]); the workers segment chunks and compute keys in
     /// parallel; this thread hands the posts on in input order.
     ///
-    /// A file of `whole_len` bytes no bigger than [`INLINE_READ_BLOCKS`] blocks goes to one
-    /// worker whole ([`Self::read_small_text`]). Of any other input, the first
+    /// A file of `whole_len` bytes (given when it is one of several inputs) no bigger
+    /// than [`INLINE_READ_BLOCKS`] blocks goes to one worker whole
+    /// ([`Self::read_small_text`]). Of any other input, the first
     /// [`INLINE_READ_BLOCKS`] blocks are cut on this thread and a reader thread is started
     /// only for the rest: one started cold, with nothing read ahead, would be waited on
     /// at every small compressed file or standard input.
@@ -204,8 +205,9 @@ impl<S: PostSink> ShardReader<'_, S> {
         self.text_read(text, processed, read_error)
     }
 
-    /// A small text input (see [`INLINE_READ_BLOCKS`]): read and segmented whole by one worker (another input may be
-    /// on the other workers), its posts handed on in order with the batches around it.
+    /// A small text input of several (see [`INLINE_READ_BLOCKS`]): read and segmented
+    /// whole by one worker (another input may be on the other workers), its posts handed
+    /// on in order with the batches around it.
     /// Splitting it into chunks would buy no parallelism that the inputs after it do not
     /// give, and reading it on this thread would hold up the judging.
     pub(super) fn read_small_text(
