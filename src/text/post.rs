@@ -72,9 +72,14 @@ impl Post {
     }
 }
 
+/// Whether a block of `capacity` holding `len` has spare room worth a copy (an eighth).
+fn worth_exact_copy(capacity: usize, len: usize) -> bool {
+    capacity - len > len / 8
+}
+
 /// `s` in a block of its own length, when its spare room is worth a copy.
 fn exact_string(s: String) -> String {
-    if s.capacity() - s.len() > s.len() / 8 {
+    if worth_exact_copy(s.capacity(), s.len()) {
         s.as_str().to_owned()
     } else {
         s
@@ -83,7 +88,7 @@ fn exact_string(s: String) -> String {
 
 /// `v` in a block of its own length, when its spare room is worth a copy.
 fn exact_vec<T>(mut v: Vec<T>) -> Vec<T> {
-    if v.capacity() - v.len() > v.len() / 8 {
+    if worth_exact_copy(v.capacity(), v.len()) {
         let mut exact = Vec::with_capacity(v.len());
         exact.append(&mut v);
         exact

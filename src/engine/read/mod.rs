@@ -495,27 +495,24 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
     /// batch left open, if any.
     fn take_worked(&mut self, keep: usize) -> Result<Option<PostSegmenter>, Error> {
         let mut open = None;
-        let mut problem = None;
         while self.working.len() > keep {
             let Some(next) = self.working.pop_front() else {
                 break;
             };
-            let posts = match next.batch {
+            let (posts, problem) = match next.batch {
                 Batch::Chunks(batch) => {
                     let done = batch.recv().map_err(|_| worker_failed(&next.name))?;
                     let (posts, left_open) = self.count_chunks(&next.name, done);
                     open = left_open;
-                    posts
+                    (posts, None)
                 }
                 Batch::Messages(batch) => {
                     let parsed = batch.recv().map_err(|_| worker_failed(&next.name))?;
-                    self.count_messages(parsed)
+                    (self.count_messages(parsed), None)
                 }
                 Batch::Whole(batch) => {
                     let (done, read_error) = batch.recv().map_err(|_| worker_failed(&next.name))?;
-                    let (posts, _) = self.count_chunks(&next.name, vec![done]);
-                    problem = read_error;
-                    posts
+                    (self.count_chunks(&next.name, vec![done]).0, read_error)
                 }
             };
             let at = InputAt {
@@ -526,7 +523,7 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
             interrupt::check()?;
             self.sink.posts(at, posts)?;
             // What was read before an input error is handed on before it is reported.
-            if let Some(e) = problem.take() {
+            if let Some(e) = problem {
                 self.input_error(&e);
             }
         }
