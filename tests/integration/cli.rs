@@ -484,6 +484,99 @@ fn chunk_size_never_changes_the_output() {
     }
 }
 
+/// A file of several inputs up to 32 blocks is read whole by one worker; a bigger one is
+/// cut into chunks (text) or framed into messages (JSON) for all the workers. Shrinking
+/// the block moves every file here from the first path to the second: the records, the
+/// problems and the summary must not change.
+#[test]
+fn small_files_read_whole_give_what_chunks_and_frames_give() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = dir.path().join("inputs");
+    fs::create_dir(&inputs).unwrap();
+    write_generated_dump(&inputs, 400);
+    let mut jsonl = Vec::new();
+    for i in 0..400 {
+        match i {
+            150 => jsonl.extend_from_slice(b"{\"id\": 150, \"text\": \"cut off\n"),
+            200 => jsonl.extend_from_slice(b"\n"),
+            250 => jsonl.extend_from_slice(
+                b"{\"id\": 250, \"text\": \"Broken \xC3\x28 byte, message 250.\"}\n",
+            ),
+            _ => writeln!(
+                jsonl,
+                r#"{{"id": {i}, "channel": "Feed {}", "text": "**Update {}**\n\nThe __{}th__ line of the feed, #tag{}.\n\nSubscribe: [link](https://t.me/feed)"}}"#,
+                i % 3,
+                i / 2,
+                i,
+                i % 5
+            )
+            .unwrap(),
+        }
+    }
+    fs::write(inputs.join("feed.jsonl"), &jsonl).unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    fs::copy(
+        fixtures.join("tg-json/result.json"),
+        inputs.join("result.json"),
+    )
+    .unwrap();
+    fs::copy(
+        fixtures.join("tgdataset/channels.json"),
+        inputs.join("channels.json"),
+    )
+    .unwrap();
+    fs::copy(
+        fixtures.join("errors-mixed/export.json"),
+        inputs.join("export.json"),
+    )
+    .unwrap();
+    let run = |block: &str| {
+        let stats = dir.path().join(format!("stats-{block}.json"));
+        let out = Command::new(env!("CARGO_BIN_EXE_tgclean"))
+            .args(["clean", "--quiet", "--threads", "2", "--stats"])
+            .arg(&stats)
+            .arg(&inputs)
+            .env("TGCLEAN_CHUNK_BYTES", block)
+            .env("TGCLEAN_MAX_CHUNK_BYTES", "65536")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut stats: Value = serde_json::from_slice(&fs::read(&stats).unwrap()).unwrap();
+        let obj = stats.as_object_mut().unwrap();
+        obj.remove("seconds");
+        obj.remove("mb_per_s");
+        (out.stdout, String::from_utf8(out.stderr).unwrap(), stats)
+    };
+    // 32 blocks of 1 MB: every file is read whole; 32 of 64 bytes: none is.
+    let whole = run("1048576");
+    let framed = run("64");
+    let stderr = &whole.1;
+    assert!(stderr.contains("feed.jsonl:151"), "{stderr}");
+    assert!(stderr.contains("export.json"), "{stderr}");
+    assert_eq!(whole.2["invalid_utf8"], 1);
+    assert_eq!(whole.2["inputs"], 5);
+    let written = records(&whole.0);
+    for file in [
+        "feed.jsonl",
+        "result.json",
+        "channels.json",
+        "generated.txt",
+    ] {
+        assert!(
+            written
+                .iter()
+                .any(|r| r["source"]["file"].as_str().unwrap().ends_with(file)),
+            "no record from {file}"
+        );
+    }
+    assert_eq!(framed, whole);
+}
+
 #[test]
 fn empty_and_blank_files_give_no_record_and_no_error() {
     let dir = tempfile::tempdir().unwrap();

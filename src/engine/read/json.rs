@@ -52,6 +52,46 @@ pub(super) enum Parsed {
     Problem(Error),
 }
 
+/// What a worker made of a small JSON input read whole: its messages in order (problems
+/// in their place), the bytes read, and the reader's end (invalid UTF-8 sequences
+/// replaced, or the error that stopped it).
+pub(super) struct WholeStream {
+    parsed: Vec<ParsedMessage>,
+    bytes: u64,
+    end: Result<u64, Error>,
+}
+
+/// What an item read from a message becomes on a worker.
+fn parsed_item(item: Item, explaining: bool, sketching: bool) -> Parsed {
+    match item {
+        Item::Message(m) => {
+            let mut raw = message_post(m, explaining);
+            raw.sketching = sketching;
+            Parsed::Post(Box::new(build_post(raw)))
+        }
+        Item::Skipped(skip) => Parsed::Skipped(skip),
+    }
+}
+
+/// A worker's sink for a small input read whole: builds each post as it is read.
+struct BuildingSink {
+    parsed: Vec<ParsedMessage>,
+    explaining: bool,
+    sketching: bool,
+}
+
+impl ItemSink for BuildingSink {
+    fn item(&mut self, item: Item) -> Result<(), Error> {
+        let parsed = parsed_item(item, self.explaining, self.sketching);
+        self.parsed.push((parsed, 0));
+        Ok(())
+    }
+
+    fn problem(&mut self, error: Error) {
+        self.parsed.push((Parsed::Problem(error), 0));
+    }
+}
+
 /// The reader thread's sink: batches items for the queue to the judging thread.
 struct ChannelSink {
     tx: std::sync::mpsc::SyncSender<ReaderEvent>,
@@ -232,12 +272,7 @@ impl<S: PostSink> ShardReader<'_, S> {
                     };
                     let frame = (framing.parse)(&parse_name, *line, bytes, &context);
                     let parsed = match frame.item {
-                        Ok(Some(Item::Message(m))) => {
-                            let mut raw = message_post(m, explaining);
-                            raw.sketching = sketching;
-                            Parsed::Post(Box::new(build_post(raw)))
-                        }
-                        Ok(Some(Item::Skipped(skip))) => Parsed::Skipped(skip),
+                        Ok(Some(item)) => parsed_item(item, explaining, sketching),
                         Ok(None) => Parsed::Nothing,
                         Err(e) => Parsed::Problem(e),
                     };
@@ -254,6 +289,68 @@ impl<S: PostSink> ShardReader<'_, S> {
             format: stream.format,
         });
         self.take_worked(PARSING_IN_FLIGHT).map(|_| ())
+    }
+
+    /// A small JSON input of several (see [`super::INLINE_READ_BLOCKS`]): read, parsed
+    /// and built into posts whole by one worker while this thread goes on to the next
+    /// input, handed on in order with the batches around it. Framing it for all the
+    /// workers would buy no parallelism that the inputs after it do not give, and would
+    /// start a reader thread and wait for the workers at its end.
+    pub(super) fn read_small_stream(
+        &mut self,
+        reader: Box<dyn BufRead + Send>,
+        stream: &'static StreamFormat,
+    ) -> Result<(), Error> {
+        self.format = stream.format;
+        let name: Arc<str> = self.name.as_str().into();
+        let job_name = Arc::clone(&name);
+        let explaining = self.config.explain.is_some();
+        let sketching = self.sketch_posts;
+        let text_field = self.config.text_field.clone();
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.pool.spawn(move || {
+            let mut counted = CountingReader::new(reader);
+            let mut sink = BuildingSink {
+                parsed: Vec::new(),
+                explaining,
+                sketching,
+            };
+            let options = ReadOptions {
+                text_field: text_field.as_deref(),
+            };
+            let end = (stream.read)(&job_name, &mut counted, &options, &mut sink);
+            // The receiver is gone only when the run has stopped.
+            let _ = tx.send(WholeStream {
+                parsed: sink.parsed,
+                bytes: counted.bytes,
+                end,
+            });
+        });
+        self.working.push_back(super::Working {
+            batch: super::Batch::WholeStream(rx),
+            file: self.file,
+            name,
+            format: stream.format,
+        });
+        self.take_worked(PARSING_IN_FLIGHT).map(|_| ())
+    }
+
+    /// Counts what a small input read whole gave; its posts in order, and the error that
+    /// stopped its reading, if any, to be reported after them.
+    pub(super) fn count_whole_stream(
+        &mut self,
+        done: WholeStream,
+    ) -> Result<(Vec<Post>, Option<Error>), Error> {
+        self.stats.bytes += done.bytes;
+        let posts = self.count_messages(done.parsed);
+        match done.end {
+            Ok(invalid) => {
+                self.stats.invalid_utf8 += invalid;
+                Ok((posts, None))
+            }
+            Err(e @ (Error::Write { .. } | Error::Interrupted)) => Err(e),
+            Err(e) => Ok((posts, Some(e))),
+        }
     }
 
     /// Counts what a parsed batch skipped and reports its problems; its posts in order.

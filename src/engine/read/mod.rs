@@ -57,6 +57,22 @@ const BATCH_POSTS: usize = 256;
 /// thread judges or writes the one before it.
 pub(crate) const BATCHES_IN_FLIGHT: usize = 1;
 
+/// Blocks at the start of a text input (8 MB of the default 256 KB blocks) that are cut
+/// into chunks on the thread that hands their posts on. A file of several inputs no
+/// bigger than this (as stored), of any format read as a stream, is instead read whole by
+/// one worker while this thread goes on to the next input: for a folder of small files,
+/// reading them here made this thread, which also judges every post, the one the run
+/// waited on.
+const INLINE_READ_BLOCKS: usize = 32;
+
+/// Whether an input of `whole_len` bytes (given for a whole file of several inputs) is
+/// read whole by one worker; see [`INLINE_READ_BLOCKS`].
+fn read_whole(whole_len: Option<u64>) -> bool {
+    let (block, _) = crate::input::chunk_sizes();
+    let limit = block.saturating_mul(INLINE_READ_BLOCKS) as u64;
+    whole_len.is_some_and(|len| len <= limit)
+}
+
 /// Read buffer of a piece of a file.
 const PIECE_READ_BUFFER: usize = 256 << 10;
 
@@ -122,6 +138,8 @@ enum Batch {
     /// A small text input, read and segmented whole on one worker, and the error that
     /// stopped its reading, if any.
     Whole(std::sync::mpsc::Receiver<(text::ChunkPosts, Option<Error>)>),
+    /// A small JSON input, read and parsed whole on one worker.
+    WholeStream(std::sync::mpsc::Receiver<json::WholeStream>),
 }
 
 /// A group of pages (and problems between them) with what each page became.
@@ -308,18 +326,23 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
         self.file = piece.source;
         self.name.clone_from(&source.name);
         let first_line = piece.range.as_ref().map_or(1, |r| r.first_line);
+        // The stored size of a whole file input (not of a piece of one) among others: one
+        // small file alone is still cut or framed so that every worker has part of it.
+        let whole_len = (piece.range.is_none() && sources.len() > 1)
+            .then(|| source.file_len())
+            .flatten();
         let result = match formats::route(format) {
             Route::Lines => {
                 self.parse_pages()?;
                 self.finish_pages()?;
                 self.carry.reset();
-                // The stored size of a whole file input (not of a piece of one) among
-                // others: one small file alone is still cut so that every worker has
-                // part of it.
-                let whole_len = (piece.range.is_none() && sources.len() > 1)
-                    .then(|| source.file_len())
-                    .flatten();
                 self.read_text(reader, first_line, whole_len)
+            }
+            Route::Stream(stream) if read_whole(whole_len) => {
+                self.parse_pages()?;
+                self.finish_pages()?;
+                self.carry.reset();
+                self.read_small_stream(reader, stream)
             }
             Route::Stream(stream) => {
                 self.take_worked(0)?;
@@ -513,6 +536,10 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
                 Batch::Whole(batch) => {
                     let (done, read_error) = batch.recv().map_err(|_| worker_failed(&next.name))?;
                     (self.count_chunks(&next.name, vec![done]).0, read_error)
+                }
+                Batch::WholeStream(batch) => {
+                    let done = batch.recv().map_err(|_| worker_failed(&next.name))?;
+                    self.count_whole_stream(done)?
                 }
             };
             let at = InputAt {

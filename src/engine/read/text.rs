@@ -19,13 +19,6 @@ use crate::text::segment::{self, PostSegmenter};
 /// does not leave the other workers idle, few enough that batches in flight stay small.
 const CHUNKS_PER_THREAD: usize = 2;
 
-/// Blocks at the start of an input (8 MB of the default 256 KB blocks) that are cut into
-/// chunks on the thread that hands their posts on. A file no bigger than this (as stored)
-/// is instead read and segmented whole by one worker while this thread goes on to the
-/// next input: for a folder of small files, reading them here made this thread, which
-/// also judges every post, the one the run waited on.
-const INLINE_READ_BLOCKS: usize = 32;
-
 /// Batches left segmenting while this thread hands on the one before them. With one,
 /// the workers ran dry whenever this thread was judging or cutting the next chunks: on
 /// 120,000 generated posts it waited on them 1.7 s of a 5.2 s run; with two, 0.3 s, and
@@ -89,9 +82,9 @@ impl<S: PostSink> ShardReader<'_, S> {
     /// parallel; this thread hands the posts on in input order.
     ///
     /// A file of `whole_len` bytes (given when it is one of several inputs) no bigger
-    /// than [`INLINE_READ_BLOCKS`] blocks goes to one worker whole
+    /// than [`super::INLINE_READ_BLOCKS`] blocks goes to one worker whole
     /// ([`Self::read_small_text`]). Of any other input, the first
-    /// [`INLINE_READ_BLOCKS`] blocks are cut on this thread and a reader thread is started
+    /// [`super::INLINE_READ_BLOCKS`] blocks are cut on this thread and a reader thread is started
     /// only for the rest: one started cold, with nothing read ahead, would be waited on
     /// at every small compressed file or standard input.
     pub(super) fn read_text(
@@ -101,8 +94,8 @@ impl<S: PostSink> ShardReader<'_, S> {
         whole_len: Option<u64>,
     ) -> Result<(), Error> {
         let (block, max) = chunk_sizes();
-        let inline_bytes = block.saturating_mul(INLINE_READ_BLOCKS);
-        if whole_len.is_some_and(|len| len <= inline_bytes as u64) {
+        let inline_bytes = block.saturating_mul(super::INLINE_READ_BLOCKS);
+        if super::read_whole(whole_len) {
             return self.read_small_text(reader);
         }
         self.format = Format::Text;
@@ -205,7 +198,7 @@ impl<S: PostSink> ShardReader<'_, S> {
         self.text_read(text, processed, read_error)
     }
 
-    /// A small text input of several (see [`INLINE_READ_BLOCKS`]): read and segmented
+    /// A small text input of several (see [`super::INLINE_READ_BLOCKS`]): read and segmented
     /// whole by one worker (another input may be on the other workers), its posts handed
     /// on in order with the batches around it.
     /// Splitting it into chunks would buy no parallelism that the inputs after it do not
