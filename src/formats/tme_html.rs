@@ -143,6 +143,7 @@ mod tests {
   <div class="tgme_widget_message_author"><a class="tgme_widget_message_owner_name"><span>MFA Russia</span></a></div>
   <div class="tgme_widget_message_forwarded_from accent_color">Forwarded from <a class="tgme_widget_message_forwarded_from_name"><span>TASS</span></a></div>
   <a class="tgme_widget_message_reply" href="https://t.me/mfa/99"><div class="tgme_widget_message_metatext">Earlier</div>
+    <span class="tgme_widget_message_views">99</span><span class="tgme_widget_message_date"><time datetime="2020-01-01T00:00:00+00:00">old</time></span>
     <div class="tgme_widget_message_text js-message_reply_text">The quoted earlier post.</div></a>
   <div class="tgme_widget_message_text js-message_text"><tg-emoji emoji-id="1"><i class="emoji"><b>👀</b></i></tg-emoji> <b>New</b> model&#33;<br/><br/>Second line.</div>
   <div class="tgme_widget_message_reactions"><span class="tgme_reaction tgme_reaction_paid"><i class="icon"></i>4</span><span class="tgme_reaction"><i class="emoji"><b>🔥</b></i>127</span><span class="tgme_reaction"><tg-emoji emoji-id="5451"></tg-emoji>2</span></div>
