@@ -13,6 +13,7 @@ use super::scan::{CopyAt, ShardScan};
 use crate::config::BoilerplateRule;
 use crate::config::Config;
 use crate::dedup::boilerplate::{Boilerplate, TemplateCounts};
+use crate::dedup::digest_table::DigestTable;
 use crate::dedup::near::{NearIndex, PostSketch};
 use crate::dedup::state::SeenState;
 use crate::dedup::{Deduper, KeyedParagraph, Repeats, Verdict};
@@ -102,6 +103,10 @@ pub enum Sketch<'a> {
     /// To be made from the n-gram summaries of its paragraphs that are not boilerplate
     /// (a scan's posts).
     FromSummaries,
+    /// Not made on a worker because an earlier post had the same id
+    /// ([`Post::id_seen_before`]); made here from the post, read from the input named by
+    /// the `&str`, in the rare case it is needed.
+    Unmade(&'a Post, &'a str),
 }
 
 /// Judges posts in input order. Holds the seen-set and, with `--explain`, where each
@@ -121,6 +126,8 @@ pub struct Decider {
     first_copies: HashMap<Digest16, CopyAt>,
     /// The run writes `--state`.
     keeps_state: bool,
+    /// The ids of the posts a two-pass run's first pass saw, when posts get sketches.
+    first_pass_ids: DigestTable,
 }
 
 /// Room is made in the seen-set for one paragraph key per this many bytes of input, at
@@ -164,6 +171,7 @@ impl Decider {
             near,
             first_copies: HashMap::new(),
             keeps_state: config.state.is_some(),
+            first_pass_ids: DigestTable::new(),
         };
         decider.reserve_for(input_bytes);
         decider
@@ -177,6 +185,9 @@ impl Decider {
         self.deduper.reserve(keys, posts);
         if self.rule.is_some() {
             self.counts.reserve(keys, posts);
+            if self.near.is_some() {
+                self.first_pass_ids.reserve(posts);
+            }
         }
     }
 
@@ -202,6 +213,14 @@ impl Decider {
         }
         self.counts
             .add_post(origin, id, paragraphs.iter().map(|p| p.template()));
+    }
+
+    /// First pass, in input order: whether an earlier post of the run or of `--state` has
+    /// the id `id` (see [`Post::id_seen_before`]). Always `false` in a run that makes no
+    /// near-duplicate sketches.
+    pub fn id_seen_before(&mut self, id: Digest16) -> bool {
+        self.near.is_some()
+            && (self.deduper.knows_post(&id) || self.first_pass_ids.insert(id, 0).is_some())
     }
 
     /// Learns the boilerplate from what was counted; call between the passes.
@@ -334,6 +353,10 @@ impl Decider {
         let made;
         let sketch = match sketch {
             Sketch::Made(sketch) => sketch?,
+            Sketch::Unmade(post, file) => {
+                made = sketch_without_boilerplate(&self.boilerplate, post, file)?;
+                &made
+            }
             Sketch::FromSummaries => {
                 let rest: Vec<(u32, &[u32])> = not_boilerplate(paragraphs.len(), boilerplate)
                     .into_iter()
@@ -405,16 +428,29 @@ pub struct PostSketcher {
 }
 
 impl PostSketcher {
-    /// Gives `post`, read from the input named `file`, its sketch.
+    /// Gives `post`, read from the input named `file`, its sketch, unless an earlier
+    /// post had its id (the decider makes it then, if it needs it).
     pub fn sketch(&self, post: &mut Post, file: &str) {
-        let origin = super::scan::origin_hash(post, file);
-        let kept = post
-            .paragraphs
-            .iter()
-            .filter(|p| self.boilerplate.posts_of(origin, &p.template).is_none())
-            .map(|p| post.text_of(p));
-        post.sketch = PostSketch::of_texts(kept).map(Box::new);
+        if !post.id_seen_before {
+            post.sketch = sketch_without_boilerplate(&self.boilerplate, post, file).map(Box::new);
+        }
     }
+}
+
+/// The sketch of `post`, read from the input named `file`, without its channel
+/// boilerplate; `None` for a post too short to have one.
+fn sketch_without_boilerplate(
+    boilerplate: &Boilerplate,
+    post: &Post,
+    file: &str,
+) -> Option<PostSketch> {
+    let origin = super::scan::origin_hash(post, file);
+    let kept = post
+        .paragraphs
+        .iter()
+        .filter(|p| boilerplate.posts_of(origin, &p.template).is_none())
+        .map(|p| post.text_of(p));
+    PostSketch::of_texts(kept)
 }
 
 /// The decisions for one shard's posts, in the order of its scan.

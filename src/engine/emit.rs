@@ -419,7 +419,11 @@ impl PostSink for DecideAndEmit<'_, '_> {
                     message_id: p.message_id,
                 };
                 let origin = super::scan::origin_hash(p, at.name);
-                let sketch = super::decide::Sketch::Made(p.sketch.as_deref());
+                let sketch = if p.id_seen_before {
+                    super::decide::Sketch::Unmade(p, at.name)
+                } else {
+                    super::decide::Sketch::Made(p.sketch.as_deref())
+                };
                 self.decider
                     .decide(p.id, origin, &p.paragraphs, copy, sketch)
             })

@@ -197,10 +197,11 @@ struct CountAndSpill<'a, 'p> {
 }
 
 impl PostSink for CountAndSpill<'_, '_> {
-    fn posts(&mut self, at: InputAt<'_>, posts: Vec<Post>) -> Result<(), Error> {
-        for post in &posts {
+    fn posts(&mut self, at: InputAt<'_>, mut posts: Vec<Post>) -> Result<(), Error> {
+        for post in &mut posts {
             let origin = origin_hash(post, at.name);
             self.decider.count(post.id, origin, &post.paragraphs);
+            post.id_seen_before = self.decider.id_seen_before(post.id);
         }
         self.spill.push(at, posts)
     }

@@ -58,6 +58,11 @@ pub struct Post {
     /// made on a worker just before the post is judged (never spilled).
     #[serde(skip)]
     pub sketch: Option<Box<crate::dedup::near::PostSketch>>,
+    /// Set by the first pass of a two-pass run when an earlier post (of this run or of
+    /// `--state`) has the same id. Such a post is nearly always an exact duplicate, which
+    /// needs no sketch, so the workers make none and the decider makes it in the rare case
+    /// it is needed (the earlier copy was not kept).
+    pub id_seen_before: bool,
 }
 
 impl Post {
@@ -232,6 +237,7 @@ pub fn build_post_with(raw: RawPost, memo: &mut KeyMemo) -> Post {
         dropped,
         explain,
         sketch,
+        id_seen_before: false,
     }
 }
 
