@@ -1,11 +1,13 @@
 //! Criterion benches of the hot stages on the seed documents: line classification,
-//! display text + key + digest, and a whole `clean` run over a repeated seed dump.
+//! display text + key + digest, the near-duplicate n-grams and sketch, and a whole
+//! `clean` run over a repeated seed dump.
 
 use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use tgclean::text::{grammar, normalise};
+use tgclean::dedup::near::PostSketch;
+use tgclean::text::{grammar, normalise, shingle};
 use tgclean::{Config, InputSpec};
 
 fn seed_lines() -> Vec<String> {
@@ -46,6 +48,23 @@ fn stages(c: &mut Criterion) {
                 let display = normalise::display_text(black_box(l));
                 let key = normalise::key_text(&display);
                 black_box(normalise::digest(&key));
+            }
+        })
+    });
+    g.bench_function("ngram_hashes", |b| {
+        let mut hashes = Vec::new();
+        b.iter(|| {
+            for l in &lines {
+                hashes.clear();
+                black_box(shingle::push_ngrams(black_box(l), &mut hashes));
+            }
+        })
+    });
+    // Posts of ten lines each, as the workers sketch them.
+    g.bench_function("post_sketch", |b| {
+        b.iter(|| {
+            for post in lines.chunks(10) {
+                black_box(PostSketch::of_texts(post.iter().map(String::as_str)));
             }
         })
     });
