@@ -196,6 +196,59 @@ pub fn similarity(a: &[u32], a_complete: bool, b: &[u32], b_complete: bool) -> f
     both as f64 / seen as f64
 }
 
+/// [`similarity`] when it is at least `threshold`, else `None` — often found after a
+/// fraction of the merge: every 16 steps the most the similarity can still reach (each
+/// step left a match) is checked against `threshold`. What a candidate is verified with;
+/// most candidates share a phrase and little else.
+pub fn similarity_at_least(
+    a: &[u32],
+    a_complete: bool,
+    b: &[u32],
+    b_complete: bool,
+    threshold: f64,
+) -> Option<f64> {
+    const CHECK_EVERY: usize = 16;
+    // The estimate stops after BOTTOM_K steps; the exact similarity goes to the end.
+    let cap = if a_complete && b_complete {
+        usize::MAX
+    } else {
+        BOTTOM_K
+    };
+    let (mut i, mut j) = (0, 0);
+    let (mut both, mut seen) = (0usize, 0usize);
+    loop {
+        let check_at = seen + CHECK_EVERY;
+        while let (Some(&x), Some(&y)) = (a.get(i), b.get(j)) {
+            if seen >= cap || seen >= check_at {
+                break;
+            }
+            // Counts instead of branches: which list moves is a coin toss.
+            both += usize::from(x == y);
+            i += usize::from(x <= y);
+            j += usize::from(y <= x);
+            seen += 1;
+        }
+        if i >= a.len() || j >= b.len() || seen >= cap {
+            break;
+        }
+        // (both + m) / (seen + m) grows with m, and each step adds at most one match.
+        let most = (a.len() - i).min(b.len() - j).min(cap - seen);
+        if ((both + most) as f64 / (seen + most) as f64) < threshold {
+            return None;
+        }
+    }
+    // One list is done (or the estimate is): each hash left in the other is a step
+    // without a match.
+    let rest = (a.len() - i) + (b.len() - j);
+    seen += rest.min(cap - seen.min(cap));
+    let s = if seen == 0 {
+        0.0
+    } else {
+        both as f64 / seen as f64
+    };
+    (s >= threshold).then_some(s)
+}
+
 /// A kept post as the index remembers it.
 #[derive(Debug, Clone)]
 struct Kept {
@@ -285,8 +338,14 @@ impl NearIndex {
             }
             let start = usize::try_from(kept.start).ok()?;
             let bottom = self.bottoms.get(start..start + usize::from(kept.len))?;
-            let s = similarity(&sketch.bottom, sketch.complete, bottom, kept.complete);
-            (s >= self.threshold).then_some(NearMatch {
+            let s = similarity_at_least(
+                &sketch.bottom,
+                sketch.complete,
+                bottom,
+                kept.complete,
+                self.threshold,
+            )?;
+            Some(NearMatch {
                 of: kept.id,
                 similarity: s,
             })
@@ -374,6 +433,43 @@ impl NearIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
+
+    /// Sorted distinct hashes from a small range, so that two sets share many.
+    fn hash_set() -> impl proptest::strategy::Strategy<Value = Vec<u32>> {
+        proptest::collection::btree_set(0u32..400, 0..300).prop_map(|s| s.into_iter().collect())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn similarity_at_least_is_the_similarity_when_it_reaches_the_threshold(
+            a in hash_set(),
+            b in hash_set(),
+            a_complete: bool,
+            b_complete: bool,
+            threshold in 0.0f64..=1.0,
+        ) {
+            let s = similarity(&a, a_complete, &b, b_complete);
+            let expected = (s >= threshold).then_some(s);
+            proptest::prop_assert_eq!(
+                similarity_at_least(&a, a_complete, &b, b_complete, threshold),
+                expected
+            );
+        }
+
+        #[test]
+        fn near_copies_reach_the_threshold_as_they_did(
+            a in hash_set(),
+            drop_every in 2usize..40,
+            complete: bool,
+        ) {
+            // b is a with every drop_every-th hash left out: similarity near 1.
+            let b: Vec<u32> = a.iter().enumerate().filter(|(i, _)| i % drop_every != 0).map(|(_, &h)| h).collect();
+            let s = similarity(&a, complete, &b, complete);
+            proptest::prop_assert_eq!(similarity_at_least(&a, complete, &b, complete, s), Some(s));
+            proptest::prop_assert_eq!(similarity_at_least(&a, complete, &b, complete, 0.8), (s >= 0.8).then_some(s));
+        }
+    }
 
     fn sketch(paragraphs: &[&str]) -> Option<PostSketch> {
         PostSketch::of_texts(paragraphs.iter().copied())
