@@ -228,6 +228,8 @@ impl Decider {
         if let Some(rule) = &self.rule {
             self.boilerplate = Arc::new(self.counts.learn(rule));
         }
+        // Only the first pass asks for them.
+        self.first_pass_ids = DigestTable::new();
     }
 
     /// What was learned, for the workers that sketch posts without their boilerplate;
