@@ -240,7 +240,7 @@ pub fn similarity_at_least(
     // One list is done (or the estimate is): each hash left in the other is a step
     // without a match.
     let rest = (a.len() - i) + (b.len() - j);
-    seen += rest.min(cap - seen.min(cap));
+    seen += rest.min(cap - seen);
     let s = if seen == 0 {
         0.0
     } else {

@@ -47,26 +47,8 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// ASCII letters and digits lower-cased; 0 for every other ASCII byte.
-const ASCII_FOLD: [u8; 128] = {
-    let mut t = [0u8; 128];
-    let mut b = 0;
-    while b < 128 {
-        let c = b as u8;
-        if c.is_ascii_alphanumeric() {
-            t[b] = c.to_ascii_lowercase();
-        }
-        b += 1;
-    }
-    t
-};
-
-fn is_ascii_alnum(b: u8) -> bool {
-    b < 0x80 && ASCII_FOLD[usize::from(b)] != 0
-}
-
 /// The lanes of `w` that are not ASCII letters or digits (the end of an ASCII word), as
-/// [`is_ascii_alnum`] tells one byte: sixteen at a time, since most words are ASCII.
+/// [`u8::is_ascii_alphanumeric`] tells one byte: sixteen at a time, since most words are ASCII.
 fn not_ascii_alnum_lanes(w: Lanes) -> Lanes {
     let within = |low: u8, high: u8| !lanes_below(w, low) & lanes_below(w, high + 1);
     !(within(b'0', b'9') | within(b'A', b'Z') | within(b'a', b'z'))
@@ -217,9 +199,9 @@ pub fn for_each_word(text: &str, mut word: impl FnMut(u64)) {
     let mut i = 0;
     while let Some(&c) = b.get(i) {
         let letter = if c < 0x80 {
-            if is_ascii_alnum(c) {
+            if c.is_ascii_alphanumeric() {
                 let rest = b.get(i..).unwrap_or_default();
-                let end = swar::find(rest, not_ascii_alnum_lanes, |x| !is_ascii_alnum(x))
+                let end = swar::find(rest, not_ascii_alnum_lanes, |x| !x.is_ascii_alphanumeric())
                     .map_or(b.len(), |n| i + n);
                 w.ascii_alnum(&b[i..end]);
                 i = end;
