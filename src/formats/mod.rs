@@ -8,6 +8,7 @@
 
 pub mod export_split;
 pub mod html;
+pub mod html_tokens;
 pub mod json_scan;
 pub mod jsonl;
 pub mod markdown;
