@@ -43,16 +43,22 @@ pub static DOCUMENT: super::DocumentFormat = super::DocumentFormat {
 /// Sends every post of one page to `sink`: read from the token stream when the page is
 /// well nested (every page t.me writes), else from the page's tree. Both give the same.
 pub fn read_page(html: &str, sink: &mut dyn ItemSink) -> Result<(), Error> {
-    let mut posts = PostStream::default();
-    match follow(html, &mut posts) {
-        Ok(()) => {
-            for item in posts.items {
+    match read_from_tokens(html) {
+        Ok(items) => {
+            for item in items {
                 sink.item(item)?;
             }
             Ok(())
         }
         Err(NeedsTree) => TmeHtmlReader::new()?.read(html, sink),
     }
+}
+
+/// The posts of a page read from its token stream, or [`NeedsTree`].
+pub fn read_from_tokens(html: &str) -> Result<Vec<Item>, NeedsTree> {
+    let mut posts = PostStream::default();
+    follow(html, &mut posts)?;
+    Ok(posts.items)
 }
 
 impl TmeHtmlReader {
@@ -490,9 +496,7 @@ mod tests {
     fn both_readings(html: &str) -> (Vec<Item>, Option<Vec<Item>>) {
         let mut tree = CollectSink::default();
         TmeHtmlReader::new().unwrap().read(html, &mut tree).unwrap();
-        let mut posts = PostStream::default();
-        let streamed = follow(html, &mut posts).ok().map(|()| posts.items);
-        (tree.items, streamed)
+        (tree.items, read_from_tokens(html).ok())
     }
 
     #[test]
