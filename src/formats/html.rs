@@ -42,15 +42,9 @@ fn is_block(name: &LocalName) -> bool {
             | local_name!("li")
             | local_name!("ul")
             | local_name!("ol")
-            | local_name!("h1")
-            | local_name!("h2")
-            | local_name!("h3")
-            | local_name!("h4")
-            | local_name!("h5")
-            | local_name!("h6")
             | local_name!("table")
             | local_name!("tr")
-    )
+    ) || super::html_tokens::is_heading(name)
 }
 
 /// Elements left out with everything inside them.

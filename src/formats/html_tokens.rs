@@ -226,12 +226,7 @@ impl<V: ElementVisitor> Walk<'_, V> {
                     || open(local_name!("dd"))
                     || open(local_name!("dt"))
             }
-            local_name!("h1")
-            | local_name!("h2")
-            | local_name!("h3")
-            | local_name!("h4")
-            | local_name!("h5")
-            | local_name!("h6") => {
+            _ if is_heading(name) => {
                 closes_p(name, &self.open) || self.open.last().is_some_and(is_heading)
             }
             local_name!("a")
@@ -299,12 +294,6 @@ fn closes_p(name: &LocalName, open: &[LocalName]) -> bool {
             | local_name!("section")
             | local_name!("summary")
             | local_name!("ul")
-            | local_name!("h1")
-            | local_name!("h2")
-            | local_name!("h3")
-            | local_name!("h4")
-            | local_name!("h5")
-            | local_name!("h6")
             | local_name!("pre")
             | local_name!("listing")
             | local_name!("li")
@@ -312,11 +301,11 @@ fn closes_p(name: &LocalName, open: &[LocalName]) -> bool {
             | local_name!("dt")
             | local_name!("hr")
             | local_name!("xmp")
-    );
+    ) || is_heading(name);
     closes && open.contains(&local_name!("p"))
 }
 
-fn is_heading(name: &LocalName) -> bool {
+pub fn is_heading(name: &LocalName) -> bool {
     matches!(
         *name,
         local_name!("h1")
@@ -406,12 +395,6 @@ fn breaks_out_of_foreign(name: &LocalName) -> bool {
             | local_name!("em")
             | local_name!("embed")
             | local_name!("font")
-            | local_name!("h1")
-            | local_name!("h2")
-            | local_name!("h3")
-            | local_name!("h4")
-            | local_name!("h5")
-            | local_name!("h6")
             | local_name!("head")
             | local_name!("hr")
             | local_name!("i")
@@ -437,5 +420,5 @@ fn breaks_out_of_foreign(name: &LocalName) -> bool {
             | local_name!("u")
             | local_name!("ul")
             | local_name!("var")
-    )
+    ) || is_heading(name)
 }
