@@ -148,6 +148,9 @@ def test_ctrl_c_leaves_no_output_and_the_old_state(tmp_path: Path, generated_dum
         [sys.executable, "-m", "tgclean.ray", str(inputs), "-o", str(out), "--shards", "8",
          "--state", str(state), "--address", address],
         stderr=subprocess.PIPE, text=True,
+        # Its own process group: Ctrl-C reaches only the runner, never this test session
+        # (once, in CI, the whole session ended silently around this test).
+        start_new_session=True,
     )
     # Interrupt once the run has started (its parts folder exists).
     for _ in range(600):
