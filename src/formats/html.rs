@@ -228,6 +228,8 @@ pub struct StreamedText {
     hidden_from: Option<usize>,
     /// `<pre>` elements open inside the one read.
     pre: usize,
+    /// Every text inside as it is, nothing left out or added (scraper's `text()`).
+    raw: bool,
 }
 
 impl StreamedText {
@@ -235,7 +237,7 @@ impl StreamedText {
     /// as `element_text`'s `skip` says.
     pub fn start(&mut self, name: &LocalName, attrs: &[Attribute], skip: bool) {
         self.depth += 1;
-        if self.hidden_from.is_some() {
+        if self.hidden_from.is_some() || self.raw {
             return;
         }
         if skip || is_hidden(name) {
@@ -269,6 +271,9 @@ impl StreamedText {
     pub fn end(&mut self, name: &LocalName) {
         let depth = self.depth;
         self.depth = depth.saturating_sub(1);
+        if self.raw {
+            return;
+        }
         if let Some(from) = self.hidden_from {
             if from == depth {
                 self.hidden_from = None;
@@ -285,10 +290,88 @@ impl StreamedText {
 
     pub fn text(&mut self, text: &str) {
         match (self.hidden_from, self.pre) {
+            _ if self.raw => self.text.push_str(text),
             (Some(_), _) => {}
             (None, 0) => push_collapsed(&mut self.text, text),
             (None, _) => self.text.push_str(text),
         }
+    }
+}
+
+/// A field read from the first element that matches, as its text (as [`element_text`]
+/// or, raw, as scraper's `text()`: every text inside, as it is), while the page streams
+/// past.
+#[derive(Default)]
+pub enum FirstText {
+    #[default]
+    NotSeen,
+    Reading {
+        depth: usize,
+        text: StreamedText,
+    },
+    Read(StreamedText),
+}
+
+impl FirstText {
+    /// The element at `depth` (open elements, itself included) opens: read it if it
+    /// `matches` and is the first to.
+    pub fn open_if(&mut self, matches: bool, depth: usize) {
+        if matches && matches!(self, FirstText::NotSeen) {
+            *self = FirstText::Reading {
+                depth,
+                text: StreamedText::default(),
+            };
+        }
+    }
+
+    /// As [`Self::open_if`], read raw.
+    pub fn open_raw_if(&mut self, matches: bool, depth: usize) {
+        if matches && matches!(self, FirstText::NotSeen) {
+            *self = FirstText::Reading {
+                depth,
+                text: StreamedText {
+                    raw: true,
+                    ..StreamedText::default()
+                },
+            };
+        }
+    }
+
+    pub fn start(&mut self, name: &LocalName, attrs: &[Attribute], skip: bool) {
+        if let FirstText::Reading { text, .. } = self {
+            text.start(name, attrs, skip);
+        }
+    }
+
+    /// An element closes; `depth`: open elements before it closed.
+    pub fn end(&mut self, name: &LocalName, depth: usize) {
+        if let FirstText::Reading { depth: own, text } = self {
+            if *own == depth {
+                *self = FirstText::Read(std::mem::take(text));
+            } else {
+                text.end(name);
+            }
+        }
+    }
+
+    pub fn text(&mut self, s: &str) {
+        if let FirstText::Reading { text, .. } = self {
+            text.text(s);
+        }
+    }
+
+    pub fn into_text(self) -> Option<StreamedText> {
+        match self {
+            FirstText::NotSeen => None,
+            FirstText::Reading { text, .. } | FirstText::Read(text) => Some(text),
+        }
+    }
+
+    /// The trimmed text, if any (as `TmeHtmlReader::first_text`).
+    pub fn into_trimmed(self) -> Option<String> {
+        self.into_text()
+            .map(|t| t.text.trim().to_owned())
+            .filter(|s| !s.is_empty())
     }
 }
 

@@ -5,7 +5,7 @@ use html5ever::{Attribute, LocalName, local_name};
 use scraper::{ElementRef, Html, Node, Selector};
 
 use super::ItemSink;
-use super::html::{StreamedText, attr, element_text, has_class, selector, within_class};
+use super::html::{FirstText, attr, element_text, has_class, selector, within_class};
 use super::html_tokens::{ElementVisitor, NeedsTree, follow};
 use super::tg_json::rfc3339_date;
 use crate::error::Error;
@@ -223,73 +223,13 @@ struct PostBeingRead {
     depth: usize,
     service: bool,
     data_post: String,
-    owner: Field,
-    forwarded: Field,
-    text: Field,
-    views: Field,
+    owner: FirstText,
+    forwarded: FirstText,
+    text: FirstText,
+    views: FirstText,
     /// `None` until the first `time[datetime]` under the date class is seen.
     date: Option<Option<crate::text::grammar::Date>>,
     reactions: Vec<ReactionBeingRead>,
-}
-
-/// A field read from the first element that matches, as its text.
-#[derive(Default)]
-enum Field {
-    #[default]
-    NotSeen,
-    Reading {
-        depth: usize,
-        text: StreamedText,
-    },
-    Read(StreamedText),
-}
-
-impl Field {
-    fn open_if(&mut self, matches: bool, depth: usize) {
-        if matches && matches!(self, Field::NotSeen) {
-            *self = Field::Reading {
-                depth,
-                text: StreamedText::default(),
-            };
-        }
-    }
-
-    fn start(&mut self, name: &LocalName, attrs: &[Attribute], skip: bool) {
-        if let Field::Reading { text, .. } = self {
-            text.start(name, attrs, skip);
-        }
-    }
-
-    /// An element closes; `depth`: open elements before it closed.
-    fn end(&mut self, name: &LocalName, depth: usize) {
-        if let Field::Reading { depth: own, text } = self {
-            if *own == depth {
-                *self = Field::Read(std::mem::take(text));
-            } else {
-                text.end(name);
-            }
-        }
-    }
-
-    fn text(&mut self, s: &str) {
-        if let Field::Reading { text, .. } = self {
-            text.text(s);
-        }
-    }
-
-    fn into_text(self) -> Option<StreamedText> {
-        match self {
-            Field::NotSeen => None,
-            Field::Reading { text, .. } | Field::Read(text) => Some(text),
-        }
-    }
-
-    /// [`TmeHtmlReader::first_text`]: the trimmed text, if any.
-    fn into_trimmed(self) -> Option<String> {
-        self.into_text()
-            .map(|t| t.text.trim().to_owned())
-            .filter(|s| !s.is_empty())
-    }
 }
 
 /// One `.tgme_reaction` as it streams past: what [`reaction_of`] reads from its tree.
