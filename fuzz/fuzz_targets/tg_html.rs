@@ -1,8 +1,10 @@
-//! Fuzzes the Telegram Desktop HTML export reader: no input may panic it.
+//! Fuzzes the Telegram Desktop HTML export reader: no input may panic it, and a page read
+//! from its tokens gives the items (and continuation) its tree gives.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use tgclean::formats::CollectSink;
+use tgclean::formats::tg_html::TgHtmlReader;
 
 #[path = "common.rs"]
 mod common;
@@ -10,9 +12,16 @@ use common::check;
 
 fuzz_target!(|data: &[u8]| {
     let html = String::from_utf8_lossy(data);
-    if let Ok(mut reader) = tgclean::formats::tg_html::TgHtmlReader::new() {
-        let mut sink = CollectSink::default();
-        let _ = reader.read(&html, &mut sink);
-        check(sink);
+    let (Ok(mut tree_reader), Ok(mut token_reader)) = (TgHtmlReader::new(), TgHtmlReader::new())
+    else {
+        return;
+    };
+    let mut tree = CollectSink::default();
+    let _ = tree_reader.read_from_tree(&html, &mut tree);
+    let mut tokens = CollectSink::default();
+    if let Ok(true) = token_reader.read_from_tokens(&html, &mut tokens) {
+        assert_eq!(tokens.items, tree.items);
+        assert_eq!(token_reader.continuation(), tree_reader.continuation());
     }
+    check(tree);
 });

@@ -103,11 +103,27 @@ impl TgHtmlReader {
     /// token stream when it is well nested (every page Telegram Desktop writes), else from
     /// its tree. Both give the same.
     pub fn read(&mut self, html: &str, sink: &mut dyn ItemSink) -> Result<(), Error> {
-        let (channel, messages) = match parts_from_tokens(html) {
-            Ok(parts) => parts,
-            Err(NeedsTree) => parts_from_tree(html)?,
-        };
+        if self.read_from_tokens(html, sink)? {
+            return Ok(());
+        }
+        self.read_from_tree(html, sink)
+    }
+
+    /// Reads a page from its tree, as [`Self::read`] does when the page needs it.
+    pub fn read_from_tree(&mut self, html: &str, sink: &mut dyn ItemSink) -> Result<(), Error> {
+        let (channel, messages) = parts_from_tree(html)?;
         self.read_parts(channel.as_deref(), messages, sink)
+    }
+
+    /// Reads a page from its tokens; `false` (and nothing sent) when it needs the tree.
+    pub fn read_from_tokens(&mut self, html: &str, sink: &mut dyn ItemSink) -> Result<bool, Error> {
+        match parts_from_tokens(html) {
+            Ok((channel, messages)) => {
+                self.read_parts(channel.as_deref(), messages, sink)?;
+                Ok(true)
+            }
+            Err(NeedsTree) => Ok(false),
+        }
     }
 
     fn read_parts(
