@@ -216,6 +216,16 @@ pub fn attr<'a>(attrs: &'a [Attribute], name: &str) -> Option<&'a str> {
         .map(|a| &*a.value)
 }
 
+/// Which of `classes` (at most 16) a tag's `class` attribute lists, bit `i` for
+/// `classes[i]`: the list is split once, not once for every class asked about.
+pub fn class_bits(attrs: &[Attribute], classes: &[&str]) -> u16 {
+    attr(attrs, "class").map_or(0, |list| {
+        list.split_ascii_whitespace()
+            .filter_map(|c| classes.iter().position(|k| *k == c))
+            .fold(0, |bits, i| bits | 1 << i)
+    })
+}
+
 /// [`element_text`] of an element whose content streams past as tokens (see
 /// [`super::html_tokens`]): told the element's content, it builds the same text.
 #[derive(Debug, Default)]

@@ -5,7 +5,7 @@ use html5ever::{Attribute, LocalName, local_name};
 use scraper::{ElementRef, Html, Selector};
 
 use super::ItemSink;
-use super::html::{FirstText, attr, child_with, element_text, has_class, selector};
+use super::html::{FirstText, attr, child_with, class_bits, element_text, has_class, selector};
 use super::html_tokens::{ElementVisitor, NeedsTree, follow};
 use crate::error::Error;
 use crate::formats::message::{Item, Message, Skip};
@@ -394,7 +394,7 @@ impl MessageBeingRead {
 
 impl ElementVisitor for MessageStream {
     fn start(&mut self, name: &LocalName, attrs: &[Attribute]) -> Result<(), NeedsTree> {
-        let classes = class_bits(attrs);
+        let classes = class_bits(attrs, &CLASSES);
         let has = |bits: u16| classes & bits == bits;
         let under_header = self.in_header > 0;
         let under_reactions = self.in_reactions > 0;
@@ -536,15 +536,6 @@ impl ElementVisitor for MessageStream {
     }
 }
 
-/// Which of [`CLASSES`] a tag has, one bit each.
-fn class_bits(attrs: &[Attribute]) -> u16 {
-    attr(attrs, "class").map_or(0, |list| {
-        list.split_ascii_whitespace()
-            .filter_map(|c| CLASSES.iter().position(|k| *k == c))
-            .fold(0, |bits, i| bits | 1 << i)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -672,6 +663,34 @@ mod tests {
         let tree = read(parts_from_tree(html).unwrap());
         let streamed = parts_from_tokens(html).ok().map(read);
         (tree, streamed)
+    }
+
+    #[test]
+    fn each_class_has_its_own_bit() {
+        let bits = [
+            class_bit::MESSAGE,
+            class_bit::SERVICE,
+            class_bit::DEFAULT,
+            class_bit::BODY,
+            class_bit::DATE,
+            class_bit::DETAILS,
+            class_bit::FORWARDED,
+            class_bit::FROM_NAME,
+            class_bit::TEXT,
+            class_bit::PAGE_HEADER,
+            class_bit::REACTIONS,
+            class_bit::REACTION,
+            class_bit::EMOJI,
+            class_bit::COUNT,
+        ];
+        for (class, bit) in CLASSES.iter().zip(bits) {
+            let attrs = [Attribute {
+                name: html5ever::QualName::new(None, html5ever::ns!(), local_name!("class")),
+                value: format!("x {class} y").into(),
+            }];
+            assert_eq!(class_bits(&attrs, &CLASSES), bit, "{class}");
+        }
+        assert_eq!(CLASSES.len(), bits.len());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use html5ever::{Attribute, LocalName, local_name};
 use scraper::{ElementRef, Html, Node, Selector};
 
 use super::ItemSink;
-use super::html::{FirstText, attr, element_text, has_class, selector, within_class};
+use super::html::{FirstText, attr, class_bits, element_text, has_class, selector, within_class};
 use super::html_tokens::{ElementVisitor, NeedsTree, follow};
 use super::tg_json::rfc3339_date;
 use crate::error::Error;
@@ -170,19 +170,13 @@ const CLASSES: [&str; 10] = [
     MESSAGE, SERVICE, OWNER, FORWARDED, TEXT, DATE, VIEWS, REACTION, PAID, REPLY,
 ];
 
-/// Which of [`CLASSES`] a tag has, one bit each: its class list is split once, not once
-/// for every class asked about.
+/// Which of [`CLASSES`] a tag has ([`class_bits`]).
 #[derive(Clone, Copy)]
 struct ClassSet(u16);
 
 impl ClassSet {
     fn of(attrs: &[Attribute]) -> ClassSet {
-        let bits = attr(attrs, "class").map_or(0, |list| {
-            list.split_ascii_whitespace()
-                .filter_map(|c| CLASSES.iter().position(|k| *k == c))
-                .fold(0, |bits, i| bits | 1 << i)
-        });
-        ClassSet(bits)
+        ClassSet(class_bits(attrs, &CLASSES))
     }
 
     /// `class`: a bit of [`class_bit`].
