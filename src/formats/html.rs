@@ -385,6 +385,40 @@ impl FirstText {
     }
 }
 
+/// Random markup for the tests that read a page both ways: `leaf` texts and tags nested
+/// four deep in elements of `tags`, each with two of `classes` and one of `attrs`, now
+/// and then without its end tag, as sloppy markup is.
+#[cfg(test)]
+pub fn random_markup(
+    leaf: proptest::strategy::BoxedStrategy<String>,
+    tags: Vec<&'static str>,
+    classes: Vec<&'static str>,
+    attrs: Vec<&'static str>,
+) -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    leaf.prop_recursive(4, 40, 5, move |inner| {
+        (
+            proptest::sample::select(tags.clone()),
+            proptest::sample::select(classes.clone()),
+            proptest::sample::select(classes.clone()),
+            proptest::sample::select(attrs.clone()),
+            proptest::collection::vec(inner, 0..5),
+            0..40u8,
+        )
+            .prop_map(|(tag, c1, c2, attr, children, close)| {
+                let end = if close == 0 {
+                    String::new()
+                } else {
+                    format!("</{tag}>")
+                };
+                format!(
+                    "<{tag} class=\"{c1} {c2}\"{attr}>{}{end}",
+                    children.concat()
+                )
+            })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

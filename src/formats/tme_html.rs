@@ -598,28 +598,12 @@ mod tests {
             " datetime=\"2025-01-02T03:04:05+00:00\"",
             " emoji-id=\"99\"",
         ];
-        leaf.prop_recursive(4, 40, 5, move |inner| {
-            (
-                proptest::sample::select(tags.to_vec()),
-                proptest::sample::select(classes.to_vec()),
-                proptest::sample::select(classes.to_vec()),
-                proptest::sample::select(attrs.to_vec()),
-                proptest::collection::vec(inner, 0..5),
-                0..40u8,
-            )
-                .prop_map(|(tag, c1, c2, attr, children, close)| {
-                    // Now and then an end tag is left out, as sloppy markup does.
-                    let end = if close == 0 {
-                        String::new()
-                    } else {
-                        format!("</{tag}>")
-                    };
-                    format!(
-                        "<{tag} class=\"{c1} {c2}\"{attr}>{}{end}",
-                        children.concat()
-                    )
-                })
-        })
+        crate::formats::html::random_markup(
+            leaf.boxed(),
+            tags.to_vec(),
+            classes.to_vec(),
+            attrs.to_vec(),
+        )
     }
 
     proptest::proptest! {
@@ -653,8 +637,8 @@ mod tests {
                 .collect();
             let html = format!("<!DOCTYPE html><html><head></head><body>{body}</body></html>");
             let (tree, streamed) = both_readings(&html);
-            // About half the cases are well nested and read from the tokens (one run,
-            // counted while writing this: 258 of 512, with 276 posts with text).
+            // About half the cases are well nested and read from the tokens; reading the
+            // reply quote into the text from tokens (a mutation tried) fails this at once.
             if let Some(streamed) = streamed {
                 proptest::prop_assert_eq!(streamed, tree);
             }

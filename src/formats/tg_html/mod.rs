@@ -535,24 +535,12 @@ mod tests {
             " href=\"https://x.org/p\"",
             " title=\"not a date\"",
         ];
-        leaf.prop_recursive(4, 40, 5, move |inner| {
-            (
-                proptest::sample::select(tags.to_vec()),
-                proptest::sample::select(classes.to_vec()),
-                proptest::sample::select(attrs.to_vec()),
-                proptest::collection::vec(inner, 0..5),
-                0..40u8,
-            )
-                .prop_map(|(tag, class, attr, children, close)| {
-                    // Now and then an end tag is left out, as sloppy markup does.
-                    let end = if close == 0 {
-                        String::new()
-                    } else {
-                        format!("</{tag}>")
-                    };
-                    format!("<{tag} class=\"{class}\"{attr}>{}{end}", children.concat())
-                })
-        })
+        crate::formats::html::random_markup(
+            leaf.boxed(),
+            tags.to_vec(),
+            classes.to_vec(),
+            attrs.to_vec(),
+        )
     }
 
     proptest::proptest! {
@@ -612,9 +600,8 @@ mod tests {
                  </body></html>"
             );
             let (tree, streamed) = both_readings(&html);
-            // About half the cases are well nested and read from the tokens (one run,
-            // counted while writing this: 263 of 512, with 102 messages with text, 59 of
-            // them with a forward source, a date or reactions).
+            // About half the cases are well nested and read from the tokens; keeping the
+            // `details` in a forward's name from tokens (a mutation tried) fails this at once.
             if let Some(streamed) = streamed {
                 proptest::prop_assert_eq!(streamed, tree);
             }
