@@ -82,13 +82,36 @@ fn worth_exact_copy(capacity: usize, len: usize) -> bool {
     capacity - len > len / 8
 }
 
-/// `s` in a block of its own length, when its spare room is worth a copy.
-fn exact_string(s: String) -> String {
-    if worth_exact_copy(s.capacity(), s.len()) {
-        s.as_str().to_owned()
-    } else {
-        s
+/// The markers and texts of `paragraphs` alone, in a block of their own length, their
+/// spans moved to match; `text` itself when it holds nothing else and has little spare
+/// room. The texts of paragraphs dropped within the post (a web view's preview repeated
+/// by the expanded post) are read by nothing after the post is built.
+fn held_text(text: String, paragraphs: &mut [Paragraph]) -> String {
+    // A marker is pushed just before its text; the whole range is copied either way.
+    let span_of = |p: &Paragraph| match p.marker {
+        Some(m) => Span {
+            start: m.start.min(p.text.start),
+            end: m.end.max(p.text.end),
+        },
+        None => p.text,
+    };
+    let kept: usize = paragraphs.iter().map(|p| span_of(p).len()).sum();
+    if kept == text.len() && !worth_exact_copy(text.capacity(), text.len()) {
+        return text;
     }
+    let mut held = String::with_capacity(kept);
+    for p in paragraphs.iter_mut() {
+        let from = span_of(p);
+        let shift = |s: Span, to: usize| Span {
+            start: s.start - from.start + to,
+            end: s.end - from.start + to,
+        };
+        let to = held.len();
+        p.marker = p.marker.map(|m| shift(m, to));
+        p.text = shift(p.text, to);
+        held.push_str(&text[from.start..from.end]);
+    }
+    held
 }
 
 /// `v` in a block of its own length, when its spare room is worth a copy.
@@ -207,13 +230,14 @@ pub fn build_post_with(raw: RawPost, memo: &mut KeyMemo) -> Post {
     // A post of a run with a whole-run rule (no sketch yet) is held until the second
     // pass. Its text grew by doubling while it was segmented and its paragraph list was
     // sized for the paragraphs read, so about a third of what it took was spare room;
-    // exact copies keep the held posts that much smaller (less memory to fault in, less
-    // spilled). The allocator does not give back a block shrunk by less than half, so
-    // `shrink_to_fit` would not do it.
+    // exact copies of what is kept keep the held posts that much smaller (less memory to
+    // fault in, less spilled). The allocator does not give back a block shrunk by less
+    // than half, so `shrink_to_fit` would not do it.
     let (text, paragraphs) = if raw.sketching {
         (raw.text, paragraphs)
     } else {
-        (exact_string(raw.text), exact_vec(paragraphs))
+        let mut paragraphs = exact_vec(paragraphs);
+        (held_text(raw.text, &mut paragraphs), paragraphs)
     };
     Post {
         line: raw.line,
@@ -343,6 +367,8 @@ mod tests {
         sketched.text.reserve(4096);
         sketched.sketching = true;
         let post = build_post(held);
+        // Only the kept paragraphs' texts are held.
+        assert_eq!(post.text, "onetwothree");
         assert_eq!(post.text.capacity(), post.text.len());
         assert_eq!(post.paragraphs.capacity(), 3);
         let texts: Vec<&str> = post.paragraphs.iter().map(|p| post.text_of(p)).collect();
@@ -351,6 +377,39 @@ mod tests {
         let post = build_post(sketched);
         assert!(post.text.capacity() >= 4096);
         assert_eq!(post.paragraphs.capacity(), 5);
+    }
+
+    #[test]
+    fn a_held_post_keeps_the_markers_and_texts_of_its_kept_paragraphs() {
+        let mut held = RawPost::default();
+        held.push_paragraph(ParagraphKind::Bullet, Some(1), Some("🔹"), None, "Same");
+        held.push_paragraph(ParagraphKind::Bullet, Some(2), Some("💬"), None, "same!");
+        held.push_paragraph(ParagraphKind::Bullet, Some(3), Some("1)"), Some(7), "Other");
+        let mut sketched = held.clone();
+        sketched.sketching = true;
+        let (held, sketched) = (build_post(held), build_post(sketched));
+        assert_eq!(held.text, "🔹Same1)Other");
+        let parts = |post: &Post| -> Vec<(Option<String>, String, Option<u64>, Option<u32>)> {
+            post.paragraphs
+                .iter()
+                .map(|p| {
+                    (
+                        post.marker_of(p).map(str::to_owned),
+                        post.text_of(p).to_owned(),
+                        p.line,
+                        p.t,
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(parts(&held), parts(&sketched));
+        assert_eq!(
+            parts(&held),
+            [
+                (Some("🔹".to_owned()), "Same".to_owned(), Some(1), None),
+                (Some("1)".to_owned()), "Other".to_owned(), Some(3), Some(7)),
+            ]
+        );
     }
 
     #[test]
