@@ -389,7 +389,9 @@ mod tests {
         sketched.sketching = true;
         let (held, sketched) = (build_post(held), build_post(sketched));
         assert_eq!(held.text, "🔹Same1)Other");
-        let parts = |post: &Post| -> Vec<(Option<String>, String, Option<u64>, Option<u32>)> {
+        // Marker, text, line and stamp of each paragraph.
+        type Parts = Vec<(Option<String>, String, Option<u64>, Option<u32>)>;
+        let parts = |post: &Post| -> Parts {
             post.paragraphs
                 .iter()
                 .map(|p| {
