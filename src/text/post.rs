@@ -405,6 +405,7 @@ mod tests {
                 .collect()
         };
         assert_eq!(parts(&held), parts(&sketched));
+        assert_eq!(held.id, sketched.id);
         assert_eq!(
             parts(&held),
             [
@@ -412,6 +413,47 @@ mod tests {
                 (Some("1)".to_owned()), "Other".to_owned(), Some(3), Some(7)),
             ]
         );
+    }
+
+    proptest::proptest! {
+        /// A held post reads the same paragraphs as one judged at once: same markers,
+        /// texts, keys and id, whatever was dropped within it.
+        #[test]
+        fn a_held_post_reads_like_a_sketched_one(
+            paragraphs in proptest::collection::vec(
+                (proptest::option::of("(🔹|1\\)|•)"), "[aAb ]{0,4}[!.]?"),
+                0..12,
+            )
+        ) {
+            let mut held = RawPost::default();
+            for (line, (marker, text)) in paragraphs.iter().enumerate() {
+                held.push_paragraph(
+                    ParagraphKind::Bullet,
+                    Some(line as u64 + 1),
+                    marker.as_deref(),
+                    None,
+                    text,
+                );
+            }
+            let mut sketched = held.clone();
+            sketched.sketching = true;
+            let (held, sketched) = (build_post(held), build_post(sketched));
+            let view = |post: &Post| -> Vec<(Option<String>, String, Digest16)> {
+                post.paragraphs
+                    .iter()
+                    .map(|p| (post.marker_of(p).map(str::to_owned), post.text_of(p).to_owned(), p.key))
+                    .collect()
+            };
+            proptest::prop_assert_eq!(view(&held), view(&sketched));
+            proptest::prop_assert_eq!(held.id, sketched.id);
+            proptest::prop_assert_eq!(&held.dropped, &sketched.dropped);
+            // Nothing but the kept paragraphs is held.
+            let kept: usize = view(&held)
+                .iter()
+                .map(|(m, t, _)| m.as_ref().map_or(0, String::len) + t.len())
+                .sum();
+            proptest::prop_assert_eq!(held.text.len(), kept);
+        }
     }
 
     #[test]
