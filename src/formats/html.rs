@@ -389,14 +389,15 @@ impl FirstText {
 /// four deep in elements of `tags`, each with two of `classes` and one of `attrs`, now
 /// and then without its end tag, as sloppy markup is.
 #[cfg(test)]
-pub fn random_markup(
-    leaf: proptest::strategy::BoxedStrategy<String>,
-    tags: Vec<&'static str>,
-    classes: Vec<&'static str>,
-    attrs: Vec<&'static str>,
-) -> impl proptest::strategy::Strategy<Value = String> {
+pub fn random_markup<L: proptest::strategy::Strategy<Value = String> + 'static>(
+    leaf: L,
+    tags: &[&'static str],
+    classes: &[&'static str],
+    attrs: &[&'static str],
+) -> impl proptest::strategy::Strategy<Value = String> + use<L> {
     use proptest::prelude::*;
-    leaf.prop_recursive(4, 40, 5, move |inner| {
+    let (tags, classes, attrs) = (tags.to_vec(), classes.to_vec(), attrs.to_vec());
+    leaf.boxed().prop_recursive(4, 40, 5, move |inner| {
         (
             proptest::sample::select(tags.clone()),
             proptest::sample::select(classes.clone()),

@@ -598,12 +598,7 @@ mod tests {
             " datetime=\"2025-01-02T03:04:05+00:00\"",
             " emoji-id=\"99\"",
         ];
-        crate::formats::html::random_markup(
-            leaf.boxed(),
-            tags.to_vec(),
-            classes.to_vec(),
-            attrs.to_vec(),
-        )
+        crate::formats::html::random_markup(leaf, &tags, &classes, &attrs)
     }
 
     proptest::proptest! {

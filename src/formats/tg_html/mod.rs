@@ -535,12 +535,7 @@ mod tests {
             " href=\"https://x.org/p\"",
             " title=\"not a date\"",
         ];
-        crate::formats::html::random_markup(
-            leaf.boxed(),
-            tags.to_vec(),
-            classes.to_vec(),
-            attrs.to_vec(),
-        )
+        crate::formats::html::random_markup(leaf, &tags, &classes, &attrs)
     }
 
     proptest::proptest! {
