@@ -196,10 +196,15 @@ pub fn similarity(a: &[u32], a_complete: bool, b: &[u32], b_complete: bool) -> f
     both as f64 / seen as f64
 }
 
-/// [`similarity`] when it is at least `threshold`, else `None` — often found after a
-/// fraction of the merge: every 16 steps the most the similarity can still reach (each
-/// step left a match) is checked against `threshold`. What a candidate is verified with;
-/// most candidates share a phrase and little else.
+/// [`similarity`] when it is at least `threshold`, else `None` — often found before the
+/// merge starts or after a fraction of it: at the start and every 16 steps the most the
+/// similarity can still reach is checked against `threshold`. What a candidate is
+/// verified with; most candidates share a phrase and little else.
+///
+/// The bound: of the hashes left, at most `min(left in a, left in b)` can still match,
+/// and the union still grows by at least `max(left in a, left in b)` steps (at most to
+/// the estimate's `BOTTOM_K`). At the start it is the ratio of the two sizes, which
+/// turns most candidates of a different length away without reading their hashes.
 pub fn similarity_at_least(
     a: &[u32],
     a_complete: bool,
@@ -217,6 +222,9 @@ pub fn similarity_at_least(
     let (mut i, mut j) = (0, 0);
     let (mut both, mut seen) = (0usize, 0usize);
     loop {
+        if most_similarity(both, seen, a.len() - i, b.len() - j, cap) < threshold {
+            return None;
+        }
         let check_at = seen + CHECK_EVERY;
         while let (Some(&x), Some(&y)) = (a.get(i), b.get(j)) {
             if seen >= cap || seen >= check_at {
@@ -231,11 +239,6 @@ pub fn similarity_at_least(
         if i >= a.len() || j >= b.len() || seen >= cap {
             break;
         }
-        // (both + m) / (seen + m) grows with m, and each step adds at most one match.
-        let most = (a.len() - i).min(b.len() - j).min(cap - seen);
-        if ((both + most) as f64 / (seen + most) as f64) < threshold {
-            return None;
-        }
     }
     // One list is done (or the estimate is): each hash left in the other is a step
     // without a match.
@@ -249,12 +252,33 @@ pub fn similarity_at_least(
     (s >= threshold).then_some(s)
 }
 
-/// A kept post as the index remembers it.
+/// The most the similarity can reach after `seen` steps of the merge with `both`
+/// matches, `left_a` and `left_b` hashes left and the merge stopping at `cap` steps
+/// (see [`similarity_at_least`]). Infinite when nothing is left at all.
+fn most_similarity(both: usize, seen: usize, left_a: usize, left_b: usize, cap: usize) -> f64 {
+    let steps = left_a.max(left_b).min(cap - seen);
+    let matches = left_a.min(left_b).min(steps);
+    if seen + steps == 0 {
+        return f64::INFINITY;
+    }
+    (both + matches) as f64 / (seen + steps) as f64
+}
+
+/// A kept post as the index remembers it, but for its [`Filter`].
 #[derive(Debug, Clone)]
 struct Kept {
     id: Digest16,
-    signature: u64,
+    /// Where its bottom-k hashes start in [`NearIndex::bottoms`].
     start: u64,
+}
+
+/// What a candidate is turned away by before anything else of its kept post is read:
+/// every candidate's is read and few get further, so these lie apart, 16 bytes a kept
+/// post (a cache line holds four), instead of among the ids.
+#[derive(Debug, Clone, Copy)]
+struct Filter {
+    signature: u64,
+    /// Its bottom-k hashes.
     len: u16,
     complete: bool,
 }
@@ -285,6 +309,8 @@ pub struct NearIndex {
     /// (band hash, index in `kept`).
     table: HashTable<(u32, u32)>,
     kept: Vec<Kept>,
+    /// Each kept post's filter, by the same index.
+    filters: Vec<Filter>,
     /// The kept posts' bottom-k hashes, one after another.
     bottoms: Vec<u32>,
     /// Each kept post's bands, only when they will be saved in a state.
@@ -330,19 +356,32 @@ impl NearIndex {
         }
         candidates.sort_unstable();
         candidates.dedup();
+        let cap = |complete: bool| {
+            if sketch.complete && complete {
+                usize::MAX
+            } else {
+                BOTTOM_K
+            }
+        };
         candidates.into_iter().find_map(|c| {
-            let kept = self.kept.get(c as usize)?;
-            let matches = SIGNATURE_BITS - (kept.signature ^ sketch.signature).count_ones();
+            let filter = self.filters.get(c as usize)?;
+            let matches = SIGNATURE_BITS - (filter.signature ^ sketch.signature).count_ones();
             if matches < SIGNATURE_MIN_MATCHES {
                 return None;
             }
+            // The merge's first check, made before the kept post's hashes are read.
+            let (a, b) = (sketch.bottom.len(), usize::from(filter.len));
+            if most_similarity(0, 0, a, b, cap(filter.complete)) < self.threshold {
+                return None;
+            }
+            let kept = self.kept.get(c as usize)?;
             let start = usize::try_from(kept.start).ok()?;
-            let bottom = self.bottoms.get(start..start + usize::from(kept.len))?;
+            let bottom = self.bottoms.get(start..start + b)?;
             let s = similarity_at_least(
                 &sketch.bottom,
                 sketch.complete,
                 bottom,
-                kept.complete,
+                filter.complete,
                 self.threshold,
             )?;
             Some(NearMatch {
@@ -375,8 +414,10 @@ impl NearIndex {
         let bottom = &bottom[..bottom.len().min(BOTTOM_K)];
         self.kept.push(Kept {
             id,
-            signature,
             start: self.bottoms.len() as u64,
+        });
+        self.filters.push(Filter {
+            signature,
             len: bottom.len() as u16,
             complete,
         });
@@ -413,17 +454,23 @@ impl NearIndex {
         let Some(bands) = &self.bands else {
             return (Vec::new(), Vec::new());
         };
-        let entry = |(k, b): (&Kept, &[u32; BANDS])| {
+        let entry = |((k, f), b): ((&Kept, &Filter), &[u32; BANDS])| {
             let start = k.start as usize;
             NearEntry {
                 id: k.id,
-                complete: k.complete,
-                signature: k.signature,
+                complete: f.complete,
+                signature: f.signature,
                 bands: *b,
-                bottom: self.bottoms[start..start + usize::from(k.len)].to_vec(),
+                bottom: self.bottoms[start..start + usize::from(f.len)].to_vec(),
             }
         };
-        let all: Vec<NearEntry> = self.kept.iter().zip(bands).map(entry).collect();
+        let all: Vec<NearEntry> = self
+            .kept
+            .iter()
+            .zip(&self.filters)
+            .zip(bands)
+            .map(entry)
+            .collect();
         let mut base = all;
         let delta = base.split_off(self.from_state.min(base.len()));
         (base, delta)
