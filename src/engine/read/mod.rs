@@ -570,11 +570,37 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
     }
 }
 
+/// How much lower the workers' scheduling priority is than the thread that starts them
+/// (a `nice` value, added to theirs). That thread judges every post in input order and
+/// writes the records: the one thread a run waits on. With as many workers as cores, it
+/// shared its core with a worker and waited for its turn; at a lower priority the workers
+/// take the CPU time it leaves. The workers still fill what is idle, so a run alone on
+/// the machine loses nothing. Measured on the 200 MB dumps (2 threads, to a file,
+/// interleaved): `+10` 0.93–0.95× the wall time, `+5` no change, `+19` about as `+10`.
+#[cfg(target_os = "linux")]
+const WORKER_NICE: libc::c_int = 10;
+
+/// Lowers the calling worker thread's priority by [`WORKER_NICE`] (Linux only: elsewhere
+/// the call would change the whole process's).
+fn yield_to_the_judging_thread() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain system calls on the calling thread (on Linux `PRIO_PROCESS` with
+        // id 0 names the calling thread, not the process). A failure leaves the priority
+        // as it was, which is only slower.
+        unsafe {
+            let now = libc::getpriority(libc::PRIO_PROCESS, 0);
+            libc::setpriority(libc::PRIO_PROCESS, 0, now + WORKER_NICE);
+        }
+    }
+}
+
 /// Starts the worker threads of a phase.
 pub fn worker_pool(threads: usize) -> Result<rayon::ThreadPool, Error> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .thread_name(|i| format!("tgclean-worker-{i}"))
+        .start_handler(|_| yield_to_the_judging_thread())
         // A job that panics drops its result channel; the run then reports the failed
         // batch as an error instead of aborting.
         .panic_handler(|_| {})
