@@ -3,6 +3,7 @@
 
 pub mod boilerplate;
 pub mod digest_table;
+pub mod distinct;
 pub mod near;
 pub mod sorted_digests;
 pub mod state;
@@ -231,6 +232,17 @@ impl Deduper {
     pub fn reserve(&mut self, keys: usize, posts: usize) {
         self.seen_keys.reserve(keys);
         self.seen_posts.reserve(posts);
+    }
+
+    /// Makes room for `keys` paragraph keys in all, those held already included.
+    pub fn reserve_in_all(&mut self, keys: usize) {
+        let more = keys.saturating_sub(self.seen_keys.len());
+        self.seen_keys.reserve(more);
+    }
+
+    /// Whether an earlier run (`--state`) saw `key`.
+    pub fn state_knows_key(&self, key: &Digest16) -> bool {
+        !self.base_keys.is_empty() && self.base_keys.contains(key)
     }
 
     /// Whether a post with this id was seen (in this run or, via `--state`, before).

@@ -223,6 +223,18 @@ impl Decider {
             && (self.deduper.knows_post(&id) || self.first_pass_ids.insert(id, 0).is_some())
     }
 
+    /// Makes room in the seen-set for `keys` new paragraph keys in all (those it holds
+    /// included): a two-pass run's estimate of what its second pass remembers.
+    pub fn reserve_keys(&mut self, keys: usize) {
+        self.deduper.reserve_in_all(keys);
+    }
+
+    /// Whether an earlier run (`--state`) saw the paragraph key `key`: such a key is
+    /// never added to the seen-set again.
+    pub fn state_knows_key(&self, key: &Digest16) -> bool {
+        self.deduper.state_knows_key(key)
+    }
+
     /// Learns the boilerplate from what was counted; call between the passes.
     pub fn learn(&mut self) {
         if let Some(rule) = &self.rule {

@@ -13,6 +13,7 @@ use super::scan::{origin_hash, scan};
 use super::spill::Spill;
 use super::{commit, interrupt, state_file};
 use crate::config::Config;
+use crate::dedup::distinct::DistinctDigests;
 use crate::error::Error;
 use crate::input;
 use crate::output::RecordSink;
@@ -136,12 +137,15 @@ fn clean_into(config: &Config, records: Option<RecordSink>) -> Result<RunStats, 
     );
     let (mut decider, emitter, mut stats) = match spill {
         Some(mut spill) => {
+            let mut keys = DistinctDigests::default();
             let first = CountAndSpill {
                 decider: &mut decider,
                 spill: &mut spill,
+                keys: &mut keys,
             };
             let stats = read_all(config, &pool, &found, first, false)?;
             decider.learn();
+            decider.reserve_keys(keys.estimate());
             if let Some(progress) = &config.progress {
                 progress.0.start_replay();
             }
@@ -194,6 +198,9 @@ fn read_all(
 struct CountAndSpill<'a, 'p> {
     decider: &'a mut Decider,
     spill: &'a mut Spill<'p>,
+    /// The distinct paragraph keys of the posts held: about what the seen-set holds after
+    /// the second pass, which is sized to them before it starts.
+    keys: &'a mut DistinctDigests,
 }
 
 impl PostSink for CountAndSpill<'_, '_> {
@@ -201,6 +208,11 @@ impl PostSink for CountAndSpill<'_, '_> {
         for post in &mut posts {
             let origin = origin_hash(post, at.name);
             self.decider.count(post.id, origin, &post.paragraphs);
+            for p in &post.paragraphs {
+                if !self.decider.state_knows_key(&p.key) {
+                    self.keys.insert(&p.key);
+                }
+            }
             post.id_seen_before = self.decider.id_seen_before(post.id);
         }
         self.spill.push(at, posts)
