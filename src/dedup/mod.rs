@@ -245,6 +245,15 @@ impl Deduper {
         !self.base_keys.is_empty() && self.base_keys.contains(key)
     }
 
+    /// Starts loading what judging a post with this id and these paragraphs will look up
+    /// (see [`DigestTable::prefetch`]).
+    pub fn prefetch<P: KeyedParagraph>(&self, id: &Digest16, paragraphs: &[P]) {
+        self.seen_posts.prefetch(id);
+        for p in paragraphs {
+            self.seen_keys.prefetch(p.key());
+        }
+    }
+
     /// Whether a post with this id was seen (in this run or, via `--state`, before).
     pub fn knows_post(&self, id: &Digest16) -> bool {
         match self.seen_posts.get(id) {

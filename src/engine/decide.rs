@@ -235,6 +235,12 @@ impl Decider {
         self.deduper.state_knows_key(key)
     }
 
+    /// Starts loading what judging the post with id `id` and these paragraphs will look
+    /// up in the seen-set: call a post ahead.
+    pub fn prefetch<P: KeyedParagraph>(&self, id: &Digest16, paragraphs: &[P]) {
+        self.deduper.prefetch(id, paragraphs);
+    }
+
     /// Learns the boilerplate from what was counted; call between the passes.
     pub fn learn(&mut self) {
         if let Some(rule) = &self.rule {

@@ -411,7 +411,11 @@ impl PostSink for DecideAndEmit<'_, '_> {
     fn posts(&mut self, at: InputAt<'_>, posts: Vec<Post>) -> Result<(), Error> {
         let decisions = posts
             .iter()
-            .map(|p| {
+            .enumerate()
+            .map(|(i, p)| {
+                if let Some(next) = posts.get(i + 1) {
+                    self.decider.prefetch(&next.id, &next.paragraphs);
+                }
                 let copy = super::scan::CopyAt {
                     file: at.index,
                     format: at.format,
