@@ -42,7 +42,7 @@ impl KeyedParagraph for Paragraph {
     }
 
     fn key_chars(&self) -> usize {
-        self.key_chars
+        self.key_chars as usize
     }
 
     fn template(&self) -> &Digest16 {

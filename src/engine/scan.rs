@@ -163,7 +163,7 @@ impl PostSink for ScanSink {
                         };
                         ScanParagraph {
                             key: p.key,
-                            key_chars: u32::try_from(p.key_chars).unwrap_or(u32::MAX),
+                            key_chars: p.key_chars,
                             template: p.template,
                             words: summary.words,
                             shingles: summary.hashes,
