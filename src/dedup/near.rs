@@ -213,12 +213,7 @@ pub fn similarity_at_least(
     threshold: f64,
 ) -> Option<f64> {
     const CHECK_EVERY: usize = 16;
-    // The estimate stops after BOTTOM_K steps; the exact similarity goes to the end.
-    let cap = if a_complete && b_complete {
-        usize::MAX
-    } else {
-        BOTTOM_K
-    };
+    let cap = merge_steps(a_complete, b_complete);
     let (mut i, mut j) = (0, 0);
     let (mut both, mut seen) = (0usize, 0usize);
     loop {
@@ -250,6 +245,16 @@ pub fn similarity_at_least(
         both as f64 / seen as f64
     };
     (s >= threshold).then_some(s)
+}
+
+/// Steps the merge of two posts' hashes takes at most: the estimate stops after
+/// `BOTTOM_K`, the exact similarity (both sets complete) goes to the end.
+fn merge_steps(a_complete: bool, b_complete: bool) -> usize {
+    if a_complete && b_complete {
+        usize::MAX
+    } else {
+        BOTTOM_K
+    }
 }
 
 /// The most the similarity can reach after `seen` steps of the merge with `both`
@@ -356,13 +361,6 @@ impl NearIndex {
         }
         candidates.sort_unstable();
         candidates.dedup();
-        let cap = |complete: bool| {
-            if sketch.complete && complete {
-                usize::MAX
-            } else {
-                BOTTOM_K
-            }
-        };
         candidates.into_iter().find_map(|c| {
             let filter = self.filters.get(c as usize)?;
             let matches = SIGNATURE_BITS - (filter.signature ^ sketch.signature).count_ones();
@@ -371,7 +369,8 @@ impl NearIndex {
             }
             // The merge's first check, made before the kept post's hashes are read.
             let (a, b) = (sketch.bottom.len(), usize::from(filter.len));
-            if most_similarity(0, 0, a, b, cap(filter.complete)) < self.threshold {
+            let cap = merge_steps(sketch.complete, filter.complete);
+            if most_similarity(0, 0, a, b, cap) < self.threshold {
                 return None;
             }
             let kept = self.kept.get(c as usize)?;
