@@ -313,7 +313,7 @@ impl<'a, 's> Emitter<'a, 's> {
             };
             lines.push(explain_line(&ExplainRecord {
                 reason: Reason::ChannelBoilerplate.name(),
-                source: source(p.line.map(std::num::NonZeroU64::get)),
+                source: source(p.line_number()),
                 post: post_id,
                 text: post.text_of(p),
                 duplicate_of: None,
@@ -349,7 +349,7 @@ impl<'a, 's> Emitter<'a, 's> {
                 };
                 lines.push(explain_line(&ExplainRecord {
                     reason: Reason::Duplicate.name(),
-                    source: source(p.line.map(std::num::NonZeroU64::get)),
+                    source: source(p.line_number()),
                     post: post_id,
                     text: post.text_of(p),
                     duplicate_of: Some(self.first_copy(first)),

@@ -67,6 +67,13 @@ pub struct Post {
     pub id_seen_before: bool,
 }
 
+impl Paragraph {
+    /// Its 1-based input line, when the input has lines.
+    pub fn line_number(&self) -> Option<u64> {
+        self.line.map(std::num::NonZeroU64::get)
+    }
+}
+
 impl Post {
     /// The text of a paragraph of this post.
     pub fn text_of(&self, p: &Paragraph) -> &str {
@@ -400,7 +407,7 @@ mod tests {
                     (
                         post.marker_of(p).map(str::to_owned),
                         post.text_of(p).to_owned(),
-                        p.line.map(std::num::NonZeroU64::get),
+                        p.line_number(),
                         p.t,
                     )
                 })
