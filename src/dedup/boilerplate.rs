@@ -149,6 +149,11 @@ impl TemplateCounts {
         Boilerplate { templates }
     }
 
+    /// Distinct posts counted (an exact repeat of a post of the same origin once).
+    pub fn posts_counted(&self) -> usize {
+        self.counted.len()
+    }
+
     /// Distinct templates counted.
     pub fn len(&self) -> usize {
         self.templates.len()

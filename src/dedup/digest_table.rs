@@ -250,6 +250,9 @@ impl DigestTable {
     /// Makes room for `additional` more keys at once, spread as digests spread: a table
     /// sized up front grows only where chance put more keys than the mean.
     pub fn reserve(&mut self, additional: usize) {
+        if additional == 0 {
+            return;
+        }
         let per_segment = (self.len + additional).div_ceil(SEGMENTS);
         let capacity = (per_segment * MAX_LOAD.1).div_ceil(MAX_LOAD.0) + 1;
         for segment in &mut self.segments {

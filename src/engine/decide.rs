@@ -128,6 +128,39 @@ pub struct Decider {
     keeps_state: bool,
     /// The ids of the posts a two-pass run's first pass saw, when posts get sketches.
     first_pass_ids: DigestTable,
+    /// What the first pass's tables were last sized for.
+    first_pass_room: FirstPassRoom,
+}
+
+/// The input a two-pass run's first-pass tables (template counts, posts counted, post
+/// ids) were sized for, and the entries they were sized to hold. Sized up front from
+/// [`INPUT_BYTES_PER_KEY`] and [`INPUT_BYTES_PER_POST`], they are sized again from what
+/// the input read so far held once they outgrow that: a table left to grow by itself
+/// grows a 32nd at a time, rewriting a segment each time (about 30 moves a key), and the
+/// `cyrillic-short` dump holds 4.5 times the templates first made room for.
+#[derive(Debug, Default, Clone, Copy)]
+struct FirstPassRoom {
+    input_bytes: u64,
+    templates: usize,
+    posts: usize,
+}
+
+impl FirstPassRoom {
+    /// The entries to make room for when `len` have been counted from `read_bytes` of the
+    /// input, if `len` is past the room `room` made: as many more per byte for the rest of
+    /// the input as there were so far, and never more than one per 64 bytes of the input.
+    /// `None` until a 64th of the input is read (a projection from less is noise) and
+    /// once all of it is.
+    fn projected(&self, len: usize, room: usize, read_bytes: u64) -> Option<usize> {
+        let total = self.input_bytes;
+        if len < room || read_bytes < total / 64 || read_bytes >= total || read_bytes == 0 {
+            return None;
+        }
+        let at_this_rate = u128::from(total) * len as u128 / u128::from(read_bytes);
+        let at_most = u128::from(total / 64);
+        let projected = usize::try_from(at_this_rate.min(at_most)).unwrap_or(usize::MAX);
+        (projected > len).then_some(projected)
+    }
 }
 
 /// Room is made in the seen-set for one paragraph key per this many bytes of input, at
@@ -172,6 +205,7 @@ impl Decider {
             first_copies: HashMap::new(),
             keeps_state: config.state.is_some(),
             first_pass_ids: DigestTable::new(),
+            first_pass_room: FirstPassRoom::default(),
         };
         decider.reserve_for(input_bytes);
         decider
@@ -188,6 +222,35 @@ impl Decider {
             if self.near.is_some() {
                 self.first_pass_ids.reserve(posts);
             }
+            self.first_pass_room = FirstPassRoom {
+                input_bytes,
+                templates: self.counts.len() + keys,
+                posts: self.counts.posts_counted() + posts,
+            };
+        }
+    }
+
+    /// First pass, between batches: sizes the template counts and the posts counted
+    /// again, from what `read_bytes` of the input held, once they outgrow the room made
+    /// for them (see [`FirstPassRoom`]).
+    pub fn room_for_the_rest(&mut self, read_bytes: u64) {
+        if self.rule.is_none() {
+            return;
+        }
+        let room = self.first_pass_room;
+        let templates = self.counts.len();
+        if let Some(projected) = room.projected(templates, room.templates, read_bytes) {
+            self.counts.reserve(projected - templates, 0);
+            self.first_pass_room.templates = projected;
+        }
+        let posts = self.counts.posts_counted();
+        if let Some(projected) = room.projected(posts, room.posts, read_bytes) {
+            self.counts.reserve(0, projected - posts);
+            if self.near.is_some() {
+                let ids = self.first_pass_ids.len();
+                self.first_pass_ids.reserve(projected.saturating_sub(ids));
+            }
+            self.first_pass_room.posts = projected;
         }
     }
 
@@ -532,5 +595,45 @@ pub fn decide_expecting(
     Decisions {
         shards,
         state: decider.take_state(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FirstPassRoom;
+
+    const ROOM: FirstPassRoom = FirstPassRoom {
+        input_bytes: 64_000,
+        templates: 100,
+        posts: 10,
+    };
+
+    #[test]
+    fn room_is_projected_once_outgrown_at_the_rate_read_so_far() {
+        // 200 templates in a quarter of the input: 800 at that rate.
+        assert_eq!(ROOM.projected(200, 100, 16_000), Some(800));
+        // Within the room made: nothing to do.
+        assert_eq!(ROOM.projected(99, 100, 16_000), None);
+    }
+
+    #[test]
+    fn no_projection_from_too_little_or_all_of_the_input() {
+        assert_eq!(ROOM.projected(200, 100, 999), None, "under a 64th read");
+        assert_eq!(ROOM.projected(200, 100, 64_000), None, "all of it read");
+        assert_eq!(
+            ROOM.projected(200, 100, 90_000),
+            None,
+            "more than announced"
+        );
+        let empty = FirstPassRoom::default();
+        assert_eq!(empty.projected(5, 0, 0), None, "no input size known");
+    }
+
+    #[test]
+    fn projection_is_capped_at_one_entry_per_64_bytes() {
+        // 900 entries from 2,000 bytes would project 28,800; the cap is 1,000.
+        assert_eq!(ROOM.projected(900, 100, 2_000), Some(1_000));
+        // At the cap already: nothing more.
+        assert_eq!(ROOM.projected(1_000, 100, 2_000), None);
     }
 }

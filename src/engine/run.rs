@@ -215,6 +215,7 @@ impl PostSink for CountAndSpill<'_, '_> {
             }
             post.id_seen_before = self.decider.id_seen_before(post.id);
         }
+        self.decider.room_for_the_rest(at.read_bytes);
         self.spill.push(at, posts)
     }
 }

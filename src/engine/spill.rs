@@ -208,6 +208,7 @@ fn hand_on(sink: &mut impl PostSink, sources: &[InputSource], batch: Batch) -> R
             index,
             name,
             format,
+            read_bytes: 0,
         },
         posts,
     )
@@ -305,6 +306,7 @@ mod tests {
                 index: *index,
                 name: "x",
                 format: *format,
+                read_bytes: 0,
             };
             spill.push(at, posts.clone()).unwrap();
         }

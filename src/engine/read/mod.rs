@@ -34,6 +34,10 @@ pub struct InputAt<'a> {
     pub name: &'a str,
     /// The format it is read as.
     pub format: Format,
+    /// Bytes of input the run has read so far, this batch's included (0 when the posts
+    /// are not read from the input, as when replayed): what a first pass extrapolates
+    /// the size of its tables from.
+    pub read_bytes: u64,
 }
 
 /// Takes the posts of a shard, batch by batch, in input order.
@@ -546,6 +550,7 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
                 index: next.file,
                 name: &next.name,
                 format: next.format,
+                read_bytes: self.stats.bytes,
             };
             interrupt::check()?;
             self.sink.posts(at, posts)?;
@@ -565,6 +570,7 @@ impl<'c, S: PostSink> ShardReader<'c, S> {
             index: self.file,
             name: &self.name,
             format: self.format,
+            read_bytes: self.stats.bytes,
         };
         self.sink.posts(at, posts)
     }
