@@ -2,6 +2,8 @@
 //! stdout, or a file replaced atomically), the run summary, and `tgclean check`.
 
 pub mod check;
+#[cfg(target_os = "linux")]
+mod direct;
 pub mod json;
 pub mod record;
 pub mod stats;
@@ -34,11 +36,17 @@ struct HashingFile {
     /// [`SYNC_EVERY_BYTES`]; smaller in tests.
     sync_every: u64,
     syncing: Option<std::thread::JoinHandle<()>>,
+    /// Where the full blocks go around the page cache, when the file system takes it
+    /// ([`direct`]); the background syncs are then not needed.
+    #[cfg(target_os = "linux")]
+    direct: Option<direct::DirectWriter>,
 }
 
 impl HashingFile {
     fn new(file: NamedTempFile, hashed: bool) -> Self {
         HashingFile {
+            #[cfg(target_os = "linux")]
+            direct: direct::DirectWriter::open(file.path(), file.as_file()),
             file,
             hash: hashed.then(Sha256::new),
             unsynced: 0,
@@ -67,6 +75,10 @@ impl HashingFile {
 
     /// Waits for a background sync, then syncs the whole file.
     fn sync_all(&mut self) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        if let Some(direct) = self.direct.take() {
+            direct.finish()?;
+        }
         if let Some(syncing) = self.syncing.take() {
             let _ = syncing.join();
         }
@@ -76,6 +88,14 @@ impl HashingFile {
 
 impl Write for HashingFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        #[cfg(target_os = "linux")]
+        if let Some(direct) = &mut self.direct {
+            direct.write_all(buf)?;
+            if let Some(hash) = &mut self.hash {
+                hash.update(buf);
+            }
+            return Ok(buf.len());
+        }
         let n = self.file.write(buf)?;
         if let Some(hash) = &mut self.hash {
             hash.update(&buf[..n]);
@@ -88,6 +108,14 @@ impl Write for HashingFile {
     }
 
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        #[cfg(target_os = "linux")]
+        if self.direct.is_some() {
+            let mut n = 0;
+            for buf in bufs {
+                n += self.write(buf)?;
+            }
+            return Ok(n);
+        }
         let n = self.file.write_vectored(bufs)?;
         if let Some(hash) = &mut self.hash {
             let mut left = n;
@@ -232,7 +260,7 @@ enum Sink {
     /// Records go to a temporary file beside the target, renamed over it at the end, so
     /// readers never see a half-written output.
     File {
-        writer: BufWriter<HashingFile>,
+        writer: Box<BufWriter<HashingFile>>,
         target: PathBuf,
     },
     /// Records handed to the caller as they are written (a library caller's stream).
@@ -296,7 +324,7 @@ impl RecordSink {
                 let file = HashingFile::new(tmp, hashed);
                 Ok(RecordSink {
                     sink: Sink::File {
-                        writer: BufWriter::with_capacity(WRITE_BUFFER, file),
+                        writer: Box::new(BufWriter::with_capacity(WRITE_BUFFER, file)),
                         target: path.to_path_buf(),
                     },
                     name,
