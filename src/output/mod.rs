@@ -493,6 +493,11 @@ mod tests {
         let mut sink = RecordSink::open_hashed(Some(&target)).unwrap();
         if let Sink::File { writer, .. } = &mut sink.sink {
             writer.get_mut().sync_every = 1000;
+            // Through the page cache, where the background syncs happen.
+            #[cfg(target_os = "linux")]
+            {
+                writer.get_mut().direct = None;
+            }
         }
         let line = format!("{{\"text\":\"{}\"}}\n", "x".repeat(300));
         // Batches of 1,000 lines are bigger than the buffer and go out vectored; the
@@ -506,6 +511,45 @@ mod tests {
         pending.install().unwrap();
         let landed = std::fs::read(&target).unwrap();
         assert_eq!(landed, line.repeat(2000).as_bytes());
+        assert_eq!(hash, <[u8; 32]>::from(Sha256::digest(&landed)));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn blocks_written_around_the_page_cache_land_whole_and_hashed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.jsonl");
+        let mut sink = RecordSink::open_hashed(Some(&target)).unwrap();
+        let direct = match &sink.sink {
+            Sink::File { writer, .. } => writer.get_ref().direct.is_some(),
+            _ => false,
+        };
+        if !direct {
+            // Only where the file system refuses direct writes.
+            use std::os::unix::fs::OpenOptionsExt;
+            let refused = std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_DIRECT)
+                .open(dir.path().join("probe"));
+            assert!(
+                refused.is_err(),
+                "direct writes open, yet the sink took none"
+            );
+        }
+        let line = format!("{{\"text\":\"{}\"}}\n", "y".repeat(290));
+        // 16.6 MB: four full blocks, then a tail; batches vectored and buffered.
+        let batches = [1, 30_000, 7, 25_000, 3];
+        for n in batches {
+            sink.write_lines(&vec![line.clone().into_bytes(); n])
+                .unwrap();
+        }
+        let pending = sink.finish().unwrap().unwrap();
+        let hash = pending.sha256.unwrap();
+        pending.install().unwrap();
+        let landed = std::fs::read(&target).unwrap();
+        let lines: usize = batches.iter().sum();
+        assert_eq!(landed.len(), line.len() * lines);
+        assert!(landed == line.repeat(lines).as_bytes(), "content differs");
         assert_eq!(hash, <[u8; 32]>::from(Sha256::digest(&landed)));
     }
 
