@@ -26,9 +26,10 @@ const SYNC_EVERY_BYTES: u64 = 32 << 20;
 /// known without reading it back. Only `--state` needs the hash; hashing a big output
 /// costs about a tenth of a run, so other runs skip it.
 ///
-/// Every [`SYNC_EVERY_BYTES`], a background thread syncs what has been written so far:
-/// the sync before the rename then only waits for the last few megabytes, not for the
-/// whole output (about 0.2 s per 100 MB here).
+/// On Linux the full blocks go around the page cache ([`direct`]). Otherwise (and where
+/// the file system refuses that), every [`SYNC_EVERY_BYTES`] a background thread syncs
+/// what has been written so far: the sync before the rename then only waits for the last
+/// few megabytes, not for the whole output (about 0.2 s per 100 MB here).
 struct HashingFile {
     file: NamedTempFile,
     hash: Option<Sha256>,
