@@ -500,18 +500,31 @@ mod tests {
                 writer.get_mut().direct = None;
             }
         }
-        let line = format!("{{\"text\":\"{}\"}}\n", "x".repeat(300));
         // Batches of 1,000 lines are bigger than the buffer and go out vectored; the
         // small ones are buffered between them.
-        for n in [1, 1000, 3, 996] {
+        lines_land_whole_and_hashed(sink, &target, 300, &[1, 1000, 3, 996]);
+    }
+
+    /// Writes batches of `counts` lines of a `text` field of `width` bytes to `sink`,
+    /// installs the file at `target` and checks its bytes and the hash streamed.
+    fn lines_land_whole_and_hashed(
+        mut sink: RecordSink,
+        target: &Path,
+        width: usize,
+        counts: &[usize],
+    ) {
+        let line = format!("{{\"text\":\"{}\"}}\n", "x".repeat(width));
+        for &n in counts {
             sink.write_lines(&vec![line.clone().into_bytes(); n])
                 .unwrap();
         }
         let pending = sink.finish().unwrap().unwrap();
         let hash = pending.sha256.unwrap();
         pending.install().unwrap();
-        let landed = std::fs::read(&target).unwrap();
-        assert_eq!(landed, line.repeat(2000).as_bytes());
+        let landed = std::fs::read(target).unwrap();
+        let lines: usize = counts.iter().sum();
+        assert_eq!(landed.len(), line.len() * lines);
+        assert!(landed == line.repeat(lines).as_bytes(), "content differs");
         assert_eq!(hash, <[u8; 32]>::from(Sha256::digest(&landed)));
     }
 
@@ -520,38 +533,21 @@ mod tests {
     fn blocks_written_around_the_page_cache_land_whole_and_hashed() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("out.jsonl");
-        let mut sink = RecordSink::open_hashed(Some(&target)).unwrap();
+        let sink = RecordSink::open_hashed(Some(&target)).unwrap();
         let direct = match &sink.sink {
             Sink::File { writer, .. } => writer.get_ref().direct.is_some(),
             _ => false,
         };
         if !direct {
-            // Only where the file system refuses direct writes.
-            use std::os::unix::fs::OpenOptionsExt;
-            let refused = std::fs::OpenOptions::new()
-                .write(true)
-                .custom_flags(libc::O_DIRECT)
-                .open(dir.path().join("probe"));
+            let probe = dir.path().join("probe");
+            std::fs::write(&probe, b"").unwrap();
             assert!(
-                refused.is_err(),
+                direct::refuses_direct(&probe),
                 "direct writes open, yet the sink took none"
             );
         }
-        let line = format!("{{\"text\":\"{}\"}}\n", "y".repeat(290));
         // 16.6 MB: four full blocks, then a tail; batches vectored and buffered.
-        let batches = [1, 30_000, 7, 25_000, 3];
-        for n in batches {
-            sink.write_lines(&vec![line.clone().into_bytes(); n])
-                .unwrap();
-        }
-        let pending = sink.finish().unwrap().unwrap();
-        let hash = pending.sha256.unwrap();
-        pending.install().unwrap();
-        let landed = std::fs::read(&target).unwrap();
-        let lines: usize = batches.iter().sum();
-        assert_eq!(landed.len(), line.len() * lines);
-        assert!(landed == line.repeat(lines).as_bytes(), "content differs");
-        assert_eq!(hash, <[u8; 32]>::from(Sha256::digest(&landed)));
+        lines_land_whole_and_hashed(sink, &target, 290, &[1, 30_000, 7, 25_000, 3]);
     }
 
     #[test]
