@@ -230,9 +230,9 @@ impl Decider {
         }
     }
 
-    /// First pass, between batches: sizes the template counts and the posts counted
-    /// again, from what `read_bytes` of the input held, once they outgrow the room made
-    /// for them (see `FirstPassRoom`).
+    /// First pass, between batches: sizes the template counts, the posts counted and
+    /// the first pass's post ids again, from what `read_bytes` of the input held, once
+    /// they outgrow the room made for them (see `FirstPassRoom`).
     pub fn room_for_the_rest(&mut self, read_bytes: u64) {
         if self.rule.is_none() {
             return;
