@@ -442,7 +442,6 @@ fn latin(sample: &str, m: &Markers) -> Option<&'static str> {
     if uzbek_latin(sample) >= 2 {
         return Some("uz");
     }
-    let latin = latin_words(sample);
     if m.of(Marker::Shtokavian) + m.of(Marker::Caron) >= 2 {
         // Croatian or Serbian (in Latin script), told apart by how they spell the old
         // yat (cijena / cena) and a few words of their own. When nothing tells, the
@@ -453,8 +452,16 @@ fn latin(sample: &str, m: &Markers) -> Option<&'static str> {
             std::cmp::Ordering::Equal => {}
         }
     }
+    // Every answer below needs the words to read like the language it names, so text
+    // that reads like none of them is null whatever whichlang would say: it is not asked
+    // (on text without function words, a headline or a list of names, it was the most
+    // costly step).
+    let words = Words::of(sample);
+    if !words.read_as_any() {
+        return None;
+    }
     use whichlang::Lang;
-    let code = match whichlang::detect_language(&latin) {
+    let code = match whichlang::detect_language(&latin_words(sample)) {
         Lang::Eng => "en",
         Lang::Deu => "de",
         Lang::Fra => "fr",
@@ -471,20 +478,15 @@ fn latin(sample: &str, m: &Markers) -> Option<&'static str> {
     // whichlang always names one of the languages it knows; the words it was given must
     // also read like that language, or the text is in another one (Indonesian, Finnish,
     // Swahili…) and the answer is null.
-    let words = Words::of(sample);
-    if words.read_as(packed_words(code)) {
-        return Some(code);
-    }
-    // Then the languages whichlang does not know, by their own function words.
-    if let Some((code, _)) = LISTED
+    if WHICHLANG_CODES
         .iter()
-        .map(|(code, _)| (*code, words.hits(packed_words(code), words.codes.len())))
-        .filter(|(_, hits)| hits.reads_as_language())
-        .max_by_key(|(_, hits)| (hits.distinct, hits.hits))
+        .position(|&c| c == code)
+        .is_some_and(|language| words.read_as(language))
     {
         return Some(code);
     }
-    None
+    // Then the languages whichlang does not know, by their own function words.
+    words.listed_language()
 }
 
 /// Uzbek's apostrophe letters (oʻ, gʻ, written with U+02BB, U+2018 or an ASCII
@@ -519,8 +521,15 @@ fn shtokavian(lower: &str) -> std::cmp::Ordering {
     count(&CROATIAN).cmp(&count(&SERBIAN))
 }
 
-/// The longest list of function words (a test checks each list against it).
+/// The longest list of function words (a test checks each list against it): a list's
+/// words seen are one bit each of a `u128`.
 const MAX_LISTED_WORDS: usize = 128;
+
+/// The languages `whichlang` names, in the order of [`Languages`]' first entries.
+const WHICHLANG_CODES: [&str; 10] = ["en", "de", "fr", "es", "pt", "it", "nl", "sv", "tr", "vi"];
+
+/// How many languages have a list of function words: whichlang's, then [`LISTED`].
+const LANGUAGES: usize = WHICHLANG_CODES.len() + LISTED.len();
 
 /// How many of a text's words are function words of one language.
 struct Hits {
@@ -549,10 +558,10 @@ fn pack(word: &[u8]) -> u64 {
     u64::from_le_bytes(bytes)
 }
 
-/// Every list of function words, packed once.
+/// Every list of function words, packed once: whichlang's languages, then [`LISTED`].
 static PACKED: std::sync::LazyLock<Vec<(&'static str, Vec<u64>)>> =
     std::sync::LazyLock::new(|| {
-        ["en", "de", "fr", "es", "pt", "it", "nl", "sv", "tr", "vi"]
+        WHICHLANG_CODES
             .into_iter()
             .map(|code| (code, function_words(code)))
             .chain(LISTED)
@@ -560,19 +569,83 @@ static PACKED: std::sync::LazyLock<Vec<(&'static str, Vec<u64>)>> =
             .collect()
     });
 
-/// The packed function words of `code` (none for a language without a list).
-fn packed_words(code: &str) -> &'static [u64] {
-    PACKED
+/// A function word of one list: the packed word, the list's place in [`PACKED`] and the
+/// word's place in the list.
+type Entry = (u64, u8, u8);
+
+/// Every packed function word of every list, sorted: one binary search finds every list
+/// a word is in, where a search per list cost twelve.
+static INDEX: std::sync::LazyLock<Vec<Entry>> = std::sync::LazyLock::new(|| {
+    let mut index: Vec<Entry> = PACKED
         .iter()
-        .find(|(c, _)| *c == code)
-        .map_or(&[], |(_, list)| list.as_slice())
+        .enumerate()
+        .flat_map(|(language, (_, list))| {
+            list.iter()
+                .enumerate()
+                .take(MAX_LISTED_WORDS)
+                .filter_map(move |(at, &word)| {
+                    Some((word, u8::try_from(language).ok()?, u8::try_from(at).ok()?))
+                })
+        })
+        .collect();
+    index.sort_unstable();
+    index
+});
+
+/// Function words counted per language over some of a text's words.
+#[derive(Clone, Copy)]
+struct Tally {
+    hits: [u32; LANGUAGES],
+    /// The words of each list seen, a bit each.
+    seen: [u128; LANGUAGES],
 }
 
-/// The words at the head of a sample, packed, as the function-word checks read them.
+impl Tally {
+    const EMPTY: Tally = Tally {
+        hits: [0; LANGUAGES],
+        seen: [0; LANGUAGES],
+    };
+
+    fn add(&mut self, code: u64) {
+        if code == 0 {
+            return;
+        }
+        let from = INDEX.partition_point(|&(word, _, _)| word < code);
+        for &(word, language, at) in INDEX.get(from..).unwrap_or_default() {
+            if word != code {
+                break;
+            }
+            let language = usize::from(language);
+            if let (Some(hits), Some(seen)) =
+                (self.hits.get_mut(language), self.seen.get_mut(language))
+            {
+                *hits += 1;
+                *seen |= 1u128 << at;
+            }
+        }
+    }
+
+    /// What `words` words held of the list of `language`.
+    fn of(&self, language: usize, words: usize) -> Hits {
+        Hits {
+            words,
+            hits: self.hits.get(language).map_or(0, |&h| h as usize),
+            distinct: self
+                .seen
+                .get(language)
+                .map_or(0, |s| s.count_ones() as usize),
+        }
+    }
+}
+
+/// The words at the head of a sample, counted against every list of function words.
 struct Words {
-    codes: Vec<u64>,
-    /// How many of them lie in the first [`LATIN_SAMPLE_BYTES`].
+    /// Over the words in the first [`LATIN_SAMPLE_BYTES`], what `whichlang` reads.
+    first: Tally,
     in_first: usize,
+    /// Over every word of the head.
+    all: Tally,
+    count: usize,
 }
 
 impl Words {
@@ -583,10 +656,10 @@ impl Words {
     /// lower-cased.
     fn of(sample: &str) -> Words {
         let head = head_of(sample, 2 * LATIN_SAMPLE_BYTES).as_bytes();
-        let mut words = Words {
-            codes: Vec::with_capacity(64),
-            in_first: 0,
-        };
+        let mut all = Tally::EMPTY;
+        let mut first = None;
+        let mut in_first = 0;
+        let mut count = 0;
         let mut lowered = String::new();
         let mut at = 0;
         for word in head.split(|&b| b.is_ascii() && !b.is_ascii_alphanumeric()) {
@@ -594,6 +667,9 @@ impl Words {
             at = end + 1;
             if word.is_empty() {
                 continue;
+            }
+            if end > LATIN_SAMPLE_BYTES && first.is_none() {
+                first = Some(all);
             }
             let code = if word.len() > 16 {
                 0
@@ -609,47 +685,44 @@ impl Words {
                     Err(_) => 0,
                 }
             };
-            words.codes.push(code);
+            all.add(code);
+            count += 1;
             if end <= LATIN_SAMPLE_BYTES {
-                words.in_first = words.codes.len();
+                in_first = count;
             }
         }
-        words
-    }
-
-    /// How many of the first `n` words are in `list`.
-    fn hits(&self, list: &[u64], n: usize) -> Hits {
-        let mut seen = [false; MAX_LISTED_WORDS];
-        let mut counted = Hits {
-            words: 0,
-            hits: 0,
-            distinct: 0,
-        };
-        for &code in self.codes.iter().take(n) {
-            counted.words += 1;
-            if code == 0 {
-                continue;
-            }
-            if let Some(at) = list.iter().position(|&w| w == code) {
-                counted.hits += 1;
-                if let Some(s) = seen.get_mut(at)
-                    && !*s
-                {
-                    *s = true;
-                    counted.distinct += 1;
-                }
-            }
+        Words {
+            first: first.unwrap_or(all),
+            in_first,
+            all,
+            count,
         }
-        counted
     }
 
-    /// Whether the words read as the language of `list`: judged on what `whichlang`
-    /// reads, and on twice that when that is not enough (a headline of names has few
-    /// function words).
-    fn read_as(&self, list: &[u64]) -> bool {
-        self.hits(list, self.in_first).reads_as_language()
-            || (self.codes.len() > self.in_first
-                && self.hits(list, self.codes.len()).reads_as_language())
+    /// Whether the words read as `language` (a place in [`PACKED`]): judged on what
+    /// `whichlang` reads, and on twice that when that is not enough (a headline of names
+    /// has few function words).
+    fn read_as(&self, language: usize) -> bool {
+        self.first.of(language, self.in_first).reads_as_language()
+            || (self.count > self.in_first && self.all.of(language, self.count).reads_as_language())
+    }
+
+    /// The language of [`LISTED`] the words read as, the one with the most distinct
+    /// function words (then the most, then the later one).
+    fn listed_language(&self) -> Option<&'static str> {
+        LISTED
+            .iter()
+            .enumerate()
+            .map(|(i, (code, _))| (*code, self.all.of(WHICHLANG_CODES.len() + i, self.count)))
+            .filter(|(_, hits)| hits.reads_as_language())
+            .max_by_key(|(_, hits)| (hits.distinct, hits.hits))
+            .map(|(code, _)| code)
+    }
+
+    /// Whether any answer [`latin`] could give after `whichlang` would stand.
+    fn read_as_any(&self) -> bool {
+        (0..WHICHLANG_CODES.len()).any(|language| self.read_as(language))
+            || self.listed_language().is_some()
     }
 }
 

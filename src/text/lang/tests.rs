@@ -370,3 +370,114 @@ fn languages_outside_the_list_are_null() {
         assert_eq!(fast(text), None, "{text:?}");
     }
 }
+
+/// Hits and distinct hits of `codes` in one list, a list at a time as first written: the
+/// reference for [`Tally`]'s one search over every list.
+fn hits_in_list(codes: &[u64], list: &[u64]) -> (usize, usize) {
+    let mut seen = vec![false; list.len()];
+    let mut hits = 0;
+    for &code in codes.iter().filter(|&&c| c != 0) {
+        if let Some(at) = list.iter().position(|&w| w == code) {
+            hits += 1;
+            seen[at] = true;
+        }
+    }
+    (hits, seen.iter().filter(|&&s| s).count())
+}
+
+/// Texts of words drawn from every list of function words (so lists sharing a word, like
+/// "de" or "a", are hit together) and from words in none of them.
+fn mixed_words() -> impl proptest::strategy::Strategy<Value = Vec<String>> {
+    use proptest::prelude::*;
+    let function: Vec<String> = PACKED
+        .iter()
+        .flat_map(|(code, _)| {
+            function_words(code)
+                .iter()
+                .chain(
+                    LISTED
+                        .iter()
+                        .filter(move |(c, _)| c == code)
+                        .flat_map(|(_, l)| l.iter()),
+                )
+                .map(|w| w.to_string())
+        })
+        .collect();
+    let word = prop_oneof![
+        3 => proptest::sample::select(function),
+        2 => "[a-zA-Zéü]{1,12}",
+        1 => "[A-Z][a-z]{2,6}",
+    ];
+    proptest::collection::vec(word, 0..60)
+}
+
+/// [`latin`]'s last steps as they were before the function words were read first:
+/// whichlang asked on every text.
+fn latin_asking_whichlang_first(sample: &str) -> Option<&'static str> {
+    use whichlang::Lang;
+    let code = match whichlang::detect_language(&latin_words(sample)) {
+        Lang::Eng => "en",
+        Lang::Deu => "de",
+        Lang::Fra => "fr",
+        Lang::Spa => "es",
+        Lang::Por => "pt",
+        Lang::Ita => "it",
+        Lang::Nld => "nl",
+        Lang::Swe => "sv",
+        Lang::Tur => "tr",
+        Lang::Vie => "vi",
+        _ => return None,
+    };
+    let words = Words::of(sample);
+    let language = WHICHLANG_CODES.iter().position(|&c| c == code)?;
+    if words.read_as(language) {
+        return Some(code);
+    }
+    words.listed_language()
+}
+
+proptest::proptest! {
+    #[test]
+    fn one_search_counts_as_a_search_per_list(words in mixed_words()) {
+        let codes: Vec<u64> = words
+            .iter()
+            .map(|w| pack(w.to_lowercase().as_bytes()))
+            .collect();
+        let mut tally = Tally::EMPTY;
+        for &code in &codes {
+            tally.add(code);
+        }
+        for (language, (code, list)) in PACKED.iter().enumerate() {
+            let counted = tally.of(language, codes.len());
+            proptest::prop_assert_eq!(
+                (counted.hits, counted.distinct),
+                hits_in_list(&codes, list),
+                "{}", code
+            );
+        }
+    }
+
+    #[test]
+    fn reading_the_function_words_first_changes_no_answer(words in mixed_words()) {
+        let sample = words.join(" ");
+        let (_, markers) = census(&sample);
+        // Only texts that get past the markers reach the function words.
+        if markers.0.iter().all(|&n| n == 0) && uzbek_latin(&sample) < 2 {
+            proptest::prop_assert_eq!(
+                latin(&sample, &markers),
+                latin_asking_whichlang_first(&sample),
+                "{:?}", sample
+            );
+        }
+    }
+}
+
+#[test]
+fn text_without_function_words_is_null_without_asking_whichlang() {
+    let headline = "Minister Lavrov Eurasian security architecture cooperation statement";
+    assert!(!Words::of(headline).read_as_any());
+    assert_eq!(fast(headline), None);
+    let sentence = "The minister said that the talks will go on after the summit.";
+    assert!(Words::of(sentence).read_as_any());
+    assert_eq!(fast(sentence), Some("en"));
+}
