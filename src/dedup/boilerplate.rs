@@ -53,13 +53,6 @@ pub type OriginPosts = (u64, u32);
 /// An origin's hash, a template's hash, and the distinct posts of the origin it is in.
 pub type TemplatePosts = (u64, u64, u32);
 
-/// The 8-byte prefix a digest is kept as.
-pub fn prefix(d: &Digest16) -> u64 {
-    let mut head = [0u8; 8];
-    head.copy_from_slice(&d[..8]);
-    u64::from_le_bytes(head)
-}
-
 /// A (origin, template) pair as a table key: the template first, whose bits are spread
 /// evenly (the table places keys by their first bits).
 fn template_key(origin: u64, template: u64) -> Digest16 {
@@ -105,17 +98,17 @@ pub struct TemplateCounts {
 impl TemplateCounts {
     /// Counts a post of `origin` with id `id` and these paragraph templates, unless the
     /// same post of the same origin was counted before.
-    pub fn add_post<'t>(
+    pub fn add_post(
         &mut self,
         origin: u64,
         id: Digest16,
-        templates: impl IntoIterator<Item = &'t Digest16>,
+        templates: impl IntoIterator<Item = u64>,
     ) {
         if self.counted.insert(counted_key(origin, &id), 0).is_some() {
             return;
         }
         *self.posts.entry(origin).or_default() += 1;
-        let mut distinct: Vec<u64> = templates.into_iter().map(prefix).collect();
+        let mut distinct: Vec<u64> = templates.into_iter().collect();
         distinct.sort_unstable();
         distinct.dedup();
         for t in distinct {
@@ -203,11 +196,11 @@ pub struct Boilerplate {
 
 impl Boilerplate {
     /// The post count of `template` in `origin` when it is boilerplate there.
-    pub fn posts_of(&self, origin: u64, template: &Digest16) -> Option<u32> {
+    pub fn posts_of(&self, origin: u64, template: u64) -> Option<u32> {
         if self.templates.is_empty() {
             return None;
         }
-        self.templates.get(&(origin, prefix(template))).copied()
+        self.templates.get(&(origin, template)).copied()
     }
 
     /// Templates learned.
@@ -272,19 +265,19 @@ mod tests {
     #[test]
     fn a_post_counts_once_and_a_template_once_per_post() {
         let mut c = TemplateCounts::default();
-        let footer = [9u8; 16];
-        let body = |i: u8| [i; 16];
+        let footer = 9u64;
+        let body = |i: u8| u64::from(i);
         for i in 0..6u8 {
             // Each post has the footer twice and its own body.
-            c.add_post(1, [i; 16], [&footer, &body(i), &footer]);
+            c.add_post(1, [i; 16], [footer, body(i), footer]);
         }
         // The same post again (an exact repeat) and another origin's post.
-        c.add_post(1, [0; 16], [&footer]);
-        c.add_post(2, [0; 16], [&footer]);
+        c.add_post(1, [0; 16], [footer]);
+        c.add_post(2, [0; 16], [footer]);
         let learned = c.learn(&BoilerplateRule::default());
-        assert_eq!(learned.posts_of(1, &footer), Some(6));
-        assert_eq!(learned.posts_of(2, &footer), None, "one post in origin 2");
-        assert_eq!(learned.posts_of(1, &body(3)), None);
+        assert_eq!(learned.posts_of(1, footer), Some(6));
+        assert_eq!(learned.posts_of(2, footer), None, "one post in origin 2");
+        assert_eq!(learned.posts_of(1, body(3)), None);
         let (posts, templates) = c.to_entries();
         let back = TemplateCounts::from_entries(&posts, &templates);
         assert_eq!(back.learn(&BoilerplateRule::default()).len(), learned.len());

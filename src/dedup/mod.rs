@@ -23,8 +23,9 @@ use crate::text::post::{Paragraph, Post};
 pub trait KeyedParagraph {
     fn key(&self) -> &Digest16;
     fn key_chars(&self) -> usize;
-    /// The key without links, mentions and e-mails (channel boilerplate counts these).
-    fn template(&self) -> &Digest16;
+    /// The key without links, mentions and e-mails, as channel boilerplate counts it
+    /// ([`crate::text::template::template_id`]).
+    fn template(&self) -> u64;
     /// Words in the paragraph, when its n-grams were summarised (a scan's paragraphs).
     fn words(&self) -> u32 {
         0
@@ -45,8 +46,8 @@ impl KeyedParagraph for Paragraph {
         self.key_chars as usize
     }
 
-    fn template(&self) -> &Digest16 {
-        &self.template
+    fn template(&self) -> u64 {
+        self.template
     }
 }
 
@@ -59,7 +60,7 @@ impl<P: KeyedParagraph> KeyedParagraph for &P {
         (*self).key_chars()
     }
 
-    fn template(&self) -> &Digest16 {
+    fn template(&self) -> u64 {
         (*self).template()
     }
 

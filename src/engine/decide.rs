@@ -531,7 +531,7 @@ fn sketch_without_boilerplate(
     let kept = post
         .paragraphs
         .iter()
-        .filter(|p| boilerplate.posts_of(origin, &p.template).is_none())
+        .filter(|p| boilerplate.posts_of(origin, p.template).is_none())
         .map(|p| post.text_of(p));
     PostSketch::of_texts(kept)
 }
@@ -558,7 +558,7 @@ pub struct Decisions {
 ///
 /// ```
 /// use tgclean::engine::{decide, PostDecision, PostScan, ScanParagraph, ShardScan};
-/// let para = ScanParagraph { key: [7; 16], key_chars: 40, template: [7; 16], ..ScanParagraph::default() };
+/// let para = ScanParagraph { key: [7; 16], key_chars: 40, template: 7, ..ScanParagraph::default() };
 /// let post = |order| PostScan { order, id: [1; 16], paragraphs: vec![para.clone()], ..PostScan::default() };
 /// let scan = ShardScan { shard: 0, posts: vec![post(0), post(1)], ..ShardScan::default() };
 /// let d = decide(&tgclean::Config::default(), &[scan], None);

@@ -34,8 +34,9 @@ pub struct ScanParagraph {
     pub key: Digest16,
     /// Length of the key in characters, compared with `--min-dedup-chars`.
     pub key_chars: u32,
-    /// The key without links, mentions and e-mails: what channel boilerplate counts.
-    pub template: Digest16,
+    /// The key without links, mentions and e-mails, as channel boilerplate counts it
+    /// ([`crate::text::template::template_id`]).
+    pub template: u64,
     /// Words in the paragraph (counted when near-duplicates are looked for).
     #[serde(default)]
     pub words: u32,
@@ -54,8 +55,8 @@ impl KeyedParagraph for ScanParagraph {
         self.key_chars as usize
     }
 
-    fn template(&self) -> &Digest16 {
-        &self.template
+    fn template(&self) -> u64 {
+        self.template
     }
 
     fn words(&self) -> u32 {

@@ -20,7 +20,7 @@ use crate::error::Error;
 pub const MAGIC: [u8; 4] = *b"TGCE";
 
 /// Version of the layout; raised whenever a type in it changes.
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 
 const PLAN: u8 = 1;
 const SCAN: u8 = 2;
