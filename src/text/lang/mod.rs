@@ -12,9 +12,10 @@
 //! post, which alone would cap a core near 60 MB/s. `examples/lang_eval` measures both.
 
 mod function_words;
+mod words;
 
 use crate::text::post::Post;
-use function_words::{LISTED, function_words};
+use words::{WHICHLANG_CODES, Words};
 
 /// How `lang` is filled in (`--lang`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -460,21 +461,7 @@ fn latin(sample: &str, m: &Markers) -> Option<&'static str> {
     if !words.read_as_any() {
         return None;
     }
-    use whichlang::Lang;
-    let code = match whichlang::detect_language(&latin_words(sample)) {
-        Lang::Eng => "en",
-        Lang::Deu => "de",
-        Lang::Fra => "fr",
-        Lang::Spa => "es",
-        Lang::Por => "pt",
-        Lang::Ita => "it",
-        Lang::Nld => "nl",
-        Lang::Swe => "sv",
-        Lang::Tur => "tr",
-        Lang::Vie => "vi",
-        // A non-Latin answer for Latin text means the model has no idea.
-        Lang::Ara | Lang::Cmn | Lang::Hin | Lang::Jpn | Lang::Kor | Lang::Rus => return None,
-    };
+    let code = whichlang_code(sample)?;
     // whichlang always names one of the languages it knows; the words it was given must
     // also read like that language, or the text is in another one (Indonesian, Finnish,
     // Swahili…) and the answer is null.
@@ -487,6 +474,25 @@ fn latin(sample: &str, m: &Markers) -> Option<&'static str> {
     }
     // Then the languages whichlang does not know, by their own function words.
     words.listed_language()
+}
+
+/// What `whichlang` says of the Latin-script words of `sample`, as a code; `None` for a
+/// non-Latin answer, which for Latin text means the model has no idea.
+fn whichlang_code(sample: &str) -> Option<&'static str> {
+    use whichlang::Lang;
+    Some(match whichlang::detect_language(&latin_words(sample)) {
+        Lang::Eng => "en",
+        Lang::Deu => "de",
+        Lang::Fra => "fr",
+        Lang::Spa => "es",
+        Lang::Por => "pt",
+        Lang::Ita => "it",
+        Lang::Nld => "nl",
+        Lang::Swe => "sv",
+        Lang::Tur => "tr",
+        Lang::Vie => "vi",
+        Lang::Ara | Lang::Cmn | Lang::Hin | Lang::Jpn | Lang::Kor | Lang::Rus => return None,
+    })
 }
 
 /// Uzbek's apostrophe letters (oʻ, gʻ, written with U+02BB, U+2018 or an ASCII
@@ -519,211 +525,6 @@ fn shtokavian(lower: &str) -> std::cmp::Ordering {
             .sum::<usize>()
     };
     count(&CROATIAN).cmp(&count(&SERBIAN))
-}
-
-/// The longest list of function words (a test checks each list against it): a list's
-/// words seen are one bit each of a `u128`.
-const MAX_LISTED_WORDS: usize = 128;
-
-/// The languages `whichlang` names, in the order of [`Languages`]' first entries.
-const WHICHLANG_CODES: [&str; 10] = ["en", "de", "fr", "es", "pt", "it", "nl", "sv", "tr", "vi"];
-
-/// How many languages have a list of function words: whichlang's, then [`LISTED`].
-const LANGUAGES: usize = WHICHLANG_CODES.len() + LISTED.len();
-
-/// How many of a text's words are function words of one language.
-struct Hits {
-    words: usize,
-    hits: usize,
-    distinct: usize,
-}
-
-impl Hits {
-    /// Real text of a language always has its function words: two different ones (one
-    /// in a text of eight words or fewer), and at least one word in eight (every news
-    /// sentence of the bench has more).
-    fn reads_as_language(&self) -> bool {
-        (self.distinct >= 2 || (self.hits >= 1 && self.words <= 8)) && self.hits * 8 >= self.words
-    }
-}
-
-/// A function word in eight bytes (lower case, zero-padded), or 0 for a longer word:
-/// no function word is longer, and comparing one integer beats comparing strings.
-fn pack(word: &[u8]) -> u64 {
-    if word.len() > 8 {
-        return 0;
-    }
-    let mut bytes = [0u8; 8];
-    bytes[..word.len()].copy_from_slice(word);
-    u64::from_le_bytes(bytes)
-}
-
-/// Every list of function words, packed once: whichlang's languages, then [`LISTED`].
-static PACKED: std::sync::LazyLock<Vec<(&'static str, Vec<u64>)>> =
-    std::sync::LazyLock::new(|| {
-        WHICHLANG_CODES
-            .into_iter()
-            .map(|code| (code, function_words(code)))
-            .chain(LISTED)
-            .map(|(code, list)| (code, list.iter().map(|w| pack(w.as_bytes())).collect()))
-            .collect()
-    });
-
-/// A function word of one list: the packed word, the list's place in [`PACKED`] and the
-/// word's place in the list.
-type Entry = (u64, u8, u8);
-
-/// Every packed function word of every list, sorted: one binary search finds every list
-/// a word is in, where a search per list cost twelve.
-static INDEX: std::sync::LazyLock<Vec<Entry>> = std::sync::LazyLock::new(|| {
-    let mut index: Vec<Entry> = PACKED
-        .iter()
-        .enumerate()
-        .flat_map(|(language, (_, list))| {
-            list.iter()
-                .enumerate()
-                .take(MAX_LISTED_WORDS)
-                .filter_map(move |(at, &word)| {
-                    Some((word, u8::try_from(language).ok()?, u8::try_from(at).ok()?))
-                })
-        })
-        .collect();
-    index.sort_unstable();
-    index
-});
-
-/// Function words counted per language over some of a text's words.
-#[derive(Clone, Copy)]
-struct Tally {
-    hits: [u32; LANGUAGES],
-    /// The words of each list seen, a bit each.
-    seen: [u128; LANGUAGES],
-}
-
-impl Tally {
-    const EMPTY: Tally = Tally {
-        hits: [0; LANGUAGES],
-        seen: [0; LANGUAGES],
-    };
-
-    fn add(&mut self, code: u64) {
-        if code == 0 {
-            return;
-        }
-        let from = INDEX.partition_point(|&(word, _, _)| word < code);
-        for &(word, language, at) in INDEX.get(from..).unwrap_or_default() {
-            if word != code {
-                break;
-            }
-            let language = usize::from(language);
-            if let (Some(hits), Some(seen)) =
-                (self.hits.get_mut(language), self.seen.get_mut(language))
-            {
-                *hits += 1;
-                *seen |= 1u128 << at;
-            }
-        }
-    }
-
-    /// What `words` words held of the list of `language`.
-    fn of(&self, language: usize, words: usize) -> Hits {
-        Hits {
-            words,
-            hits: self.hits.get(language).map_or(0, |&h| h as usize),
-            distinct: self
-                .seen
-                .get(language)
-                .map_or(0, |s| s.count_ones() as usize),
-        }
-    }
-}
-
-/// The words at the head of a sample, counted against every list of function words.
-struct Words {
-    /// Over the words in the first [`LATIN_SAMPLE_BYTES`], what `whichlang` reads.
-    first: Tally,
-    in_first: usize,
-    /// Over every word of the head.
-    all: Tally,
-    count: usize,
-}
-
-impl Words {
-    /// The words of the first `2 × LATIN_SAMPLE_BYTES` of `sample`. Words are split at
-    /// ASCII bytes only (a non-ASCII character is taken as a letter), so no character
-    /// is decoded: a Unicode table lookup per character was most of the cost on
-    /// mixed-script posts. Only a word short enough to be a function word is
-    /// lower-cased.
-    fn of(sample: &str) -> Words {
-        let head = head_of(sample, 2 * LATIN_SAMPLE_BYTES).as_bytes();
-        let mut all = Tally::EMPTY;
-        let mut first = None;
-        let mut in_first = 0;
-        let mut count = 0;
-        let mut lowered = String::new();
-        let mut at = 0;
-        for word in head.split(|&b| b.is_ascii() && !b.is_ascii_alphanumeric()) {
-            let end = at + word.len();
-            at = end + 1;
-            if word.is_empty() {
-                continue;
-            }
-            if end > LATIN_SAMPLE_BYTES && first.is_none() {
-                first = Some(all);
-            }
-            let code = if word.len() > 16 {
-                0
-            } else if word.iter().all(|b| !b.is_ascii_uppercase()) && word.is_ascii() {
-                pack(word)
-            } else {
-                match std::str::from_utf8(word) {
-                    Ok(w) => {
-                        lowered.clear();
-                        lowered.extend(w.chars().flat_map(char::to_lowercase));
-                        pack(lowered.as_bytes())
-                    }
-                    Err(_) => 0,
-                }
-            };
-            all.add(code);
-            count += 1;
-            if end <= LATIN_SAMPLE_BYTES {
-                in_first = count;
-            }
-        }
-        Words {
-            first: first.unwrap_or(all),
-            in_first,
-            all,
-            count,
-        }
-    }
-
-    /// Whether the words read as `language` (a place in [`PACKED`]): judged on what
-    /// `whichlang` reads, and on twice that when that is not enough (a headline of names
-    /// has few function words).
-    fn read_as(&self, language: usize) -> bool {
-        self.first.of(language, self.in_first).reads_as_language()
-            || (self.count > self.in_first && self.all.of(language, self.count).reads_as_language())
-    }
-
-    /// The language of [`LISTED`] the words read as, the one with the most distinct
-    /// function words (then the most, then the later one).
-    fn listed_language(&self) -> Option<&'static str> {
-        LISTED
-            .iter()
-            .enumerate()
-            .map(|(i, (code, _))| (*code, self.all.of(WHICHLANG_CODES.len() + i, self.count)))
-            .filter(|(_, hits)| hits.reads_as_language())
-            .max_by_key(|(_, hits)| (hits.distinct, hits.hits))
-            .map(|(code, _)| code)
-    }
-
-    /// Whether any answer [`latin`] could give after `whichlang` would stand.
-    fn read_as_any(&self) -> bool {
-        (0..WHICHLANG_CODES.len()).any(|language| self.read_as(language))
-            || self.listed_language().is_some()
-    }
 }
 
 /// The first `limit` bytes of `text`, cut at a character boundary.

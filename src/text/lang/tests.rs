@@ -1,6 +1,8 @@
 //! Tests of language detection: the census against decoding every character, the
 //! Latin word sampler against its plain version, and labels on known texts.
 
+use super::function_words::{LISTED, function_words};
+use super::words::*;
 use super::*;
 
 fn fast(text: &str) -> Option<&'static str> {
@@ -414,20 +416,7 @@ fn mixed_words() -> impl proptest::strategy::Strategy<Value = Vec<String>> {
 /// [`latin`]'s last steps as they were before the function words were read first:
 /// whichlang asked on every text.
 fn latin_asking_whichlang_first(sample: &str) -> Option<&'static str> {
-    use whichlang::Lang;
-    let code = match whichlang::detect_language(&latin_words(sample)) {
-        Lang::Eng => "en",
-        Lang::Deu => "de",
-        Lang::Fra => "fr",
-        Lang::Spa => "es",
-        Lang::Por => "pt",
-        Lang::Ita => "it",
-        Lang::Nld => "nl",
-        Lang::Swe => "sv",
-        Lang::Tur => "tr",
-        Lang::Vie => "vi",
-        _ => return None,
-    };
+    let code = whichlang_code(sample)?;
     let words = Words::of(sample);
     let language = WHICHLANG_CODES.iter().position(|&c| c == code)?;
     if words.read_as(language) {
